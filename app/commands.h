@@ -1,0 +1,15 @@
+// The CLI's subcommands. Each Register* adds a subcommand to the CLI11 app and arranges for
+// its handler to run when chosen; the handler's return value becomes the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace citybed::app {
+
+// Set by the chosen subcommand's callback; main() runs it after parsing.
+using Action = std::function<int()>;
+
+void RegisterDemo(CLI::App& app, Action& action);
+
+}  // namespace citybed::app

@@ -1,0 +1,99 @@
+#include "citybed/sim/realtime.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace citybed::sim {
+
+RealtimeExecutor::RealtimeExecutor(Engine& engine, boost::asio::io_context& io,
+                                   RealtimeOptions options)
+    : engine_(engine), io_(io), options_(options), timer_(io) {
+  if (!(options_.speed > 0) || !std::isfinite(options_.speed)) {
+    throw std::invalid_argument("RealtimeExecutor: speed must be a finite number > 0");
+  }
+}
+
+Time RealtimeExecutor::WallToSim(Clock::time_point wall) const {
+  const double wall_ns = static_cast<double>((wall - wall_origin_).count());
+  return sim_origin_ + Duration::Nanoseconds(static_cast<int64_t>(wall_ns * options_.speed));
+}
+
+RealtimeExecutor::Clock::time_point RealtimeExecutor::SimToWall(Time t) const {
+  const double sim_ns = static_cast<double>((t - sim_origin_).ns());
+  return wall_origin_ + std::chrono::nanoseconds(static_cast<int64_t>(std::ceil(sim_ns / options_.speed)));
+}
+
+void RealtimeExecutor::ArmTimer(Clock::time_point due) {
+  if (timer_pending_ && armed_for_ == due) return;
+  armed_for_ = due;
+  timer_.expires_at(due);  // cancels a wait for another due time; its handler sees aborted
+  timer_pending_ = true;
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec != boost::asio::error::operation_aborted) timer_pending_ = false;
+  });
+}
+
+RealtimeReport RealtimeExecutor::RunUntil(Time end) {
+  RealtimeReport report;
+  if (!started_) {
+    started_ = true;
+    wall_origin_ = Clock::now();
+    sim_origin_ = engine_.Now();
+  }
+  stop_ = false;
+  const uint64_t injected_before = injected_;
+  const Clock::time_point wall_begin = Clock::now();
+  if (io_.stopped()) io_.restart();
+
+  while (!stop_) {
+    io_.poll();  // ready I/O handlers first; they may Inject events
+    if (stop_) break;
+    if (io_.stopped()) io_.restart();
+    const Time next = engine_.NextTime();
+    const Time target = next < end ? next : end;
+    const Clock::time_point due = SimToWall(target);
+    Clock::time_point now = Clock::now();
+    if (now < due) {
+      ArmTimer(due);
+      io_.run_one();  // sleeps until the timer or an I/O completion
+      continue;
+    }
+    if (next > end) break;  // the end time has come and no event is left before it
+    // Run every event that is due by now; re-read the clock as the batch goes on.
+    while (!stop_) {
+      const Time t = engine_.NextTime();
+      if (t > end) break;
+      const Clock::time_point event_due = SimToWall(t);
+      if (now < event_due) {
+        now = Clock::now();
+        if (now < event_due) break;
+      }
+      report.lag.Record((now - event_due).count());
+      engine_.Step();
+      ++report.events;
+      now = Clock::now();
+      if (report.events % 64 == 0) io_.poll();  // keep I/O flowing through long bursts
+    }
+  }
+  if (!stop_ && engine_.Now() < end) engine_.RunUntil(end);  // advance the clock to `end`
+  timer_.cancel();
+  timer_pending_ = false;
+  io_.poll();  // let the cancelled wait finish
+
+  report.stopped = stop_;
+  report.injected = injected_ - injected_before;
+  report.wall_elapsed = Duration(Clock::now() - wall_begin);
+  report.max_lag = Duration::Nanoseconds(report.lag.Max());
+  report.lag_at_percentile = Duration::Nanoseconds(report.lag.ValueAtPercentile(options_.lag_percentile));
+  if (report.lag_at_percentile > options_.lag_bound) {
+    report.valid = false;
+    char pct[16];
+    std::snprintf(pct, sizeof pct, "p%g", options_.lag_percentile);
+    report.invalid_reason = "generator fell behind the wall clock: " + std::string(pct) +
+                            " executor lag " + report.lag_at_percentile.ToString() +
+                            " exceeds the bound " + options_.lag_bound.ToString();
+  }
+  return report;
+}
+
+}  // namespace citybed::sim

@@ -1,0 +1,114 @@
+#include "citybed/sim/stats.h"
+
+#include <boost/math/distributions/students_t.hpp>
+#include <cmath>
+#include <stdexcept>
+
+namespace citybed::sim {
+
+void RunningStats::Add(double x) {
+  ++n_;
+  const double delta = x - mean_;
+  mean_ += delta / static_cast<double>(n_);
+  m2_ += delta * (x - mean_);
+  if (x < min_) min_ = x;
+  if (x > max_) max_ = x;
+}
+
+void RunningStats::Merge(const RunningStats& o) {
+  if (o.n_ == 0) return;
+  if (n_ == 0) {
+    *this = o;
+    return;
+  }
+  const double n = static_cast<double>(n_ + o.n_);
+  const double delta = o.mean_ - mean_;
+  mean_ += delta * static_cast<double>(o.n_) / n;
+  m2_ += o.m2_ + delta * delta * static_cast<double>(n_) * static_cast<double>(o.n_) / n;
+  n_ += o.n_;
+  if (o.min_ < min_) min_ = o.min_;
+  if (o.max_ > max_) max_ = o.max_;
+}
+
+double RunningStats::StdDev() const { return std::sqrt(Variance()); }
+
+double StudentTQuantile(double level, double dof) {
+  if (!(level > 0 && level < 1)) throw std::invalid_argument("confidence level must be in (0, 1)");
+  if (!(dof > 0)) throw std::invalid_argument("degrees of freedom must be > 0");
+  boost::math::students_t dist(dof);
+  return boost::math::quantile(dist, 0.5 + level / 2);
+}
+
+ConfidenceInterval MeanConfidenceInterval(const std::vector<double>& values, double level) {
+  RunningStats s;
+  for (double v : values) s.Add(v);
+  ConfidenceInterval ci;
+  ci.level = level;
+  ci.n = s.Count();
+  ci.mean = s.Mean();
+  if (s.Count() < 2) {
+    ci.half_width = std::numeric_limits<double>::infinity();
+  } else {
+    const double n = static_cast<double>(s.Count());
+    ci.half_width = StudentTQuantile(level, n - 1) * s.StdDev() / std::sqrt(n);
+  }
+  return ci;
+}
+
+ReplicationMatrix::ReplicationMatrix(std::vector<std::string> metric_names)
+    : names_(std::move(metric_names)) {}
+
+void ReplicationMatrix::AddReplication(const std::vector<double>& metrics) {
+  if (metrics.size() != names_.size()) {
+    throw std::invalid_argument("ReplicationMatrix: expected " + std::to_string(names_.size()) +
+                                " metrics, got " + std::to_string(metrics.size()));
+  }
+  rows_.push_back(metrics);
+}
+
+Eigen::MatrixXd ReplicationMatrix::AsMatrix() const {
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(rows_.size()), static_cast<Eigen::Index>(names_.size()));
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    for (size_t c = 0; c < names_.size(); ++c) {
+      m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = rows_[r][c];
+    }
+  }
+  return m;
+}
+
+Eigen::VectorXd ReplicationMatrix::Means() const {
+  if (rows_.empty()) return Eigen::VectorXd::Zero(static_cast<Eigen::Index>(names_.size()));
+  return AsMatrix().colwise().mean().transpose();
+}
+
+Eigen::MatrixXd ReplicationMatrix::Covariance() const {
+  const Eigen::Index k = static_cast<Eigen::Index>(names_.size());
+  if (rows_.size() < 2) return Eigen::MatrixXd::Zero(k, k);
+  const Eigen::MatrixXd m = AsMatrix();
+  const Eigen::MatrixXd centered = m.rowwise() - m.colwise().mean();
+  return (centered.transpose() * centered) / static_cast<double>(rows_.size() - 1);
+}
+
+ConfidenceInterval ReplicationMatrix::Interval(size_t metric, double level) const {
+  std::vector<double> column;
+  column.reserve(rows_.size());
+  for (const auto& row : rows_) column.push_back(row.at(metric));
+  return MeanConfidenceInterval(column, level);
+}
+
+TimeSeries::TimeSeries(Duration interval) : interval_(interval) {
+  if (interval.ns() <= 0) throw std::invalid_argument("TimeSeries: interval must be > 0");
+}
+
+void TimeSeries::Add(Time t, double value) {
+  if (t.ns() < 0) return;
+  const size_t i = static_cast<size_t>(t.ns() / interval_.ns());
+  if (i >= buckets_.size()) buckets_.resize(i + 1);
+  Bucket& b = buckets_[i];
+  ++b.count;
+  b.sum += value;
+  if (value < b.min) b.min = value;
+  if (value > b.max) b.max = value;
+}
+
+}  // namespace citybed::sim

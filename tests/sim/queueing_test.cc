@@ -1,0 +1,97 @@
+// Queueing models built on the Engine, checked against theory: M/M/1 and M/M/c (Erlang C).
+// Each replication starts empty, discards a warm-up, then averages the waiting time in queue;
+// replications are independent streams of one seed. CITYBED_THOROUGH=1 runs 4x longer.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+#include "citybed/sim/engine.h"
+#include "citybed/sim/random.h"
+#include "citybed/sim/station.h"
+#include "citybed/sim/stats.h"
+
+using namespace citybed::sim;
+
+namespace {
+
+int Scale() { return std::getenv("CITYBED_THOROUGH") != nullptr ? 4 : 1; }
+
+// Mean waiting time in queue (seconds) of customers warmup+1 .. warmup+customers in an
+// M/M/c queue with arrival rate lambda and service rate mu per server.
+double MeanWaitMMc(double lambda, double mu, int servers, int warmup, int customers, RngStreams streams) {
+  Engine engine;
+  FifoStation station(engine, servers);
+  Rng arrival_rng = streams.Stream("arrivals");
+  Rng service_rng = streams.Stream("service");
+  const Exponential interarrival{1 / lambda}, service{1 / mu};
+  int arrived = 0, departed = 0;
+  RunningStats wait;
+  std::function<void()> arrive = [&] {
+    station.Submit(Duration::Seconds(service(service_rng)), [&](const FifoStation::Outcome& o) {
+      if (++departed > warmup) wait.Add(o.waited.seconds());
+    });
+    if (++arrived < warmup + customers) engine.ScheduleIn(Duration::Seconds(interarrival(arrival_rng)), arrive);
+  };
+  engine.ScheduleIn(Duration::Seconds(interarrival(arrival_rng)), arrive);
+  engine.Run();
+  CHECK(station.Utilization() == Approx(lambda / mu / servers).epsilon(0.05));
+  return wait.Mean();
+}
+
+double ErlangC(int c, double a) {  // probability that an arrival waits; a = lambda/mu
+  double sum = 0, term = 1;
+  for (int k = 0; k < c; ++k) {
+    if (k > 0) term *= a / k;
+    sum += term;
+  }
+  const double top = term * a / c / (1 - a / c);
+  return top / (sum + top);
+}
+
+ConfidenceInterval Replicate(double lambda, double mu, int servers, int reps, int customers) {
+  std::vector<double> means;
+  for (int r = 0; r < reps; ++r) {
+    means.push_back(MeanWaitMMc(lambda, mu, servers, customers / 10, customers, RngStreams(2026, r)));
+  }
+  return MeanConfidenceInterval(means, 0.95);
+}
+
+}  // namespace
+
+TEST_CASE("M/M/1 on the engine matches 1/(mu-lambda) - 1/mu", "[sim][slow]") {
+  const double lambda = 0.8, mu = 1.0;
+  const double theory = 1 / (mu - lambda) - 1 / mu;  // 4.0
+  const ConfidenceInterval ci = Replicate(lambda, mu, 1, 30, 40000 * Scale());
+  INFO("Wq = " << ci.mean << " ± " << ci.half_width << ", theory " << theory);
+  CHECK(ci.Contains(theory));
+  CHECK(ci.half_width < 0.1 * theory);  // the interval is informative, not vacuous
+}
+
+TEST_CASE("M/M/c on the engine matches Erlang C", "[sim][slow]") {
+  const double lambda = 2.4, mu = 1.0;
+  const int c = 3;
+  const double theory = ErlangC(c, lambda / mu) / (c * mu - lambda);
+  const ConfidenceInterval ci = Replicate(lambda, mu, c, 30, 40000 * Scale());
+  INFO("Wq = " << ci.mean << " ± " << ci.half_width << ", theory " << theory);
+  CHECK(ci.Contains(theory));
+  CHECK(ci.half_width < 0.1 * theory);
+}
+
+TEST_CASE("Erlang C reduces to M/M/1 for one server", "[sim]") {
+  CHECK(ErlangC(1, 0.8) == Approx(0.8));
+}
+
+TEST_CASE("FifoStation rejects jobs beyond its queue capacity", "[sim]") {
+  Engine engine;
+  FifoStation station(engine, 1, 2);
+  int rejected = 0, served = 0;
+  for (int i = 0; i < 5; ++i) {
+    station.Submit(Duration::Seconds(1), [&](const FifoStation::Outcome& o) { o.rejected ? ++rejected : ++served; });
+  }
+  engine.Run();
+  CHECK(served == 3);  // one in service, two waiting
+  CHECK(rejected == 2);
+  CHECK(engine.Now() == Time::FromSeconds(3));
+}

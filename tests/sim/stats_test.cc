@@ -1,0 +1,65 @@
+#include <catch2/catch.hpp>
+
+#include "citybed/sim/random.h"
+#include "citybed/sim/stats.h"
+
+using namespace citybed::sim;
+
+TEST_CASE("Student t quantiles match published tables", "[sim]") {
+  CHECK(StudentTQuantile(0.95, 1) == Approx(12.706).epsilon(1e-4));
+  CHECK(StudentTQuantile(0.95, 10) == Approx(2.228).epsilon(1e-3));
+  CHECK(StudentTQuantile(0.99, 29) == Approx(2.756).epsilon(1e-3));
+  CHECK(StudentTQuantile(0.95, 1e6) == Approx(1.960).epsilon(1e-3));
+}
+
+TEST_CASE("MeanConfidenceInterval uses the t distribution", "[sim]") {
+  ConfidenceInterval ci = MeanConfidenceInterval({1, 2, 3, 4, 5});
+  CHECK(ci.mean == Approx(3));
+  // s = sqrt(2.5), t(0.95, 4) = 2.776
+  CHECK(ci.half_width == Approx(2.776 * std::sqrt(2.5) / std::sqrt(5.0)).epsilon(1e-3));
+  CHECK(ci.Contains(3.1));
+  CHECK_FALSE(ci.Contains(6));
+  CHECK(std::isinf(MeanConfidenceInterval({1}).half_width));
+}
+
+TEST_CASE("RunningStats merges like one stream", "[sim]") {
+  Rng rng(4);
+  RunningStats a, b, all;
+  for (int i = 0; i < 1000; ++i) {
+    double x = Normal{5, 2}(rng);
+    (i < 300 ? a : b).Add(x);
+    all.Add(x);
+  }
+  a.Merge(b);
+  CHECK(a.Count() == all.Count());
+  CHECK(a.Mean() == Approx(all.Mean()));
+  CHECK(a.Variance() == Approx(all.Variance()));
+  CHECK(a.Min() == all.Min());
+  CHECK(a.Max() == all.Max());
+}
+
+TEST_CASE("ReplicationMatrix computes means, covariance and intervals per metric", "[sim]") {
+  ReplicationMatrix m({"latency", "throughput"});
+  m.AddReplication({1, 10});
+  m.AddReplication({2, 20});
+  m.AddReplication({3, 30});
+  CHECK(m.Means()(0) == Approx(2));
+  CHECK(m.Means()(1) == Approx(20));
+  CHECK(m.Covariance()(0, 1) == Approx(10));  // perfectly correlated
+  CHECK(m.Interval(1).mean == Approx(20));
+  CHECK_THROWS(m.AddReplication({1}));
+}
+
+TEST_CASE("TimeSeries buckets values by fixed intervals", "[sim]") {
+  TimeSeries ts(Duration::Seconds(1));
+  ts.Add(Time::FromSeconds(0.5), 2);
+  ts.Add(Time::FromSeconds(0.9), 4);
+  ts.Add(Time::FromSeconds(2.1), 1);
+  REQUIRE(ts.size() == 3);
+  CHECK(ts[0].count == 2);
+  CHECK(ts[0].sum == 6);
+  CHECK(ts[0].max == 4);
+  CHECK(ts[1].count == 0);
+  CHECK(ts.Rate(2) == Approx(1));
+  CHECK(ts.BucketStart(2) == Time::FromSeconds(2));
+}
