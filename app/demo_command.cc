@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "citybed/sim/engine.h"
+#include "citybed/sim/queueing_theory.h"
 #include "citybed/sim/random.h"
 #include "citybed/sim/station.h"
 #include "citybed/sim/stats.h"
@@ -23,17 +24,6 @@ struct DemoOptions {
   int replications = 10;
   uint64_t seed = 1;
 };
-
-double ErlangCWait(int c, double lambda, double mu) {
-  const double a = lambda / mu;
-  double sum = 0, term = 1;
-  for (int k = 0; k < c; ++k) {
-    if (k > 0) term *= a / k;
-    sum += term;
-  }
-  const double top = term * a / c / (1 - a / c);
-  return top / (sum + top) / (c * mu - lambda);
-}
 
 int RunDemo(const DemoOptions& o) {
   const double mu = 1.0, lambda = o.utilization * o.servers * mu;
@@ -65,7 +55,7 @@ int RunDemo(const DemoOptions& o) {
     std::printf("  replication %2d: mean wait %.4f s\n", r, wait.Mean());
   }
   const sim::ConfidenceInterval ci = sim::MeanConfidenceInterval(waits);
-  const double theory = ErlangCWait(o.servers, lambda, mu);
+  const double theory = sim::MMcMeanWait(o.servers, lambda, mu);
   std::printf("mean wait in queue: %.4f s ± %.4f (95 %% CI), theory %.4f s: %s\n", ci.mean,
               ci.half_width, theory, ci.Contains(theory) ? "inside the interval" : "outside the interval");
   std::printf("%llu events simulated\n", static_cast<unsigned long long>(events));

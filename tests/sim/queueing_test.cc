@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "citybed/sim/engine.h"
+#include "citybed/sim/queueing_theory.h"
 #include "citybed/sim/random.h"
 #include "citybed/sim/station.h"
 #include "citybed/sim/stats.h"
@@ -40,16 +41,6 @@ double MeanWaitMMc(double lambda, double mu, int servers, int warmup, int custom
   return wait.Mean();
 }
 
-double ErlangC(int c, double a) {  // probability that an arrival waits; a = lambda/mu
-  double sum = 0, term = 1;
-  for (int k = 0; k < c; ++k) {
-    if (k > 0) term *= a / k;
-    sum += term;
-  }
-  const double top = term * a / c / (1 - a / c);
-  return top / (sum + top);
-}
-
 ConfidenceInterval Replicate(double lambda, double mu, int servers, int reps, int customers) {
   std::vector<double> means;
   for (int r = 0; r < reps; ++r) {
@@ -72,15 +63,18 @@ TEST_CASE("M/M/1 on the engine matches 1/(mu-lambda) - 1/mu", "[sim][slow]") {
 TEST_CASE("M/M/c on the engine matches Erlang C", "[sim][slow]") {
   const double lambda = 2.4, mu = 1.0;
   const int c = 3;
-  const double theory = ErlangC(c, lambda / mu) / (c * mu - lambda);
+  const double theory = MMcMeanWait(c, lambda, mu);
   const ConfidenceInterval ci = Replicate(lambda, mu, c, 30, 40000 * Scale());
   INFO("Wq = " << ci.mean << " ± " << ci.half_width << ", theory " << theory);
   CHECK(ci.Contains(theory));
   CHECK(ci.half_width < 0.1 * theory);
 }
 
-TEST_CASE("Erlang C reduces to M/M/1 for one server", "[sim]") {
+TEST_CASE("Erlang C reduces to M/M/1 for one server and matches a published value", "[sim]") {
   CHECK(ErlangC(1, 0.8) == Approx(0.8));
+  CHECK(MMcMeanWait(1, 0.8, 1.0) == Approx(4.0));
+  CHECK(ErlangC(2, 1.0) == Approx(1.0 / 3));  // two servers, one Erlang
+  CHECK(std::isinf(MMcMeanWait(2, 2.0, 1.0)));
 }
 
 TEST_CASE("FifoStation rejects jobs beyond its queue capacity", "[sim]") {
