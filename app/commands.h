@@ -11,5 +11,6 @@ namespace citybed::app {
 using Action = std::function<int()>;
 
 void RegisterDemo(CLI::App& app, Action& action);
+void RegisterBroker(CLI::App& app, Action& action);
 
 }  // namespace citybed::app

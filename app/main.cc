@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
              "4 runtime error. See README.md.");
 
   Action action;
+  RegisterBroker(app, action);
   RegisterDemo(app, action);
 
   try {

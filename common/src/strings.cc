@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <numeric>
 
@@ -98,6 +99,129 @@ std::string FormatRfc3339(double unix_seconds) {
 std::string UtcNowRfc3339() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   return FormatRfc3339(std::chrono::duration<double>(now).count());
+}
+
+}  // namespace citybed
+
+namespace citybed {
+
+// Howard Hinnant's civil-date algorithms (public-domain arithmetic on the proleptic Gregorian
+// calendar, with 400-year eras).
+int64_t DaysFromCivil(int y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void CivilFromDays(int64_t z, int& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = static_cast<int>(static_cast<int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0));
+}
+
+int64_t UnixMicrosNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = v;
+  return true;
+}
+}  // namespace
+
+Expected<int64_t> ParseRfc3339Micros(std::string_view s) {
+  auto bad = [&] {
+    return Unexpected(Error::InvalidArgument("\"" + std::string(s) +
+                                             "\" is not a date-time like 2024-05-01T12:00:00Z"));
+  };
+  int y, mo, d, h, mi, sec;
+  if (!Digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, h) ||
+      s[13] != ':' || !Digits(s, 14, 2, mi) || s[16] != ':' || !Digits(s, 17, 2, sec)) {
+    return bad();
+  }
+  static constexpr int kDaysIn[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDaysIn[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
+      mi > 59 || sec > 60) {
+    return bad();
+  }
+  size_t pos = 19;
+  int64_t micros = 0;
+  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+    ++pos;
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return bad();
+    for (int i = digits; i < 6; ++i) micros *= 10;
+  }
+  int64_t offset_s = 0;
+  if (pos < s.size()) {
+    if ((s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) {
+      ++pos;
+    } else if ((s[pos] == '+' || s[pos] == '-') && s.size() == pos + 6 && s[pos + 3] == ':') {
+      int oh, om;
+      if (!Digits(s, pos + 1, 2, oh) || !Digits(s, pos + 4, 2, om) || oh > 23 || om > 59) return bad();
+      offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+      pos = s.size();
+    } else {
+      return bad();
+    }
+  }
+  const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const int64_t secs = days * 86400 + h * 3600 + mi * 60 + std::min(sec, 59) - offset_s;
+  return secs * 1000000 + micros;
+}
+
+void AppendRfc3339Micros(std::string& out, int64_t micros) {
+  int64_t secs = micros >= 0 ? micros / 1000000 : (micros - 999999) / 1000000;
+  const int64_t frac = micros - secs * 1000000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t rem = secs - days * 86400;
+  int y;
+  unsigned m, d;
+  CivilFromDays(days, y, m, d);
+  char buf[40];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d,
+                        static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                        static_cast<int>(rem % 60));
+  if (frac != 0) {
+    if (frac % 1000 == 0) {
+      n += std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ".%03d", static_cast<int>(frac / 1000));
+    } else {
+      n += std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ".%06d", static_cast<int>(frac));
+    }
+  }
+  out.append(buf, static_cast<size_t>(n));
+  out.push_back('Z');
+}
+
+std::string FormatRfc3339Micros(int64_t micros) {
+  std::string out;
+  AppendRfc3339Micros(out, micros);
+  return out;
 }
 
 }  // namespace citybed

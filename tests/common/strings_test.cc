@@ -33,3 +33,32 @@ TEST_CASE("FormatRfc3339 writes UTC with milliseconds", "[common]") {
   CHECK(FormatRfc3339(1714564800.25) == "2024-05-01T12:00:00.250Z");
   CHECK(FormatRfc3339(1714564800.9996) == "2024-05-01T12:00:01.000Z");
 }
+
+TEST_CASE("ParseRfc3339Micros reads date-times with fractions and zones", "[common]") {
+  CHECK(*ParseRfc3339Micros("1970-01-01T00:00:00Z") == 0);
+  CHECK(*ParseRfc3339Micros("2024-05-01T12:00:00Z") == 1714564800LL * 1000000);
+  CHECK(*ParseRfc3339Micros("2024-05-01T12:00:00.25Z") == 1714564800LL * 1000000 + 250000);
+  CHECK(*ParseRfc3339Micros("2024-05-01T21:00:00+09:00") == 1714564800LL * 1000000);
+  CHECK(*ParseRfc3339Micros("2024-05-01T12:00:00") == 1714564800LL * 1000000);  // no zone: UTC
+  CHECK(*ParseRfc3339Micros("1969-12-31T23:59:59.5Z") == -500000);
+  CHECK_FALSE(ParseRfc3339Micros("2024-02-30T10:00:00Z"));
+  CHECK_FALSE(ParseRfc3339Micros("2023-02-29T10:00:00Z"));
+  CHECK(ParseRfc3339Micros("2024-02-29T10:00:00Z"));
+  CHECK_FALSE(ParseRfc3339Micros("2024-05-01"));
+  CHECK_FALSE(ParseRfc3339Micros("2024-05-01T12:00:00Q"));
+  CHECK_FALSE(ParseRfc3339Micros("yesterday"));
+}
+
+TEST_CASE("FormatRfc3339Micros round-trips and keeps the shortest fraction", "[common]") {
+  for (const char* s : {"2024-05-01T12:00:00Z", "2024-05-01T12:00:00.250Z", "2024-05-01T12:00:00.000001Z",
+                        "1999-12-31T23:59:59.999Z", "2100-03-01T00:00:00Z", "1960-06-15T08:30:00.5Z"}) {
+    auto us = ParseRfc3339Micros(s);
+    REQUIRE(us);
+    std::string back = FormatRfc3339Micros(*us);
+    if (std::string(s) == "1960-06-15T08:30:00.5Z") {
+      CHECK(back == "1960-06-15T08:30:00.500Z");
+    } else {
+      CHECK(back == s);
+    }
+  }
+}

@@ -1,9 +1,12 @@
 // Small string helpers shared by the CLI, scenario validation and the broker.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "citybed/common/expected.h"
 
 namespace citybed {
 
@@ -25,5 +28,19 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep);
 std::string UtcNowRfc3339();
 // Formats seconds since the Unix epoch (with fraction) as RFC 3339 UTC with milliseconds.
 std::string FormatRfc3339(double unix_seconds);
+
+// Microseconds since the Unix epoch, UTC.
+int64_t UnixMicrosNow();
+// Parses an ISO 8601 / RFC 3339 date-time: "2024-05-01T12:00:00Z", "...00.123456Z",
+// "...00+09:00"; a missing zone means UTC. Returns microseconds since the Unix epoch.
+Expected<int64_t> ParseRfc3339Micros(std::string_view text);
+// Formats microseconds since the epoch as RFC 3339 UTC: whole seconds as "...:00Z", whole
+// milliseconds as "...:00.123Z", otherwise "...:00.123456Z". Round-trips ParseRfc3339Micros.
+std::string FormatRfc3339Micros(int64_t micros);
+// Appends the same text to `out` without a temporary string.
+void AppendRfc3339Micros(std::string& out, int64_t micros);
+// Days since 1970-01-01 of a proleptic Gregorian date, and back (valid for years 1..9999).
+int64_t DaysFromCivil(int y, unsigned m, unsigned d);
+void CivilFromDays(int64_t days, int& y, unsigned& m, unsigned& d);
 
 }  // namespace citybed

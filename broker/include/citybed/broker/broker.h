@@ -1,0 +1,80 @@
+// Broker: citybed's embedded NGSI-LD context broker, assembled from its parts and served over
+// HTTP. The library API lets `citybed run` start one in-process; `citybed broker` runs one as
+// a process.
+//
+//   Broker broker(options);
+//   if (auto ok = broker.Start(); !ok) ...;   // listening on broker.port()
+//   ...
+//   broker.Stop();   // graceful: in-flight requests finish, notifications flush or count as dropped
+//
+// Besides the NGSI-LD API under /ngsi-ld/v1 it answers GET /version, GET /health and
+// GET /metrics (Prometheus text format). Thread-safe; Start/Stop from one owner thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "citybed/broker/context.h"
+#include "citybed/broker/interner.h"
+#include "citybed/broker/metrics.h"
+#include "citybed/broker/ngsild_api.h"
+#include "citybed/broker/notifier.h"
+#include "citybed/broker/router.h"
+#include "citybed/broker/server.h"
+#include "citybed/broker/store.h"
+#include "citybed/broker/subscriptions.h"
+#include "citybed/common/expected.h"
+
+namespace citybed::broker {
+
+struct BrokerOptions {
+  ServerOptions server;
+  ApiOptions api;
+  NotifierOptions notifier;
+  ContextResolverOptions contexts;
+  int store_shards = 16;
+  std::chrono::milliseconds shutdown_grace{5000};
+};
+
+class Broker {
+ public:
+  explicit Broker(BrokerOptions options = {});
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  Expected<void> Start();
+  void Stop();
+  uint16_t port() const { return server_->port(); }
+  std::string url() const;  // "http://127.0.0.1:1026"
+
+  // Without sockets: the same handling the server does (tests, in-process use).
+  Response Handle(Request& req, std::string* route = nullptr) { return router_.Handle(req, route); }
+
+  Store& store() { return *store_; }
+  Interner& names() { return names_; }
+  Metrics& metrics() { return metrics_; }
+  Notifier& notifier() { return notifier_; }
+  SubscriptionManager& subscriptions() { return subs_; }
+  ContextResolver& contexts() { return contexts_; }
+  std::string RenderMetrics() const;
+
+ private:
+  Response Version() const;
+
+  BrokerOptions options_;
+  Interner names_;
+  ContextResolver contexts_;
+  std::unique_ptr<Store> store_;
+  Notifier notifier_;
+  SubscriptionManager subs_;
+  Metrics metrics_;
+  Router router_;
+  NgsiLdApi api_;
+  std::unique_ptr<HttpServer> server_;
+  std::chrono::steady_clock::time_point started_;
+  bool running_ = false;
+};
+
+}  // namespace citybed::broker

@@ -1,0 +1,58 @@
+// Request and Response: the broker's own view of an HTTP exchange, independent of the socket
+// layer. The router turns a Request into a Response as a pure function, so every NGSI-LD
+// operation can be tested without a socket; the server (server.h) translates to and from
+// Boost.Beast messages. Header names compare case-insensitively.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace citybed::broker {
+
+enum class Method { kGet, kPost, kPut, kPatch, kDelete, kHead, kOptions, kOther };
+std::string_view ToString(Method m);
+Method ParseMethod(std::string_view m);
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct Request {
+  Method method = Method::kGet;
+  std::string target;  // path and query, as sent: "/ngsi-ld/v1/entities?type=Room"
+  std::vector<Header> headers;
+  std::string body;
+
+  // Parsed from target by the router (percent-decoded).
+  std::string path;
+  std::vector<std::pair<std::string, std::string>> query;
+
+  const std::string* FindHeader(std::string_view name) const;
+  std::string_view HeaderOr(std::string_view name, std::string_view fallback = {}) const;
+  const std::string* FindParam(std::string_view name) const;
+  void SetHeader(std::string name, std::string value);
+};
+
+struct Response {
+  int status = 200;
+  std::vector<Header> headers;
+  std::string body;
+
+  void SetHeader(std::string name, std::string value);
+  const std::string* FindHeader(std::string_view name) const;
+};
+
+// Splits "path?a=1&b=x%20y" into a decoded path and decoded query pairs. A malformed escape
+// ("%zz") is an error, reported by returning false.
+bool ParseTarget(std::string_view target, std::string& path,
+                 std::vector<std::pair<std::string, std::string>>& query);
+bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
+std::string PercentEncode(std::string_view in);
+
+}  // namespace citybed::broker

@@ -1,0 +1,40 @@
+// NgsiLdApi: the NGSI-LD operations of ETSI GS CIM 009 (v1.8) over HTTP, as router handlers:
+//   /ngsi-ld/v1/entities[/{id}[/attrs[/{attr}]]]        create, retrieve, query, update, append,
+//                                                        partial update, replace, merge, delete
+//   /ngsi-ld/v1/entityOperations/{create,upsert,update,delete,query}
+//   /ngsi-ld/v1/types[/{type}], /ngsi-ld/v1/attributes[/{attr}]
+//   /ngsi-ld/v1/subscriptions[/{id}]
+// Every handler negotiates content (Content-Type, Accept, Link, @context), resolves the tenant
+// (NGSILD-Tenant), and answers errors as application/problem+json. Stateless itself; all state
+// is in the Store and the SubscriptionManager. Thread-safe.
+#pragma once
+
+#include <cstddef>
+
+#include "citybed/broker/context.h"
+#include "citybed/broker/interner.h"
+#include "citybed/broker/router.h"
+#include "citybed/broker/store.h"
+#include "citybed/broker/subscriptions.h"
+
+namespace citybed::broker {
+
+struct ApiOptions {
+  size_t default_limit = 20;    // results per page when `limit` is absent
+  size_t max_limit = 1000;      // a larger `limit` is refused with 403 TooManyResults
+  size_t max_batch = 10000;     // entities per batch operation
+};
+
+class NgsiLdApi {
+ public:
+  NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
+            ApiOptions options = {});
+  void Register(Router& router);
+
+  class Impl;  // defined in src/ngsild_internal.h, private to the broker target
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace citybed::broker

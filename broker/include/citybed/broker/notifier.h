@@ -1,0 +1,72 @@
+// Notifier: delivers notifications to subscribers' HTTP endpoints asynchronously, never on a
+// request's path. Jobs go through a bounded queue (a full queue drops the job and counts it);
+// a worker thread with its own io_context keeps a few keep-alive connections per endpoint,
+// retries failed deliveries with exponential back-off, and reports every outcome to the
+// subscription's status. Stop() flushes what is queued within a deadline and counts the rest as
+// dropped. Thread-safe: Enqueue may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "citybed/broker/http_message.h"
+
+namespace citybed::broker {
+
+// Delivery outcome counters shared with a subscription (it renders them).
+struct DeliveryStatus {
+  std::atomic<uint64_t> times_sent{0};    // delivered (2xx)
+  std::atomic<uint64_t> times_failed{0};  // given up after the last attempt
+  std::atomic<int64_t> last_notification{INT64_MIN};  // µs since epoch of the last attempt
+  std::atomic<int64_t> last_success{INT64_MIN};
+  std::atomic<int64_t> last_failure{INT64_MIN};
+  std::atomic<bool> failing{false};        // the last delivery failed
+};
+
+struct NotificationJob {
+  std::shared_ptr<DeliveryStatus> status;
+  std::string uri;  // http://host:port/path
+  std::vector<Header> headers;
+  std::string body;
+  int attempt = 0;
+};
+
+struct NotifierOptions {
+  size_t queue_capacity = 10000;
+  int max_attempts = 3;
+  std::chrono::milliseconds first_backoff{100};  // doubles after each failed attempt
+  std::chrono::milliseconds timeout{5000};       // per attempt: connect + send + answer
+  int connections_per_endpoint = 4;
+};
+
+struct NotifierCounters {
+  uint64_t sent = 0, failed = 0, dropped = 0, retried = 0;
+  size_t queued = 0;
+};
+
+class Notifier {
+ public:
+  explicit Notifier(NotifierOptions options = {});
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  void Start();
+  // Stops accepting jobs, delivers what it can within `flush`, drops the rest (counted).
+  void Stop(std::chrono::milliseconds flush = std::chrono::milliseconds(2000));
+  // Queues a job; false (and counted as dropped) if the queue is full or the notifier stopped.
+  bool Enqueue(NotificationJob job);
+  NotifierCounters Counters() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace citybed::broker

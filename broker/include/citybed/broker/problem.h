@@ -1,0 +1,43 @@
+// NGSI-LD errors (ETSI GS CIM 009, clause 5.5.2): every non-2xx answer of the broker is an
+// application/problem+json body {"type", "title", "status", "detail"} whose type is one of the
+// URIs below. Operations return Problem inside Expected; the router renders it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace citybed::broker {
+
+enum class ErrorType {
+  kInvalidRequest,         // 400: the request is not a valid NGSI-LD request (syntax, params)
+  kBadRequestData,         // 400: the request is valid but its data is not
+  kAlreadyExists,          // 409
+  kOperationNotSupported,  // 422
+  kResourceNotFound,       // 404
+  kInternalError,          // 500
+  kTooComplexQuery,        // 403
+  kTooManyResults,         // 403
+  kLdContextNotAvailable,  // 503
+  kNoMultiTenantSupport,   // 501
+  kNonexistentTenant,      // 404
+};
+
+std::string_view TypeUri(ErrorType type);   // "https://uri.etsi.org/ngsi-ld/errors/..."
+std::string_view TypeName(ErrorType type);  // "BadRequestData"
+int DefaultStatus(ErrorType type);
+
+struct Problem {
+  ErrorType type = ErrorType::kInternalError;
+  std::string detail;
+  int status = 0;  // 0: DefaultStatus(type); set for HTTP-level cases (405, 406, 413, 415)
+  std::string title;  // empty: the type name
+
+  int HttpStatus() const { return status ? status : DefaultStatus(type); }
+  std::string ToJson() const;
+};
+
+inline Problem MakeProblem(ErrorType type, std::string detail, int status = 0) {
+  return Problem{type, std::move(detail), status, {}};
+}
+
+}  // namespace citybed::broker

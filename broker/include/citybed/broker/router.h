@@ -1,0 +1,51 @@
+// Router: maps (method, path) to a handler, as a pure function from Request to Response, so
+// that every operation is testable without a socket and new APIs (NGSI-v2, context-source
+// registrations, federation) plug in by adding routes. Patterns are literal segments and
+// {name} captures, matched segment by segment on the raw path; captures are percent-decoded.
+// A path that matches no pattern gets 404 ResourceNotFound; a known path with another method
+// gets 405 with an Allow header. Handlers that throw get 500 InternalError: never a crash.
+// Routes are added before serving; Handle is thread-safe afterwards.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "citybed/broker/http_message.h"
+#include "citybed/broker/problem.h"
+
+namespace citybed::broker {
+
+struct PathParams {
+  std::vector<std::pair<std::string, std::string>> values;
+  const std::string& Get(std::string_view name) const;
+};
+
+using Handler = std::function<Response(Request&, const PathParams&)>;
+
+// Renders a problem as an application/problem+json response.
+Response ProblemResponse(const Problem& p);
+
+class Router {
+ public:
+  // `name` labels the route in metrics, e.g. "/ngsi-ld/v1/entities/{entityId}".
+  void Add(Method method, std::string pattern, Handler handler);
+  // Parses req.target into req.path and req.query, then dispatches. `route` receives the
+  // matched pattern (or "unmatched") for metrics.
+  Response Handle(Request& req, std::string* route = nullptr) const;
+  std::vector<std::string> Patterns() const;
+
+ private:
+  struct Route {
+    Method method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  static bool Match(const Route& r, const std::vector<std::string_view>& segs, PathParams& params);
+  std::vector<Route> routes_;
+};
+
+}  // namespace citybed::broker

@@ -1,0 +1,59 @@
+// HttpServer: the broker's HTTP/1.1 front end on Boost.Beast.
+//
+// Listener -> Session -> handler(Request) -> Response. One io_context per thread; accepted
+// connections are spread over them round-robin and stay on one thread for life, so a session
+// never needs a lock. Abuse limits: body size (413 + close), header size (431 + close), a
+// deadline for receiving a whole request once its first byte arrived (header_timeout) and one
+// for an idle keep-alive connection (idle_timeout), a cap on open connections, and bounded
+// pipelining: requests on one connection are handled one at a time and no more is read until
+// the previous reply is written. A sweeper on each thread enforces the deadlines, so requests
+// pay no timer operations. Stop() stops accepting, lets requests in flight finish within a
+// grace period, closes idle connections, then joins the threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "citybed/broker/http_message.h"
+#include "citybed/broker/metrics.h"
+#include "citybed/common/expected.h"
+
+namespace citybed::broker {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 1026;  // 0: any free port (see HttpServer::port())
+  int threads = 1;
+  size_t max_body_bytes = 1 << 20;
+  size_t max_header_bytes = 16 << 10;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds idle_timeout{60000};
+  size_t max_connections = 10000;
+};
+
+// Turns a request into a response; `route` names the matched route for metrics.
+using RequestHandler = std::function<Response(Request& req, std::string* route)>;
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, RequestHandler handler, Metrics& metrics);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts the threads. Errors: the address cannot be bound.
+  Expected<void> Start();
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  uint16_t port() const;
+  size_t open_connections() const;
+
+  class Impl;  // defined in src/server.cc
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace citybed::broker

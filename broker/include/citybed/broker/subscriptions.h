@@ -1,0 +1,118 @@
+// Subscriptions (ETSI GS CIM 009, 5.8 and 5.2.12): what clients want to hear about, matched
+// against every committed change, and turned into notification jobs for the Notifier.
+//
+// A Subscription's definition is immutable (an update builds a new one); its delivery status
+// lives in a shared DeliveryStatus that the notifier updates. Per tenant, subscriptions are
+// indexed by entity type so that a write with no interested subscription costs one hash
+// lookup. Matching runs on the writer's thread after the store commits; rendering of the
+// notification body happens there too, and delivery never does. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <boost/json/object.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "citybed/broker/context.h"
+#include "citybed/broker/entity.h"
+#include "citybed/broker/geo.h"
+#include "citybed/broker/json_writer.h"
+#include "citybed/broker/notifier.h"
+#include "citybed/broker/query.h"
+#include "citybed/broker/store.h"
+
+namespace citybed::broker {
+
+struct EntitySelector {
+  std::string id;
+  std::string id_pattern;
+  std::shared_ptr<const std::regex> id_regex;
+  uint32_t type = 0;  // 0: any type
+  bool Matches(const Entity& e) const;
+};
+
+struct Subscription {
+  std::string id;
+  std::string tenant;
+  std::string name;
+  std::string description;
+  std::vector<EntitySelector> entities;
+  std::vector<uint32_t> watched;  // expanded attribute names
+  std::optional<Query> q;
+  std::optional<GeoQuery> geoq;
+  uint32_t geoq_property = 0;
+  std::vector<uint32_t> notify_attrs;
+  Format format = Format::kNormalized;
+  bool sys_attrs = false;
+  std::string endpoint;
+  std::string accept = "application/json";
+  std::vector<Header> receiver_info;  // extra headers sent with every notification
+  std::vector<std::string> triggers;  // empty: entityCreated, entityUpdated (attribute-level alike)
+  int64_t expires_at = kNoTime;
+  double throttling = 0;  // seconds
+  bool active = true;
+  int64_t created_at = kNoTime;
+  int64_t modified_at = kNoTime;
+  ContextPtr context;
+  std::shared_ptr<DeliveryStatus> status = std::make_shared<DeliveryStatus>();
+  std::shared_ptr<std::atomic<int64_t>> last_trigger = std::make_shared<std::atomic<int64_t>>(kNoTime);
+
+  // "active", "paused" or "expired" at time `now`.
+  std::string_view State(int64_t now) const;
+};
+using SubscriptionPtr = std::shared_ptr<const Subscription>;
+
+struct SubscriptionCounters {
+  uint64_t matched = 0;    // notifications queued
+  uint64_t throttled = 0;  // skipped inside a throttling period
+};
+
+class SubscriptionManager {
+ public:
+  SubscriptionManager(Interner& names, Notifier& notifier);
+
+  // Parses and stores a new subscription; returns its id. Errors: BadRequestData, AlreadyExists.
+  Expected<std::string, Problem> Create(const std::string& tenant, const boost::json::object& body,
+                                        ContextPtr context);
+  Expected<void, Problem> Update(const std::string& tenant, const std::string& id,
+                                 const boost::json::object& patch, ContextPtr context);
+  bool Delete(const std::string& tenant, const std::string& id);
+  SubscriptionPtr Get(const std::string& tenant, const std::string& id) const;
+  std::vector<SubscriptionPtr> List(const std::string& tenant) const;  // ordered by id
+  bool HasTenant(const std::string& tenant) const;
+
+  // Called after a committed change. `touched` lists the attribute names the operation wrote
+  // (all of them for a creation or deletion).
+  void OnChange(const std::string& tenant, const Change& change, const std::vector<uint32_t>& touched);
+
+  void Render(JsonWriter& w, const Subscription& s, const Context& context, bool sys_attrs) const;
+  SubscriptionCounters Counters() const;
+  size_t Count() const;
+
+ private:
+  struct TenantSubs {
+    std::unordered_map<std::string, SubscriptionPtr> by_id;
+    std::unordered_map<uint32_t, std::vector<SubscriptionPtr>> by_type;
+    std::vector<SubscriptionPtr> any_type;
+  };
+  Expected<std::shared_ptr<Subscription>, Problem> Parse(const boost::json::object& body, const ContextPtr& ctx,
+                                                         std::shared_ptr<Subscription> base);
+  void Reindex(TenantSubs& t);
+  void Consider(const Subscription& s, const std::string& tenant, const Change& change,
+                const std::vector<uint32_t>& touched, int64_t now);
+
+  Interner& names_;
+  Notifier& notifier_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, TenantSubs> tenants_;
+  std::atomic<uint64_t> matched_{0}, throttled_{0};
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace citybed::broker

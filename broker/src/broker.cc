@@ -1,0 +1,117 @@
+#include "citybed/broker/broker.h"
+
+#include "citybed/broker/json_writer.h"
+#include "citybed/common/version.h"
+
+namespace citybed::broker {
+
+Broker::Broker(BrokerOptions options)
+    : options_(std::move(options)),
+      contexts_(options_.contexts),
+      store_(MakeMemoryStore(names_, options_.store_shards)),
+      notifier_(options_.notifier),
+      subs_(names_, notifier_),
+      api_(*store_, contexts_, names_, subs_, options_.api) {
+  api_.Register(router_);
+  router_.Add(Method::kGet, "/version", [this](Request&, const PathParams&) { return Version(); });
+  router_.Add(Method::kGet, "/health", [](Request&, const PathParams&) {
+    Response r;
+    r.SetHeader("Content-Type", "application/json");
+    r.body = R"({"status":"ok"})";
+    return r;
+  });
+  auto metrics = [this](Request&, const PathParams&) {
+    Response r;
+    r.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    r.body = RenderMetrics();
+    return r;
+  };
+  router_.Add(Method::kGet, "/metrics", metrics);
+  router_.Add(Method::kGet, "/ngsi-ld/v1/metrics", metrics);
+  for (const std::string& p : router_.Patterns()) metrics_.AddRoute(p.substr(p.find(' ') + 1));
+  server_ = std::make_unique<HttpServer>(
+      options_.server, [this](Request& req, std::string* route) { return router_.Handle(req, route); }, metrics_);
+  started_ = std::chrono::steady_clock::now();
+}
+
+Broker::~Broker() { Stop(); }
+
+Expected<void> Broker::Start() {
+  notifier_.Start();
+  auto ok = server_->Start();
+  if (!ok) {
+    notifier_.Stop(std::chrono::milliseconds(0));
+    return ok;
+  }
+  running_ = true;
+  started_ = std::chrono::steady_clock::now();
+  return {};
+}
+
+void Broker::Stop() {
+  if (!running_) return;
+  running_ = false;
+  server_->Stop(options_.shutdown_grace);
+  notifier_.Stop(options_.shutdown_grace);
+}
+
+std::string Broker::url() const {
+  const std::string& host = options_.server.host;
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(server_->port());
+}
+
+Response Broker::Version() const {
+  Response r;
+  r.SetHeader("Content-Type", "application/json");
+  JsonWriter w(r.body);
+  w.BeginObject();
+  w.Key("broker");
+  w.String("citybed");
+  w.Key("version");
+  w.String(citybed::Version());
+  w.Key("commit");
+  w.String(GitCommit());
+  w.Key("ngsiLdVersion");
+  w.String("1.8");
+  w.Key("coreContext");
+  w.String(kCoreContextUrl);
+  w.Key("threads");
+  w.Int(options_.server.threads);
+  w.Key("uptimeSeconds");
+  w.Number(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  w.EndObject();
+  return r;
+}
+
+std::string Broker::RenderMetrics() const {
+  return metrics_.Render([this](std::string& out) {
+    AppendMetricHeader(out, "citybed_entities", "gauge", "Entities stored, by tenant.");
+    for (const std::string& t : store_->Tenants()) {
+      AppendMetric(out, "citybed_entities", "tenant=\"" + t + "\"", static_cast<double>(store_->Count(t)));
+    }
+    if (!store_->HasTenant("")) AppendMetric(out, "citybed_entities", "tenant=\"\"", 0);
+    const NotifierCounters n = notifier_.Counters();
+    AppendMetricHeader(out, "citybed_notifications_sent_total", "counter", "Notifications delivered (2xx).");
+    AppendMetric(out, "citybed_notifications_sent_total", "", static_cast<double>(n.sent));
+    AppendMetricHeader(out, "citybed_notifications_failed_total", "counter", "Notifications given up after every attempt.");
+    AppendMetric(out, "citybed_notifications_failed_total", "", static_cast<double>(n.failed));
+    AppendMetricHeader(out, "citybed_notifications_dropped_total", "counter", "Notifications dropped: queue full or shutdown.");
+    AppendMetric(out, "citybed_notifications_dropped_total", "", static_cast<double>(n.dropped));
+    AppendMetricHeader(out, "citybed_notifications_retried_total", "counter", "Notification attempts retried.");
+    AppendMetric(out, "citybed_notifications_retried_total", "", static_cast<double>(n.retried));
+    AppendMetricHeader(out, "citybed_notification_queue_depth", "gauge", "Notifications queued or in flight.");
+    AppendMetric(out, "citybed_notification_queue_depth", "", static_cast<double>(n.queued));
+    const SubscriptionCounters s = subs_.Counters();
+    AppendMetricHeader(out, "citybed_subscriptions", "gauge", "Subscriptions stored.");
+    AppendMetric(out, "citybed_subscriptions", "", static_cast<double>(subs_.Count()));
+    AppendMetricHeader(out, "citybed_notifications_triggered_total", "counter", "Notifications queued by subscriptions.");
+    AppendMetric(out, "citybed_notifications_triggered_total", "", static_cast<double>(s.matched));
+    AppendMetricHeader(out, "citybed_notifications_throttled_total", "counter", "Notifications skipped by throttling.");
+    AppendMetric(out, "citybed_notifications_throttled_total", "", static_cast<double>(s.throttled));
+    AppendMetricHeader(out, "citybed_context_fetches_total", "counter", "Remote @context documents fetched.");
+    AppendMetric(out, "citybed_context_fetches_total", "", static_cast<double>(contexts_.fetches()));
+  });
+}
+
+}  // namespace citybed::broker

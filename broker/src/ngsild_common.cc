@@ -1,0 +1,319 @@
+#include <algorithm>
+
+#include "citybed/common/strings.h"
+#include "ngsild_internal.h"
+
+namespace citybed::broker {
+namespace json = boost::json;
+
+namespace {
+
+std::string_view MediaType(std::string_view header) {
+  return Trim(header.substr(0, header.find(';')));
+}
+
+bool ValidTenant(std::string_view t) {
+  if (t.size() > 64) return false;
+  for (unsigned char c : t) {
+    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+// The Link header's context URL: <url>; rel="http://www.w3.org/ns/json-ld#context"
+Expected<std::string, Problem> LinkContext(std::string_view link) {
+  for (std::string_view part : Split(link, ',')) {
+    part = Trim(part);
+    if (part.empty() || part.front() != '<') continue;
+    const size_t close = part.find('>');
+    if (close == std::string_view::npos) break;
+    const std::string_view params = part.substr(close + 1);
+    if (params.find("json-ld#context") == std::string_view::npos) continue;
+    return std::string(part.substr(1, close - 1));
+  }
+  return Unexpected(MakeProblem(ErrorType::kBadRequestData,
+                                "the Link header names no JSON-LD context (rel=\"http://www.w3.org/ns/json-ld#context\")"));
+}
+
+}  // namespace
+
+std::vector<uint32_t> AllAttributeNames(const Entity& e) {
+  std::vector<uint32_t> out;
+  for (const Attribute& a : e.attrs) {
+    if (std::find(out.begin(), out.end(), a.name) == out.end()) out.push_back(a.name);
+  }
+  return out;
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  for (std::string_view part : Split(s, ',')) {
+    part = Trim(part);
+    if (!part.empty()) out.emplace_back(part);
+  }
+  return out;
+}
+
+bool ParseCount(std::string_view s, size_t& out) {
+  if (s.empty() || s.size() > 9) return false;
+  size_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<size_t>(c - '0');
+  }
+  out = v;
+  return true;
+}
+
+Expected<Call, Problem> NgsiLdApi::Impl::Prepare(const Request& req, const CallOptions& opts) {
+  Call call;
+  if (const std::string* t = req.FindHeader("NGSILD-Tenant")) {
+    if (!ValidTenant(*t)) {
+      return Unexpected(MakeProblem(ErrorType::kBadRequestData,
+                                    "invalid NGSILD-Tenant \"" + *t + "\" (letters, digits, - _ . up to 64)"));
+    }
+    call.tenant = *t;
+  }
+  // Accept.
+  call.accept = AcceptKind::kJson;
+  if (const std::string* accept = req.FindHeader("Accept")) {
+    bool acceptable = false;
+    for (std::string_view item : Split(*accept, ',')) {
+      const std::string_view type = MediaType(item);
+      if (item.find("q=0") != std::string_view::npos && item.find("q=0.") == std::string_view::npos) continue;
+      if (type == "application/ld+json") {
+        call.accept = AcceptKind::kLd;
+        acceptable = true;
+        break;
+      }
+      if (type == "application/geo+json" && opts.allow_geo) {
+        call.accept = AcceptKind::kGeo;
+        acceptable = true;
+        break;
+      }
+      if (type == "application/json" || type == "*/*" || type == "application/*") {
+        acceptable = true;
+        break;
+      }
+    }
+    if (!acceptable) {
+      return Unexpected(MakeProblem(ErrorType::kInvalidRequest,
+                                    "cannot answer in " + *accept +
+                                        " (acceptable: application/json, application/ld+json" +
+                                        (opts.allow_geo ? ", application/geo+json)" : ")"),
+                                    406));
+    }
+  }
+  // Content-Type.
+  if (opts.has_body) {
+    const std::string* ct = req.FindHeader("Content-Type");
+    const std::string_view type = ct ? MediaType(*ct) : std::string_view();
+    if (type == "application/ld+json") {
+      call.ld_body = true;
+    } else if (type == "application/json" || (opts.allow_merge_patch && type == "application/merge-patch+json")) {
+      call.ld_body = false;
+    } else {
+      return Unexpected(MakeProblem(ErrorType::kInvalidRequest,
+                                    ct ? "unsupported Content-Type " + *ct + " (use application/json or application/ld+json)"
+                                       : std::string("a body needs a Content-Type (application/json or application/ld+json)"),
+                                    415));
+    }
+  }
+  // Context: the Link header (ignored, as the specification says, for application/ld+json bodies).
+  call.ctx = contexts_.Core();
+  if (const std::string* link = req.FindHeader("Link"); link && !call.ld_body) {
+    auto url = LinkContext(*link);
+    if (!url) return Unexpected(std::move(url).error());
+    auto ctx = contexts_.FromUrl(*url);
+    if (!ctx) return Unexpected(std::move(ctx).error());
+    call.ctx = *ctx;
+  }
+  return call;
+}
+
+Expected<json::value, Problem> NgsiLdApi::Impl::ParseBody(const Request& req) {
+  if (req.body.empty()) return Unexpected(MakeProblem(ErrorType::kInvalidRequest, "the request has no body"));
+  boost::system::error_code ec;
+  json::parse_options po;
+  po.max_depth = 64;
+  json::value v = json::parse(req.body, ec, {}, po);
+  if (ec) return Unexpected(MakeProblem(ErrorType::kInvalidRequest, "the body is not valid JSON: " + ec.message()));
+  return v;
+}
+
+Expected<ContextPtr, Problem> NgsiLdApi::Impl::PayloadContext(const json::object& body, const Call& call) {
+  const json::value* ctx = body.if_contains("@context");
+  if (call.ld_body) {
+    if (ctx == nullptr) {
+      return Unexpected(MakeProblem(ErrorType::kBadRequestData,
+                                    "an application/ld+json payload must carry an \"@context\""));
+    }
+    return contexts_.FromJson(*ctx);
+  }
+  if (ctx != nullptr) {
+    return Unexpected(MakeProblem(ErrorType::kBadRequestData,
+                                  "an application/json payload must not carry \"@context\" (use application/ld+json, or a Link header)"));
+  }
+  return call.ctx;
+}
+
+Response NgsiLdApi::Impl::Json(int status, std::string body, const Call& call) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  if (call.accept == AcceptKind::kLd) {
+    r.SetHeader("Content-Type", "application/ld+json");
+  } else {
+    r.SetHeader("Content-Type", call.accept == AcceptKind::kGeo ? "application/geo+json" : "application/json");
+    const std::string& url = call.ctx->link_url().empty() ? std::string(kCoreContextUrl) : call.ctx->link_url();
+    r.SetHeader("Link", "<" + url + ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"");
+  }
+  return r;
+}
+
+bool NgsiLdApi::Impl::TenantExists(const std::string& tenant) const {
+  return tenant.empty() || store_.HasTenant(tenant) || subs_.HasTenant(tenant);
+}
+
+Problem NgsiLdApi::Impl::TenantMissing(const std::string& tenant) const {
+  return MakeProblem(ErrorType::kNonexistentTenant, "tenant \"" + tenant + "\" does not exist");
+}
+
+Expected<RenderOptions, Problem> NgsiLdApi::Impl::ReadRenderOptions(const Request& req, const Context& ctx,
+                                                                    std::vector<uint32_t>& attrs_storage) {
+  RenderOptions o;
+  if (const std::string* options = req.FindParam("options")) {
+    for (const std::string& opt : SplitList(*options)) {
+      if (opt == "keyValues" || opt == "simplified") o.format = Format::kKeyValues;
+      else if (opt == "concise") o.format = Format::kConcise;
+      else if (opt == "normalized") o.format = Format::kNormalized;
+      else if (opt == "sysAttrs") o.sys_attrs = true;
+      else if (opt == "noOverwrite" || opt == "replace" || opt == "update") continue;
+      else return Unexpected(MakeProblem(ErrorType::kBadRequestData, "unknown option \"" + opt + "\""));
+    }
+  }
+  if (const std::string* format = req.FindParam("format")) {
+    if (*format == "keyValues" || *format == "simplified") o.format = Format::kKeyValues;
+    else if (*format == "concise") o.format = Format::kConcise;
+    else if (*format == "normalized") o.format = Format::kNormalized;
+    else return Unexpected(MakeProblem(ErrorType::kBadRequestData, "unknown format \"" + *format + "\""));
+  }
+  if (const std::string* attrs = req.FindParam("attrs")) {
+    for (const std::string& a : SplitList(*attrs)) attrs_storage.push_back(ctx.ExpandToId(a, names_));
+    if (!attrs_storage.empty()) o.only_attrs = &attrs_storage;
+  }
+  if (const std::string* lang = req.FindParam("lang")) o.lang = *lang;
+  return o;
+}
+
+NgsiLdApi::Impl::AttrOutcome NgsiLdApi::Impl::ApplyAttributes(Entity& e, std::vector<Attribute> attrs, AttrMode mode,
+                                                              int64_t now) {
+  AttrOutcome out;
+  for (Attribute& a : attrs) {
+    const bool is_null = a.value.is_string() && a.value.get_string() == kNullUri;
+    Attribute* existing = e.FindMutable(a.name, a.dataset_id);
+    if (mode == AttrMode::kMerge && is_null) {  // NGSI-LD null: delete the attribute
+      if (existing != nullptr) {
+        const uint32_t name = a.name, ds = a.dataset_id;
+        e.attrs.erase(std::remove_if(e.attrs.begin(), e.attrs.end(),
+                                     [&](const Attribute& x) { return x.name == name && x.dataset_id == ds; }),
+                      e.attrs.end());
+        out.updated.push_back(name);
+      }
+      continue;
+    }
+    if (existing == nullptr) {
+      if (mode == AttrMode::kUpdateOnly) {
+        out.not_updated.emplace_back(a.name, "attribute does not exist");
+        continue;
+      }
+      out.updated.push_back(a.name);
+      e.attrs.push_back(std::move(a));
+      continue;
+    }
+    if (mode == AttrMode::kAppendNoOverwrite) {
+      out.not_updated.emplace_back(a.name, "attribute exists and noOverwrite was requested");
+      continue;
+    }
+    a.created_at = existing->created_at;
+    a.modified_at = now;
+    if (mode == AttrMode::kMerge && a.kind == existing->kind) {
+      // Merge: members given replace, sub-attributes merge, the rest is kept.
+      if (a.observed_at == kNoTime) a.observed_at = existing->observed_at;
+      if (a.unit_code == 0) a.unit_code = existing->unit_code;
+      for (const Attribute& old_sub : existing->sub) {
+        if (a.FindSub(old_sub.name) == nullptr) a.sub.push_back(old_sub);
+      }
+    }
+    out.updated.push_back(a.name);
+    *existing = std::move(a);
+  }
+  if (!out.updated.empty()) e.modified_at = now;
+  return out;
+}
+
+Response NgsiLdApi::Impl::AttrOutcomeResponse(const AttrOutcome& out, const Call& call, const Context& ctx) {
+  if (out.not_updated.empty()) {
+    Response r;
+    r.status = 204;
+    return r;
+  }
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("updated");
+  w.BeginArray();
+  for (uint32_t n : out.updated) w.String(ctx.CompactId(n, names_));
+  w.EndArray();
+  w.Key("notUpdated");
+  w.BeginArray();
+  for (const auto& [n, reason] : out.not_updated) {
+    w.BeginObject();
+    w.Key("attributeName");
+    w.String(ctx.CompactId(n, names_));
+    w.Key("reason");
+    w.String(reason);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Json(207, std::move(body), call);
+}
+
+NgsiLdApi::NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
+                     ApiOptions options)
+    : impl_(std::make_shared<Impl>(store, contexts, names, subs, options)) {}
+
+void NgsiLdApi::Register(Router& router) {
+  auto bind = [impl = impl_](Response (Impl::*fn)(Request&, const PathParams&)) {
+    return [impl, fn](Request& r, const PathParams& p) { return ((*impl).*fn)(r, p); };
+  };
+  const std::string base = "/ngsi-ld/v1";
+  router.Add(Method::kPost, base + "/entities", bind(&Impl::CreateEntity));
+  router.Add(Method::kGet, base + "/entities", bind(&Impl::QueryEntities));
+  router.Add(Method::kGet, base + "/entities/{entityId}", bind(&Impl::RetrieveEntity));
+  router.Add(Method::kDelete, base + "/entities/{entityId}", bind(&Impl::DeleteEntity));
+  router.Add(Method::kPut, base + "/entities/{entityId}", bind(&Impl::ReplaceEntity));
+  router.Add(Method::kPatch, base + "/entities/{entityId}", bind(&Impl::MergeEntity));
+  router.Add(Method::kPost, base + "/entities/{entityId}/attrs", bind(&Impl::AppendAttrs));
+  router.Add(Method::kPatch, base + "/entities/{entityId}/attrs", bind(&Impl::UpdateAttrs));
+  router.Add(Method::kPatch, base + "/entities/{entityId}/attrs/{attrId}", bind(&Impl::PartialAttrUpdate));
+  router.Add(Method::kPut, base + "/entities/{entityId}/attrs/{attrId}", bind(&Impl::ReplaceAttr));
+  router.Add(Method::kDelete, base + "/entities/{entityId}/attrs/{attrId}", bind(&Impl::DeleteAttr));
+  router.Add(Method::kPost, base + "/entityOperations/create", bind(&Impl::BatchCreate));
+  router.Add(Method::kPost, base + "/entityOperations/upsert", bind(&Impl::BatchUpsert));
+  router.Add(Method::kPost, base + "/entityOperations/update", bind(&Impl::BatchUpdate));
+  router.Add(Method::kPost, base + "/entityOperations/delete", bind(&Impl::BatchDelete));
+  router.Add(Method::kPost, base + "/entityOperations/query", bind(&Impl::QueryPost));
+  router.Add(Method::kGet, base + "/types", bind(&Impl::ListTypes));
+  router.Add(Method::kGet, base + "/types/{type}", bind(&Impl::GetType));
+  router.Add(Method::kGet, base + "/attributes", bind(&Impl::ListAttributes));
+  router.Add(Method::kGet, base + "/attributes/{attrId}", bind(&Impl::GetAttribute));
+  router.Add(Method::kPost, base + "/subscriptions", bind(&Impl::CreateSubscription));
+  router.Add(Method::kGet, base + "/subscriptions", bind(&Impl::ListSubscriptions));
+  router.Add(Method::kGet, base + "/subscriptions/{subscriptionId}", bind(&Impl::GetSubscription));
+  router.Add(Method::kPatch, base + "/subscriptions/{subscriptionId}", bind(&Impl::UpdateSubscription));
+  router.Add(Method::kDelete, base + "/subscriptions/{subscriptionId}", bind(&Impl::DeleteSubscription));
+}
+
+}  // namespace citybed::broker

@@ -1,0 +1,305 @@
+// Entity operations: create, retrieve, delete, replace, merge, and the attribute operations.
+#include "citybed/common/strings.h"
+#include "ngsild_internal.h"
+
+namespace citybed::broker {
+namespace json = boost::json;
+
+namespace {
+
+Response NoContent() {
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+Problem NotFound(const std::string& id) {
+  return MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " does not exist");
+}
+
+}  // namespace
+
+Response NgsiLdApi::Impl::CreateEntity(Request& req, const PathParams&) {
+  auto call = Prepare(req, {.has_body = true});
+  if (!call) return ProblemResponse(call.error());
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "an entity must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  const int64_t now = UnixMicrosNow();
+  auto parsed = ParseEntity(body->get_object(), MakeCodec(**ctx), now);
+  if (!parsed) return ProblemResponse(parsed.error());
+  auto entity = std::make_shared<const Entity>(std::move(*parsed));
+  const std::string id = entity->id;
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (current) return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "entity " + id + " already exists"));
+    return EntityPtr(entity);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, AllAttributeNames(*entity));
+  Response r;
+  r.status = 201;
+  r.SetHeader("Location", "/ngsi-ld/v1/entities/" + PercentEncode(id));
+  return r;
+}
+
+Response NgsiLdApi::Impl::RetrieveEntity(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {.allow_geo = true});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const std::string& id = p.Get("entityId");
+  std::vector<uint32_t> attrs;
+  auto opts = ReadRenderOptions(req, *call->ctx, attrs);
+  if (!opts) return ProblemResponse(opts.error());
+  EntityPtr e = store_.Get(call->tenant, id);
+  if (!e) return ProblemResponse(NotFound(id));
+  if (const std::string* type = req.FindParam("type")) {
+    bool any = false;
+    for (const std::string& t : SplitList(*type)) any = any || e->HasType(call->ctx->ExpandToId(t, names_));
+    if (!any) return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " is not of type " + *type));
+  }
+  std::string body;
+  body.reserve(512);
+  JsonWriter w(body);
+  opts->with_context = call->accept == AcceptKind::kLd;
+  if (call->accept == AcceptKind::kGeo) {
+    const std::string* gp = req.FindParam("geometryProperty");
+    RenderGeoJsonFeature(w, *e, call->ctx->ExpandToId(gp ? *gp : "location", names_), *opts, MakeCodec(*call->ctx));
+  } else {
+    RenderEntity(w, *e, *opts, MakeCodec(*call->ctx));
+  }
+  return Json(200, std::move(body), *call);
+}
+
+Response NgsiLdApi::Impl::DeleteEntity(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const std::string& id = p.Get("entityId");
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (!current) return Unexpected(NotFound(id));
+    return EntityPtr(nullptr);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, AllAttributeNames(*change->before));
+  return NoContent();
+}
+
+Response NgsiLdApi::Impl::ReplaceEntity(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {.has_body = true});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "an entity must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  const std::string& id = p.Get("entityId");
+  const int64_t now = UnixMicrosNow();
+  auto parsed = ParseEntity(body->get_object(), MakeCodec(**ctx), now, false, false);
+  if (!parsed) return ProblemResponse(parsed.error());
+  if (!parsed->id.empty() && parsed->id != id) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the body's id differs from the URL's " + id));
+  }
+  parsed->id = id;
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (!current) return Unexpected(NotFound(id));
+    auto next = std::make_shared<Entity>(*parsed);
+    if (next->types.empty()) next->types = current->types;
+    next->created_at = current->created_at;
+    return EntityPtr(next);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, AllAttributeNames(*change->after));
+  return NoContent();
+}
+
+Response NgsiLdApi::Impl::MergeEntity(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {.has_body = true, .allow_merge_patch = true});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a merge patch must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  const std::string& id = p.Get("entityId");
+  if (const json::value* bid = body->get_object().if_contains("id"); bid && (!bid->is_string() || bid->get_string() != id)) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the body's id differs from the URL's " + id));
+  }
+  const int64_t now = UnixMicrosNow();
+  auto attrs = ParseAttributes(body->get_object(), MakeCodec(**ctx), now);
+  if (!attrs) return ProblemResponse(attrs.error());
+  std::vector<uint32_t> touched;
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (!current) return Unexpected(NotFound(id));
+    auto next = std::make_shared<Entity>(*current);
+    auto out = ApplyAttributes(*next, *attrs, AttrMode::kMerge, now);
+    touched = out.updated;
+    next->modified_at = now;
+    return EntityPtr(next);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, touched);
+  return NoContent();
+}
+
+Response NgsiLdApi::Impl::AppendAttrs(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {.has_body = true});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the attributes must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  bool no_overwrite = false;
+  if (const std::string* options = req.FindParam("options")) {
+    for (const std::string& o : SplitList(*options)) no_overwrite = no_overwrite || o == "noOverwrite";
+  }
+  const std::string& id = p.Get("entityId");
+  const int64_t now = UnixMicrosNow();
+  auto attrs = ParseAttributes(body->get_object(), MakeCodec(**ctx), now);
+  if (!attrs) return ProblemResponse(attrs.error());
+  AttrOutcome outcome;
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (!current) return Unexpected(NotFound(id));
+    auto next = std::make_shared<Entity>(*current);
+    outcome = ApplyAttributes(*next, *attrs, no_overwrite ? AttrMode::kAppendNoOverwrite : AttrMode::kAppend, now);
+    if (outcome.updated.empty()) return current;
+    return EntityPtr(next);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, outcome.updated);
+  return AttrOutcomeResponse(outcome, *call, **ctx);
+}
+
+Response NgsiLdApi::Impl::UpdateAttrs(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {.has_body = true});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the attributes must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  const std::string& id = p.Get("entityId");
+  const int64_t now = UnixMicrosNow();
+  auto attrs = ParseAttributes(body->get_object(), MakeCodec(**ctx), now);
+  if (!attrs) return ProblemResponse(attrs.error());
+  AttrOutcome outcome;
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (!current) return Unexpected(NotFound(id));
+    auto next = std::make_shared<Entity>(*current);
+    outcome = ApplyAttributes(*next, *attrs, AttrMode::kUpdateOnly, now);
+    if (outcome.updated.empty()) return current;
+    return EntityPtr(next);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, outcome.updated);
+  return AttrOutcomeResponse(outcome, *call, **ctx);
+}
+
+Response NgsiLdApi::Impl::PartialAttrUpdate(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {.has_body = true});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the attribute fragment must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  const std::string& id = p.Get("entityId");
+  const std::string& attr = p.Get("attrId");
+  const uint32_t name = (*ctx)->ExpandToId(attr, names_);
+  const int64_t now = UnixMicrosNow();
+  json::object fragment = body->get_object();
+  fragment.erase("@context");
+  uint32_t dataset = 0;
+  if (const json::value* ds = fragment.if_contains("datasetId"); ds && ds->is_string()) dataset = names_.Intern(ds->get_string());
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (!current) return Unexpected(NotFound(id));
+    const Attribute* existing = current->Find(name, dataset);
+    if (existing == nullptr) {
+      return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " has no attribute " + attr));
+    }
+    // Complete the fragment with the attribute's type so a bare {"value": ...} is accepted.
+    json::object full = fragment;
+    if (!full.contains("type")) full["type"] = std::string(ToString(existing->kind));
+    auto parsed = ParseAttribute(name, attr, full, MakeCodec(**ctx), now);
+    if (!parsed) return Unexpected(std::move(parsed).error());
+    auto next = std::make_shared<Entity>(*current);
+    ApplyAttributes(*next, std::move(*parsed), AttrMode::kMerge, now);
+    return EntityPtr(next);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, {name});
+  return NoContent();
+}
+
+Response NgsiLdApi::Impl::ReplaceAttr(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {.has_body = true});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the attribute must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  const std::string& id = p.Get("entityId");
+  const std::string& attr = p.Get("attrId");
+  const uint32_t name = (*ctx)->ExpandToId(attr, names_);
+  const int64_t now = UnixMicrosNow();
+  json::object fragment = body->get_object();
+  fragment.erase("@context");
+  auto parsed = ParseAttribute(name, attr, fragment, MakeCodec(**ctx), now);
+  if (!parsed) return ProblemResponse(parsed.error());
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (!current) return Unexpected(NotFound(id));
+    if (!current->HasAttribute(name)) {
+      return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " has no attribute " + attr));
+    }
+    auto next = std::make_shared<Entity>(*current);
+    ApplyAttributes(*next, *parsed, AttrMode::kAppend, now);
+    return EntityPtr(next);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, {name});
+  return NoContent();
+}
+
+Response NgsiLdApi::Impl::DeleteAttr(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const std::string& id = p.Get("entityId");
+  const std::string& attr = p.Get("attrId");
+  const uint32_t name = call->ctx->ExpandToId(attr, names_);
+  const std::string* ds_param = req.FindParam("datasetId");
+  const std::string* all_param = req.FindParam("deleteAll");
+  const bool delete_all = all_param && *all_param == "true";
+  const uint32_t dataset = ds_param ? names_.Intern(*ds_param) : 0;
+  const int64_t now = UnixMicrosNow();
+  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+    if (!current) return Unexpected(NotFound(id));
+    auto next = std::make_shared<Entity>(*current);
+    const size_t before = next->attrs.size();
+    next->attrs.erase(std::remove_if(next->attrs.begin(), next->attrs.end(),
+                                     [&](const Attribute& a) {
+                                       return a.name == name && (delete_all || a.dataset_id == dataset);
+                                     }),
+                      next->attrs.end());
+    if (next->attrs.size() == before) {
+      return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " has no attribute " + attr +
+                                                                      (ds_param ? " with datasetId " + *ds_param : "")));
+    }
+    next->modified_at = now;
+    return EntityPtr(next);
+  });
+  if (!change) return ProblemResponse(change.error());
+  Notify(call->tenant, *change, {name});
+  return NoContent();
+}
+
+}  // namespace citybed::broker

@@ -1,0 +1,124 @@
+// Shared pieces of the NGSI-LD handlers (private to citybed_broker).
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+#include <vector>
+
+#include "citybed/broker/context.h"
+#include "citybed/broker/entity.h"
+#include "citybed/broker/http_message.h"
+#include "citybed/broker/ngsild_api.h"
+#include "citybed/broker/problem.h"
+#include "citybed/broker/query.h"
+#include "citybed/broker/router.h"
+#include "citybed/broker/store.h"
+#include "citybed/broker/subscriptions.h"
+
+namespace citybed::broker {
+
+enum class AcceptKind { kJson, kLd, kGeo };
+
+// What every handler learns from the request's headers before it looks at the body.
+struct Call {
+  std::string tenant;
+  ContextPtr ctx;  // from the Link header (application/json) or the core context
+  AcceptKind accept = AcceptKind::kJson;
+  bool ld_body = false;  // Content-Type: application/ld+json
+};
+
+struct CallOptions {
+  bool has_body = false;
+  bool allow_geo = false;          // Accept: application/geo+json
+  bool allow_merge_patch = false;  // Content-Type: application/merge-patch+json
+};
+
+class NgsiLdApi::Impl {
+ public:
+  Impl(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs, ApiOptions options)
+      : store_(store), contexts_(contexts), names_(names), subs_(subs), options_(options) {}
+
+  // Common steps.
+  Expected<Call, Problem> Prepare(const Request& req, const CallOptions& opts);
+  Expected<boost::json::value, Problem> ParseBody(const Request& req);
+  // The context of one payload object: its "@context" (application/ld+json, required) or the
+  // call's (application/json, where "@context" is an error).
+  Expected<ContextPtr, Problem> PayloadContext(const boost::json::object& body, const Call& call);
+  Response Json(int status, std::string body, const Call& call);
+  Problem TenantMissing(const std::string& tenant) const;
+  bool TenantExists(const std::string& tenant) const;
+  Codec MakeCodec(const Context& ctx) { return Codec{names_, ctx}; }
+  // options=keyValues|sysAttrs|concise, format=..., attrs=a,b, lang=.
+  Expected<RenderOptions, Problem> ReadRenderOptions(const Request& req, const Context& ctx,
+                                                     std::vector<uint32_t>& attrs_storage);
+  void Notify(const std::string& tenant, const Change& change, const std::vector<uint32_t>& touched) {
+    subs_.OnChange(tenant, change, touched);
+  }
+
+  // Entities (ngsild_entities.cc).
+  Response CreateEntity(Request& req, const PathParams& p);
+  Response RetrieveEntity(Request& req, const PathParams& p);
+  Response DeleteEntity(Request& req, const PathParams& p);
+  Response ReplaceEntity(Request& req, const PathParams& p);
+  Response MergeEntity(Request& req, const PathParams& p);
+  Response AppendAttrs(Request& req, const PathParams& p);
+  Response UpdateAttrs(Request& req, const PathParams& p);
+  Response PartialAttrUpdate(Request& req, const PathParams& p);
+  Response ReplaceAttr(Request& req, const PathParams& p);
+  Response DeleteAttr(Request& req, const PathParams& p);
+  // Queries and discovery (ngsild_query.cc).
+  Response QueryEntities(Request& req, const PathParams& p);
+  Response QueryPost(Request& req, const PathParams& p);
+  Response ListTypes(Request& req, const PathParams& p);
+  Response GetType(Request& req, const PathParams& p);
+  Response ListAttributes(Request& req, const PathParams& p);
+  Response GetAttribute(Request& req, const PathParams& p);
+  // Batch (ngsild_batch.cc).
+  Response BatchCreate(Request& req, const PathParams& p);
+  Response BatchUpsert(Request& req, const PathParams& p);
+  Response BatchUpdate(Request& req, const PathParams& p);
+  Response BatchDelete(Request& req, const PathParams& p);
+  // Subscriptions (ngsild_subscriptions.cc).
+  Response CreateSubscription(Request& req, const PathParams& p);
+  Response ListSubscriptions(Request& req, const PathParams& p);
+  Response GetSubscription(Request& req, const PathParams& p);
+  Response UpdateSubscription(Request& req, const PathParams& p);
+  Response DeleteSubscription(Request& req, const PathParams& p);
+
+  // A parsed query over entities (GET /entities and POST /entityOperations/query).
+  struct EntityQuery {
+    ScanFilter filter;
+    std::vector<EntitySelector> selectors;  // any must match (POST query); empty: no condition
+    std::vector<uint32_t> all_types;        // type=A;B: entities must have every one
+    std::vector<uint32_t> attrs;            // entity must have one of them; also the projection
+    std::optional<Query> q;
+    std::optional<GeoQuery> geo;
+    uint32_t geoproperty = 0;
+    std::shared_ptr<const std::regex> id_pattern;
+  };
+  Response RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx);
+
+  // Applies attributes to an entity version. Returns the names written and those refused.
+  struct AttrOutcome {
+    std::vector<uint32_t> updated;
+    std::vector<std::pair<uint32_t, std::string>> not_updated;
+  };
+  enum class AttrMode { kAppend, kAppendNoOverwrite, kUpdateOnly, kMerge };
+  static AttrOutcome ApplyAttributes(Entity& e, std::vector<Attribute> attrs, AttrMode mode, int64_t now);
+  Response AttrOutcomeResponse(const AttrOutcome& out, const Call& call, const Context& ctx);
+
+  Store& store_;
+  ContextResolver& contexts_;
+  Interner& names_;
+  SubscriptionManager& subs_;
+  ApiOptions options_;
+};
+
+// Names of all attributes of an entity (for notifications on creation and replacement).
+std::vector<uint32_t> AllAttributeNames(const Entity& e);
+// Parses a comma-separated list parameter.
+std::vector<std::string> SplitList(std::string_view s);
+// Reads a non-negative integer parameter; false if malformed.
+bool ParseCount(std::string_view s, size_t& out);
+
+}  // namespace citybed::broker

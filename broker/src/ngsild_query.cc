@@ -1,0 +1,471 @@
+// Queries (GET /entities, POST /entityOperations/query) and discovery (/types, /attributes).
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "citybed/common/strings.h"
+#include "ngsild_internal.h"
+
+namespace citybed::broker {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kQueryParams[] = {
+    "type", "id", "idPattern", "attrs", "q", "georel", "geometry", "coordinates", "geoproperty",
+    "geometryProperty", "limit", "offset", "count", "options", "format", "lang", "local", "csf",
+    "scopeQ", "datasetId", "pick", "omit", "details"};
+
+bool KnownParam(std::string_view name) {
+  return std::find(std::begin(kQueryParams), std::end(kQueryParams), name) != std::end(kQueryParams);
+}
+
+struct Page {
+  size_t limit = 0;
+  size_t offset = 0;
+  bool count = false;
+};
+
+Expected<Page, Problem> ReadPage(const Request& req, const ApiOptions& options) {
+  Page page;
+  page.limit = options.default_limit;
+  if (const std::string* limit = req.FindParam("limit")) {
+    size_t v;
+    if (!ParseCount(*limit, v)) {
+      return Unexpected(MakeProblem(ErrorType::kBadRequestData, "limit must be a non-negative integer"));
+    }
+    if (v > options.max_limit) {
+      return Unexpected(MakeProblem(ErrorType::kTooManyResults, "limit " + *limit + " exceeds the maximum " +
+                                                                    std::to_string(options.max_limit)));
+    }
+    page.limit = v;
+  }
+  if (const std::string* offset = req.FindParam("offset")) {
+    if (!ParseCount(*offset, page.offset)) {
+      return Unexpected(MakeProblem(ErrorType::kBadRequestData, "offset must be a non-negative integer"));
+    }
+  }
+  if (const std::string* count = req.FindParam("count")) {
+    if (*count != "true" && *count != "false") {
+      return Unexpected(MakeProblem(ErrorType::kBadRequestData, "count must be true or false"));
+    }
+    page.count = *count == "true";
+  }
+  if (page.limit == 0 && !page.count) {
+    return Unexpected(MakeProblem(ErrorType::kBadRequestData, "limit=0 is only meaningful with count=true"));
+  }
+  return page;
+}
+
+// Parses the type selection: "A,B" or "A|B" (any), "A;B" (all: entities with both types).
+struct TypeSelection {
+  std::vector<uint32_t> any;
+  std::vector<uint32_t> all;
+};
+
+TypeSelection ParseTypes(std::string_view text, const Context& ctx, Interner& names) {
+  TypeSelection sel;
+  std::string normalized(text);
+  std::replace(normalized.begin(), normalized.end(), '|', ',');
+  for (const std::string& part : SplitList(normalized)) {
+    std::string p = part;
+    p.erase(std::remove_if(p.begin(), p.end(), [](char c) { return c == '(' || c == ')'; }), p.end());
+    if (p.find(';') != std::string::npos) {
+      for (std::string_view t : Split(p, ';')) {
+        if (!Trim(t).empty()) sel.all.push_back(ctx.ExpandToId(Trim(t), names));
+      }
+      if (!sel.all.empty()) sel.any.push_back(sel.all.front());
+    } else {
+      sel.any.push_back(ctx.ExpandToId(p, names));
+    }
+  }
+  return sel;
+}
+
+}  // namespace
+
+Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx) {
+  auto page = ReadPage(req, options_);
+  if (!page) return ProblemResponse(page.error());
+  std::vector<uint32_t> projection;
+  auto opts = ReadRenderOptions(req, ctx, projection);
+  if (!opts) return ProblemResponse(opts.error());
+  if (!query.attrs.empty()) opts->only_attrs = &query.attrs;
+  opts->with_context = call.accept == AcceptKind::kLd;
+
+  if (query.geo) {
+    GeoBox box;
+    if (CandidateBox(*query.geo, box)) {
+      query.filter.use_box = true;
+      query.filter.box = box;
+      query.filter.geoproperty = query.geoproperty;
+    }
+  }
+  size_t matched = 0;
+  std::vector<EntityPtr> results;
+  const size_t want = page->offset + page->limit;
+  store_.Scan(call.tenant, query.filter, [&](const EntityPtr& e) {
+    if (query.id_pattern && !std::regex_match(e->id, *query.id_pattern)) return true;
+    for (uint32_t t : query.all_types) {
+      if (!e->HasType(t)) return true;
+    }
+    if (!query.selectors.empty()) {
+      bool any = false;
+      for (const EntitySelector& s : query.selectors) any = any || s.Matches(*e);
+      if (!any) return true;
+    }
+    if (!query.attrs.empty()) {
+      bool any = false;
+      for (uint32_t a : query.attrs) any = any || e->HasAttribute(a);
+      if (!any) return true;
+    }
+    if (query.q && !query.q->Matches(*e)) return true;
+    if (query.geo) {
+      const Attribute* g = e->Find(query.geoproperty);
+      if (g == nullptr || g->kind != AttrKind::kGeoProperty) return true;
+      auto geom = ParseGeoJson(g->value);
+      if (!geom || !GeoMatches(*query.geo, *geom)) return true;
+    }
+    ++matched;
+    if (matched > page->offset && results.size() < page->limit) results.push_back(e);
+    return page->count || matched < want;
+  });
+
+  std::string body;
+  body.reserve(64 + results.size() * 512);
+  JsonWriter w(body);
+  const Codec codec = MakeCodec(ctx);
+  if (call.accept == AcceptKind::kGeo) {
+    const std::string* gp = req.FindParam("geometryProperty");
+    const uint32_t geo_name = ctx.ExpandToId(gp ? *gp : "location", names_);
+    w.BeginObject();
+    w.Key("type");
+    w.String("FeatureCollection");
+    w.Key("features");
+    w.BeginArray();
+    RenderOptions inner = *opts;
+    inner.with_context = false;
+    for (const EntityPtr& e : results) RenderGeoJsonFeature(w, *e, geo_name, inner, codec);
+    w.EndArray();
+    w.EndObject();
+  } else {
+    w.BeginArray();
+    for (const EntityPtr& e : results) RenderEntity(w, *e, *opts, codec);
+    w.EndArray();
+  }
+  Response r = Json(200, std::move(body), call);
+  if (page->count) r.SetHeader("NGSILD-Results-Count", std::to_string(matched));
+  return r;
+}
+
+Response NgsiLdApi::Impl::QueryEntities(Request& req, const PathParams&) {
+  auto call = Prepare(req, {.allow_geo = true});
+  if (!call) return ProblemResponse(call.error());
+  for (const auto& [k, v] : req.query) {
+    if (!KnownParam(k)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "unknown parameter \"" + k + "\""));
+  }
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const Context& ctx = *call->ctx;
+  EntityQuery query;
+  const std::string* type = req.FindParam("type");
+  const std::string* ids = req.FindParam("id");
+  const std::string* id_pattern = req.FindParam("idPattern");
+  const std::string* attrs = req.FindParam("attrs");
+  const std::string* q = req.FindParam("q");
+  const std::string* georel = req.FindParam("georel");
+  const std::string* local = req.FindParam("local");
+  if (!type && !ids && !id_pattern && !attrs && !q && !georel && !(local && *local == "true")) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData,
+                                       "a query needs at least one of type, id, idPattern, attrs, q or a geo-query"));
+  }
+  if (type) {
+    TypeSelection sel = ParseTypes(*type, ctx, names_);
+    query.filter.types = sel.any;
+    query.all_types = sel.all;
+  }
+  if (ids) query.filter.ids = SplitList(*ids);
+  if (id_pattern) {
+    try {
+      query.id_pattern = std::make_shared<const std::regex>(*id_pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression"));
+    }
+  }
+  if (attrs) for (const std::string& a : SplitList(*attrs)) query.attrs.push_back(ctx.ExpandToId(a, names_));
+  if (q) {
+    auto parsed = Query::Parse(*q);
+    if (!parsed) return ProblemResponse(parsed.error());
+    parsed->Bind(ctx, names_);
+    query.q = std::move(*parsed);
+  }
+  if (georel || req.FindParam("geometry") || req.FindParam("coordinates")) {
+    auto param = [&](const char* n) -> std::string_view {
+      const std::string* v = req.FindParam(n);
+      return v ? std::string_view(*v) : std::string_view();
+    };
+    auto geo = ParseGeoQuery(param("georel"), param("geometry"), param("coordinates"), param("geoproperty"));
+    if (!geo) return ProblemResponse(geo.error());
+    query.geoproperty = ctx.ExpandToId(geo->geoproperty, names_);
+    query.geo = std::move(*geo);
+  }
+  return RunQuery(req, *call, query, ctx);
+}
+
+Response NgsiLdApi::Impl::QueryPost(Request& req, const PathParams&) {
+  auto call = Prepare(req, {.has_body = true, .allow_geo = true});
+  if (!call) return ProblemResponse(call.error());
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a query must be a JSON object"));
+  const json::object& o = body->get_object();
+  auto ctx_result = PayloadContext(o, *call);
+  if (!ctx_result) return ProblemResponse(ctx_result.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const Context& ctx = **ctx_result;
+  if (const json::value* t = o.if_contains("type"); t && (!t->is_string() || t->get_string() != "Query")) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a query's type must be \"Query\""));
+  }
+  EntityQuery query;
+  if (const json::value* ents = o.if_contains("entities")) {
+    if (!ents->is_array()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "entities must be an array"));
+    bool all_typed = true;
+    for (const auto& e : ents->get_array()) {
+      if (!e.is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "entities items must be objects"));
+      EntitySelector sel;
+      const auto& eo = e.get_object();
+      if (const json::value* t = eo.if_contains("type"); t && t->is_string()) sel.type = ctx.ExpandToId(t->get_string(), names_);
+      if (const json::value* id = eo.if_contains("id"); id && id->is_string()) sel.id = std::string(id->get_string());
+      if (const json::value* p = eo.if_contains("idPattern"); p && p->is_string()) {
+        try {
+          sel.id_regex = std::make_shared<const std::regex>(std::string(p->get_string()), std::regex::ECMAScript);
+        } catch (const std::regex_error&) {
+          return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression"));
+        }
+      }
+      if (sel.type == 0) all_typed = false; else query.filter.types.push_back(sel.type);
+      query.selectors.push_back(std::move(sel));
+    }
+    if (!all_typed) query.filter.types.clear();
+  }
+  if (const json::value* attrs = o.if_contains("attrs")) {
+    if (!attrs->is_array()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "attrs must be an array"));
+    for (const auto& a : attrs->get_array()) {
+      if (a.is_string()) query.attrs.push_back(ctx.ExpandToId(a.get_string(), names_));
+    }
+  }
+  if (const json::value* q = o.if_contains("q")) {
+    if (!q->is_string()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "q must be a string"));
+    auto parsed = Query::Parse(q->get_string());
+    if (!parsed) return ProblemResponse(parsed.error());
+    parsed->Bind(ctx, names_);
+    query.q = std::move(*parsed);
+  }
+  if (const json::value* g = o.if_contains("geoQ")) {
+    auto geo = ParseGeoQueryObject(*g);
+    if (!geo) return ProblemResponse(geo.error());
+    query.geoproperty = ctx.ExpandToId(geo->geoproperty, names_);
+    query.geo = std::move(*geo);
+  }
+  if (query.selectors.empty() && query.attrs.empty() && !query.q && !query.geo) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData,
+                                       "a query needs at least one of entities, attrs, q or geoQ"));
+  }
+  return RunQuery(req, *call, query, ctx);
+}
+
+Response NgsiLdApi::Impl::ListTypes(Request& req, const PathParams&) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const Context& ctx = *call->ctx;
+  const std::string* details = req.FindParam("details");
+  const auto counts = store_.TypeCounts(call->tenant);
+  std::string body;
+  JsonWriter w(body);
+  if (details && *details == "true") {
+    std::map<uint32_t, std::set<uint32_t>> attrs_by_type;
+    store_.Scan(call->tenant, {}, [&](const EntityPtr& e) {
+      for (uint32_t t : e->types) for (const Attribute& a : e->attrs) attrs_by_type[t].insert(a.name);
+      return true;
+    });
+    w.BeginArray();
+    for (const auto& [type, n] : counts) {
+      w.BeginObject();
+      w.Key("id");
+      w.String(names_.Name(type));
+      w.Key("type");
+      w.String("EntityType");
+      w.Key("typeName");
+      w.String(ctx.CompactId(type, names_));
+      w.Key("attributeNames");
+      w.BeginArray();
+      for (uint32_t a : attrs_by_type[type]) w.String(ctx.CompactId(a, names_));
+      w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+  } else {
+    w.BeginObject();
+    w.Key("id");
+    w.String("urn:ngsi-ld:EntityTypeList:" + std::to_string(std::hash<std::string>{}(call->tenant) & 0xffffff));
+    w.Key("type");
+    w.String("EntityTypeList");
+    w.Key("typeList");
+    w.BeginArray();
+    std::vector<std::string> names;
+    for (const auto& [type, n] : counts) names.emplace_back(ctx.CompactId(type, names_));
+    std::sort(names.begin(), names.end());
+    for (const std::string& n : names) w.String(n);
+    w.EndArray();
+    w.EndObject();
+  }
+  return Json(200, std::move(body), *call);
+}
+
+Response NgsiLdApi::Impl::GetType(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const Context& ctx = *call->ctx;
+  const uint32_t type = ctx.ExpandToId(p.Get("type"), names_);
+  size_t count = 0;
+  std::map<uint32_t, std::set<AttrKind>> attrs;
+  ScanFilter f;
+  f.types = {type};
+  store_.Scan(call->tenant, f, [&](const EntityPtr& e) {
+    ++count;
+    for (const Attribute& a : e->attrs) attrs[a.name].insert(a.kind);
+    return true;
+  });
+  if (count == 0) {
+    return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "no entity has type " + p.Get("type")));
+  }
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("id");
+  w.String(names_.Name(type));
+  w.Key("type");
+  w.String("EntityTypeInfo");
+  w.Key("typeName");
+  w.String(ctx.CompactId(type, names_));
+  w.Key("entityCount");
+  w.Int(static_cast<int64_t>(count));
+  w.Key("attributeDetails");
+  w.BeginArray();
+  for (const auto& [name, kinds] : attrs) {
+    w.BeginObject();
+    w.Key("id");
+    w.String(names_.Name(name));
+    w.Key("type");
+    w.String("Attribute");
+    w.Key("attributeName");
+    w.String(ctx.CompactId(name, names_));
+    w.Key("attributeTypes");
+    w.BeginArray();
+    for (AttrKind k : kinds) w.String(ToString(k));
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Json(200, std::move(body), *call);
+}
+
+Response NgsiLdApi::Impl::ListAttributes(Request& req, const PathParams&) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const Context& ctx = *call->ctx;
+  std::map<uint32_t, std::set<uint32_t>> types_by_attr;
+  store_.Scan(call->tenant, {}, [&](const EntityPtr& e) {
+    for (const Attribute& a : e->attrs) for (uint32_t t : e->types) types_by_attr[a.name].insert(t);
+    return true;
+  });
+  const std::string* details = req.FindParam("details");
+  std::string body;
+  JsonWriter w(body);
+  if (details && *details == "true") {
+    w.BeginArray();
+    for (const auto& [name, types] : types_by_attr) {
+      w.BeginObject();
+      w.Key("id");
+      w.String(names_.Name(name));
+      w.Key("type");
+      w.String("Attribute");
+      w.Key("attributeName");
+      w.String(ctx.CompactId(name, names_));
+      w.Key("typeNames");
+      w.BeginArray();
+      for (uint32_t t : types) w.String(ctx.CompactId(t, names_));
+      w.EndArray();
+      w.EndObject();
+    }
+    w.EndArray();
+  } else {
+    w.BeginObject();
+    w.Key("id");
+    w.String("urn:ngsi-ld:AttributeList:" + std::to_string(std::hash<std::string>{}(call->tenant) & 0xffffff));
+    w.Key("type");
+    w.String("AttributeList");
+    w.Key("attributeList");
+    w.BeginArray();
+    std::vector<std::string> names;
+    for (const auto& [name, types] : types_by_attr) names.emplace_back(ctx.CompactId(name, names_));
+    std::sort(names.begin(), names.end());
+    for (const std::string& n : names) w.String(n);
+    w.EndArray();
+    w.EndObject();
+  }
+  return Json(200, std::move(body), *call);
+}
+
+Response NgsiLdApi::Impl::GetAttribute(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  const Context& ctx = *call->ctx;
+  const uint32_t name = ctx.ExpandToId(p.Get("attrId"), names_);
+  size_t count = 0;
+  std::set<AttrKind> kinds;
+  std::set<uint32_t> types;
+  store_.Scan(call->tenant, {}, [&](const EntityPtr& e) {
+    bool has = false;
+    for (const Attribute& a : e->attrs) {
+      if (a.name != name) continue;
+      has = true;
+      kinds.insert(a.kind);
+    }
+    if (has) {
+      ++count;
+      for (uint32_t t : e->types) types.insert(t);
+    }
+    return true;
+  });
+  if (count == 0) {
+    return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "no entity has attribute " + p.Get("attrId")));
+  }
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("id");
+  w.String(names_.Name(name));
+  w.Key("type");
+  w.String("Attribute");
+  w.Key("attributeName");
+  w.String(ctx.CompactId(name, names_));
+  w.Key("attributeCount");
+  w.Int(static_cast<int64_t>(count));
+  w.Key("attributeTypes");
+  w.BeginArray();
+  for (AttrKind k : kinds) w.String(ToString(k));
+  w.EndArray();
+  w.Key("typeNames");
+  w.BeginArray();
+  for (uint32_t t : types) w.String(ctx.CompactId(t, names_));
+  w.EndArray();
+  w.EndObject();
+  return Json(200, std::move(body), *call);
+}
+
+}  // namespace citybed::broker

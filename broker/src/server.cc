@@ -1,0 +1,363 @@
+#include "citybed/broker/server.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <algorithm>
+#include <atomic>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "citybed/broker/router.h"
+#include "citybed/common/log.h"
+
+namespace citybed::broker {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+class Session;
+
+struct Worker {
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  std::unordered_set<Session*> sessions;  // this worker's thread only
+  std::optional<asio::steady_timer> sweeper;
+  bool stopping = false;
+  std::thread thread;
+};
+
+class HttpServer::Impl {
+ public:
+  Impl(ServerOptions o, RequestHandler h, Metrics& m) : options(std::move(o)), handler(std::move(h)), metrics(m) {}
+
+  ServerOptions options;
+  RequestHandler handler;
+  Metrics& metrics;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::optional<tcp::acceptor> acceptor;
+  std::atomic<size_t> open{0};
+  std::atomic<uint16_t> bound_port{0};
+  size_t next_worker = 0;
+  bool running = false;
+
+  Expected<void> Start();
+  void Stop(std::chrono::milliseconds grace);
+  void Accept();
+  void Sweep(Worker& w);
+  Clock::duration SweepInterval() const {
+    auto shortest = std::min(options.header_timeout, options.idle_timeout) / 4;
+    return std::clamp<Clock::duration>(shortest, std::chrono::milliseconds(10), std::chrono::seconds(1));
+  }
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Worker& worker, HttpServer::Impl& server)
+      : socket_(std::move(socket)),
+        worker_(worker),
+        server_(server),
+        buffer_(server.options.max_header_bytes + kReadChunk) {}
+
+  void Start() {
+    worker_.sessions.insert(this);
+    server_.metrics.ConnectionOpened();
+    beast::error_code ec;
+    socket_.set_option(tcp::no_delay(true), ec);
+    BeginRequest();
+  }
+
+  // Called by the sweeper (same thread): closes the socket when its deadline passed.
+  void ExpireIf(Clock::time_point now) {
+    if (!closed_ && now >= deadline_) {
+      server_.metrics.Timeout();
+      beast::error_code ec;
+      socket_.close(ec);  // the pending operation completes with an error and ends the session
+    }
+  }
+  // Shutdown: idle connections close now, busy ones after their reply.
+  void Drain(bool force) {
+    if (closed_) return;
+    if (force || state_ == State::kIdle) {
+      beast::error_code ec;
+      socket_.close(ec);
+    }
+  }
+
+ private:
+  static constexpr size_t kReadChunk = 64 << 10;
+  enum class State { kIdle, kReading, kHandling, kWriting };
+
+  void BeginRequest() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
+    if (buffer_.size() > 0) {  // a pipelined request is already here
+      state_ = State::kReading;
+      deadline_ = Clock::now() + server_.options.header_timeout;
+      Parse();
+      return;
+    }
+    if (worker_.stopping) {
+      Close();
+      return;
+    }
+    state_ = State::kIdle;
+    deadline_ = Clock::now() + server_.options.idle_timeout;
+    ReadSome();
+  }
+
+  void ReadSome() {
+    const size_t room = buffer_.max_size() - buffer_.size();
+    if (room == 0) {
+      Fail(431, "the request header is larger than " + std::to_string(server_.options.max_header_bytes) + " bytes");
+      return;
+    }
+    socket_.async_read_some(buffer_.prepare(std::min(room, kReadChunk)),
+                            [self = shared_from_this()](const beast::error_code& ec, size_t n) { self->OnRead(ec, n); });
+  }
+
+  void OnRead(const beast::error_code& ec, size_t n) {
+    if (ec) {
+      Close();
+      return;
+    }
+    buffer_.commit(n);
+    if (state_ == State::kIdle) {
+      state_ = State::kReading;
+      deadline_ = Clock::now() + server_.options.header_timeout;
+    }
+    Parse();
+  }
+
+  void Parse() {
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        break;
+      }
+      if (ec) break;
+      if (used == 0) break;
+    }
+    if (ec == http::error::body_limit) {
+      server_.metrics.BodyTooLarge();
+      Fail(413, "the body is larger than the limit of " + std::to_string(server_.options.max_body_bytes) + " bytes");
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      Fail(431, "the request header is larger than " + std::to_string(server_.options.max_header_bytes) + " bytes");
+      return;
+    }
+    if (ec) {
+      Fail(400, "malformed HTTP request: " + ec.message());
+      return;
+    }
+    if (parser_->is_done()) {
+      Handle();
+    } else {
+      ReadSome();
+    }
+  }
+
+  void Handle() {
+    state_ = State::kHandling;
+    const auto start = Clock::now();
+    auto& msg = parser_->get();
+    Request req;
+    req.method = ParseMethod(msg.method_string());
+    req.target = std::string(msg.target());
+    req.headers.reserve(8);
+    for (const auto& f : msg) req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    req.body = std::move(msg.body());
+    const bool keep_alive = msg.keep_alive();
+    std::string route;
+    Response resp = server_.handler(req, &route);
+    Write(std::move(resp), keep_alive, req.method, std::move(route), start);
+  }
+
+  // An HTTP-level error: answer it and close the connection (the stream cannot be trusted).
+  void Fail(int status, std::string detail) {
+    const ErrorType type = status == 400 ? ErrorType::kInvalidRequest : ErrorType::kBadRequestData;
+    Response resp = ProblemResponse(MakeProblem(type, std::move(detail), status));
+    buffer_.consume(buffer_.size());
+    Write(std::move(resp), false, Method::kOther, "unmatched", Clock::now());
+  }
+
+  void Write(Response resp, bool keep_alive, Method method, std::string route, Clock::time_point start) {
+    state_ = State::kWriting;
+    deadline_ = Clock::now() + server_.options.header_timeout;
+    res_ = {};
+    res_.version(11);
+    res_.result(static_cast<unsigned>(resp.status));
+    res_.set(http::field::server, "citybed");
+    for (Header& h : resp.headers) res_.set(h.name, std::move(h.value));
+    const bool no_body = resp.status == 204 || resp.status == 304 || (resp.status >= 100 && resp.status < 200);
+    if (!no_body) {
+      if (method == Method::kHead) {
+        res_.content_length(resp.body.size());
+      } else {
+        res_.body() = std::move(resp.body);
+        res_.prepare_payload();
+      }
+    }
+    res_.keep_alive(keep_alive && !worker_.stopping);
+    route_ = std::move(route);
+    method_ = method;
+    start_ = start;
+    http::async_write(socket_, res_, [self = shared_from_this()](const beast::error_code& ec, size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  void OnWrite(const beast::error_code& ec) {
+    server_.metrics.RecordRequest(route_, method_, static_cast<int>(res_.result_int()),
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count());
+    if (ec || !res_.keep_alive()) {
+      beast::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      Close();
+      return;
+    }
+    BeginRequest();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    socket_.close(ec);
+    worker_.sessions.erase(this);
+    server_.metrics.ConnectionClosed();
+    server_.open.fetch_sub(1);
+  }
+
+  tcp::socket socket_;
+  Worker& worker_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  State state_ = State::kIdle;
+  Clock::time_point deadline_;
+  bool closed_ = false;
+  std::string route_;
+  Method method_ = Method::kOther;
+  Clock::time_point start_;
+};
+
+Expected<void> HttpServer::Impl::Start() {
+  const int n = std::max(1, options.threads);
+  for (int i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->guard.emplace(asio::make_work_guard(w->io));
+    workers.push_back(std::move(w));
+  }
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return Unexpected(Error::InvalidArgument("invalid --host \"" + options.host + "\": " + ec.message()));
+  tcp::endpoint endpoint(address, options.port);
+  acceptor.emplace(workers[0]->io);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unexpected(Error::Unavailable("cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
+                                         ec.message()));
+  }
+  bound_port = acceptor->local_endpoint().port();
+  running = true;
+  for (auto& w : workers) {
+    Worker* wp = w.get();
+    wp->sweeper.emplace(wp->io);
+    Sweep(*wp);
+    wp->thread = std::thread([wp] { wp->io.run(); });
+  }
+  asio::post(workers[0]->io, [this] { Accept(); });
+  return {};
+}
+
+void HttpServer::Impl::Sweep(Worker& w) {
+  w.sweeper->expires_after(SweepInterval());
+  w.sweeper->async_wait([this, &w](const beast::error_code& ec) {
+    if (ec) return;
+    const auto now = Clock::now();
+    std::vector<Session*> all(w.sessions.begin(), w.sessions.end());
+    for (Session* s : all) s->ExpireIf(now);
+    Sweep(w);
+  });
+}
+
+void HttpServer::Impl::Accept() {
+  Worker& target = *workers[next_worker];
+  next_worker = (next_worker + 1) % workers.size();
+  acceptor->async_accept(target.io, [this, &target](const beast::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+    if (!ec) {
+      if (open.load() >= options.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        open.fetch_add(1);
+        asio::post(target.io, [this, &target, s = std::move(socket)]() mutable {
+          std::make_shared<Session>(std::move(s), target, *this)->Start();
+        });
+      }
+    }
+    Accept();
+  });
+}
+
+void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
+  if (!running) return;
+  running = false;
+  asio::post(workers[0]->io, [this] {
+    beast::error_code ec;
+    acceptor->close(ec);
+  });
+  for (auto& w : workers) {
+    Worker* wp = w.get();
+    asio::post(wp->io, [wp] {
+      wp->stopping = true;
+      std::vector<Session*> all(wp->sessions.begin(), wp->sessions.end());
+      for (Session* s : all) s->Drain(false);
+    });
+  }
+  const auto deadline = Clock::now() + grace;
+  while (open.load() > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (auto& w : workers) {
+    Worker* wp = w.get();
+    asio::post(wp->io, [wp] {
+      std::vector<Session*> all(wp->sessions.begin(), wp->sessions.end());
+      for (Session* s : all) s->Drain(true);
+      if (wp->sweeper) wp->sweeper->cancel();
+    });
+    wp->guard.reset();
+  }
+  for (auto& w : workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+HttpServer::HttpServer(ServerOptions options, RequestHandler handler, Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), metrics)) {}
+
+HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(1000)); }
+
+Expected<void> HttpServer::Start() { return impl_->Start(); }
+void HttpServer::Stop(std::chrono::milliseconds grace) { impl_->Stop(grace); }
+uint16_t HttpServer::port() const { return impl_->bound_port.load(); }
+size_t HttpServer::open_connections() const { return impl_->open.load(); }
+
+}  // namespace citybed::broker

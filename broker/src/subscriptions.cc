@@ -1,0 +1,644 @@
+#include "citybed/broker/subscriptions.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "citybed/common/strings.h"
+
+namespace citybed::broker {
+namespace json = boost::json;
+
+namespace {
+
+Problem Bad(std::string detail) { return MakeProblem(ErrorType::kBadRequestData, std::move(detail)); }
+
+std::string RandomPrefix() {
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+
+const std::string& ProcessPrefix() {
+  static const std::string prefix = RandomPrefix();
+  return prefix;
+}
+
+bool IsTrigger(std::string_view t) {
+  return t == "entityCreated" || t == "entityUpdated" || t == "entityDeleted" || t == "attributeCreated" ||
+         t == "attributeUpdated" || t == "attributeDeleted";
+}
+
+void WriteTime(JsonWriter& w, std::string_view key, int64_t t) {
+  if (t == kNoTime || t == INT64_MIN) return;
+  w.Key(key);
+  w.String(FormatRfc3339Micros(t));
+}
+
+}  // namespace
+
+bool EntitySelector::Matches(const Entity& e) const {
+  if (type != 0 && !e.HasType(type)) return false;
+  if (!id.empty() && e.id != id) return false;
+  if (id_regex && !std::regex_match(e.id, *id_regex)) return false;
+  return true;
+}
+
+std::string_view Subscription::State(int64_t now) const {
+  if (expires_at != kNoTime && now >= expires_at) return "expired";
+  return active ? "active" : "paused";
+}
+
+SubscriptionManager::SubscriptionManager(Interner& names, Notifier& notifier) : names_(names), notifier_(notifier) {}
+
+Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(const json::object& body,
+                                                                            const ContextPtr& ctx,
+                                                                            std::shared_ptr<Subscription> s) {
+  s->context = ctx;
+  const Context& c = *ctx;
+  if (const json::value* t = body.if_contains("type"); t && (!t->is_string() || t->get_string() != "Subscription")) {
+    return Unexpected(Bad("a subscription's type must be \"Subscription\""));
+  }
+  if (body.contains("timeInterval")) {
+    return Unexpected(MakeProblem(ErrorType::kOperationNotSupported,
+                                  "periodic subscriptions (timeInterval) are not supported by this broker"));
+  }
+  auto str = [&](const char* key, std::string& out) -> Expected<void, Problem> {
+    if (const json::value* v = body.if_contains(key)) {
+      if (!v->is_string()) return Unexpected(Bad(std::string(key) + " must be a string"));
+      out = std::string(v->get_string());
+    }
+    return {};
+  };
+  if (auto r = str("subscriptionName", s->name); !r) return Unexpected(r.error());
+  if (auto r = str("description", s->description); !r) return Unexpected(r.error());
+
+  s->entities.clear();
+  if (const json::value* ents = body.if_contains("entities")) {
+    if (!ents->is_array() || ents->get_array().empty()) return Unexpected(Bad("entities must be a non-empty array"));
+    for (const auto& e : ents->get_array()) {
+      if (!e.is_object()) return Unexpected(Bad("every item of entities must be an object"));
+      EntitySelector sel;
+      const auto& o = e.get_object();
+      if (const json::value* t = o.if_contains("type")) {
+        if (!t->is_string() || !IsValidName(t->get_string())) return Unexpected(Bad("entities[].type must be a name"));
+        sel.type = c.ExpandToId(t->get_string(), names_);
+      }
+      if (const json::value* id = o.if_contains("id")) {
+        if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(Bad("entities[].id must be a URI"));
+        sel.id = std::string(id->get_string());
+      }
+      if (const json::value* p = o.if_contains("idPattern")) {
+        if (!p->is_string()) return Unexpected(Bad("entities[].idPattern must be a string"));
+        sel.id_pattern = std::string(p->get_string());
+        try {
+          sel.id_regex = std::make_shared<const std::regex>(sel.id_pattern, std::regex::ECMAScript);
+        } catch (const std::regex_error&) {
+          return Unexpected(Bad("entities[].idPattern is not a valid regular expression"));
+        }
+      }
+      s->entities.push_back(std::move(sel));
+    }
+  }
+  s->watched.clear();
+  if (const json::value* w = body.if_contains("watchedAttributes")) {
+    if (!w->is_array() || w->get_array().empty()) return Unexpected(Bad("watchedAttributes must be a non-empty array"));
+    for (const auto& a : w->get_array()) {
+      if (!a.is_string() || !IsValidName(a.get_string())) return Unexpected(Bad("watchedAttributes must hold names"));
+      s->watched.push_back(c.ExpandToId(a.get_string(), names_));
+    }
+  }
+  if (s->entities.empty() && s->watched.empty()) {
+    return Unexpected(Bad("a subscription needs entities or watchedAttributes"));
+  }
+  s->q.reset();
+  if (const json::value* q = body.if_contains("q")) {
+    if (!q->is_string()) return Unexpected(Bad("q must be a string"));
+    auto parsed = Query::Parse(q->get_string());
+    if (!parsed) return Unexpected(Bad(parsed.error().detail));
+    parsed->Bind(c, names_);
+    s->q = std::move(*parsed);
+  }
+  s->geoq.reset();
+  if (const json::value* g = body.if_contains("geoQ")) {
+    auto parsed = ParseGeoQueryObject(*g);
+    if (!parsed) return Unexpected(parsed.error());
+    s->geoq_property = c.ExpandToId(parsed->geoproperty, names_);
+    s->geoq = std::move(*parsed);
+  }
+  const json::value* n = body.if_contains("notification");
+  if (n == nullptr || !n->is_object()) return Unexpected(Bad("a subscription needs a notification object"));
+  const auto& no = n->get_object();
+  s->notify_attrs.clear();
+  if (const json::value* a = no.if_contains("attributes")) {
+    if (!a->is_array()) return Unexpected(Bad("notification.attributes must be an array"));
+    for (const auto& x : a->get_array()) {
+      if (!x.is_string()) return Unexpected(Bad("notification.attributes must hold names"));
+      s->notify_attrs.push_back(c.ExpandToId(x.get_string(), names_));
+    }
+  }
+  s->format = Format::kNormalized;
+  if (const json::value* f = no.if_contains("format")) {
+    const std::string_view fs = f->is_string() ? f->get_string() : std::string_view();
+    if (fs == "normalized") s->format = Format::kNormalized;
+    else if (fs == "keyValues" || fs == "simplified") s->format = Format::kKeyValues;
+    else if (fs == "concise") s->format = Format::kConcise;
+    else return Unexpected(Bad("notification.format must be normalized, keyValues or concise"));
+  }
+  if (const json::value* sa = no.if_contains("sysAttrs")) s->sys_attrs = sa->is_bool() && sa->get_bool();
+  const json::value* ep = no.if_contains("endpoint");
+  if (ep == nullptr || !ep->is_object()) return Unexpected(Bad("notification.endpoint is required"));
+  const json::value* uri = ep->get_object().if_contains("uri");
+  if (uri == nullptr || !uri->is_string() || !IsUri(uri->get_string())) {
+    return Unexpected(Bad("notification.endpoint.uri must be a URI"));
+  }
+  s->endpoint = std::string(uri->get_string());
+  s->accept = "application/json";
+  if (const json::value* acc = ep->get_object().if_contains("accept")) {
+    if (!acc->is_string() || (acc->get_string() != "application/json" && acc->get_string() != "application/ld+json")) {
+      return Unexpected(Bad("notification.endpoint.accept must be application/json or application/ld+json"));
+    }
+    s->accept = std::string(acc->get_string());
+  }
+  s->receiver_info.clear();
+  if (const json::value* ri = ep->get_object().if_contains("receiverInfo")) {
+    if (!ri->is_array()) return Unexpected(Bad("notification.endpoint.receiverInfo must be an array"));
+    for (const auto& kv : ri->get_array()) {
+      const json::value* k = kv.is_object() ? kv.get_object().if_contains("key") : nullptr;
+      const json::value* v = kv.is_object() ? kv.get_object().if_contains("value") : nullptr;
+      if (!k || !v || !k->is_string() || !v->is_string()) {
+        return Unexpected(Bad("receiverInfo items must be {\"key\": string, \"value\": string}"));
+      }
+      s->receiver_info.push_back({std::string(k->get_string()), std::string(v->get_string())});
+    }
+  }
+  s->triggers.clear();
+  if (const json::value* tr = body.if_contains("notificationTrigger")) {
+    if (!tr->is_array()) return Unexpected(Bad("notificationTrigger must be an array"));
+    for (const auto& t : tr->get_array()) {
+      if (!t.is_string() || !IsTrigger(t.get_string())) {
+        return Unexpected(Bad("unknown notificationTrigger (use entityCreated, entityUpdated, entityDeleted, "
+                              "attributeCreated, attributeUpdated or attributeDeleted)"));
+      }
+      s->triggers.emplace_back(t.get_string());
+    }
+  }
+  s->expires_at = kNoTime;
+  if (const json::value* e = body.if_contains("expiresAt")) {
+    auto t = e->is_string() ? ParseRfc3339Micros(e->get_string()) : Expected<int64_t>(Unexpected(Error::InvalidArgument("")));
+    if (!t) return Unexpected(Bad("expiresAt must be a date-time"));
+    s->expires_at = *t;
+  }
+  s->throttling = 0;
+  if (const json::value* th = body.if_contains("throttling")) {
+    double v = th->is_double() ? th->get_double() : (th->is_int64() ? static_cast<double>(th->get_int64()) : -1);
+    if (!(v > 0)) return Unexpected(Bad("throttling must be a positive number of seconds"));
+    s->throttling = v;
+  }
+  if (const json::value* a = body.if_contains("isActive")) {
+    if (!a->is_bool()) return Unexpected(Bad("isActive must be true or false"));
+    s->active = a->get_bool();
+  }
+  return s;
+}
+
+Expected<std::string, Problem> SubscriptionManager::Create(const std::string& tenant, const json::object& body,
+                                                           ContextPtr context) {
+  auto s = std::make_shared<Subscription>();
+  if (const json::value* id = body.if_contains("id")) {
+    if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(Bad("subscription id must be a URI"));
+    s->id = std::string(id->get_string());
+  } else {
+    s->id = "urn:ngsi-ld:Subscription:" + ProcessPrefix() + "-" + std::to_string(next_id_.fetch_add(1));
+  }
+  s->tenant = tenant;
+  auto parsed = Parse(body, context, s);
+  if (!parsed) return Unexpected(std::move(parsed).error());
+  s->created_at = s->modified_at = UnixMicrosNow();
+  std::unique_lock lock(mu_);
+  TenantSubs& t = tenants_[tenant];
+  if (t.by_id.count(s->id)) {
+    return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "subscription " + s->id + " already exists"));
+  }
+  t.by_id[s->id] = s;
+  Reindex(t);
+  return s->id;
+}
+
+Expected<void, Problem> SubscriptionManager::Update(const std::string& tenant, const std::string& id,
+                                                    const json::object& patch, ContextPtr context) {
+  SubscriptionPtr current = Get(tenant, id);
+  if (!current) return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "no subscription " + id));
+  if (const json::value* pid = patch.if_contains("id"); pid && (!pid->is_string() || pid->get_string() != id)) {
+    return Unexpected(Bad("the id of a subscription cannot be changed"));
+  }
+  // Re-render the current definition in its own context, apply the patch, and parse again.
+  std::string text;
+  JsonWriter w(text);
+  Render(w, *current, *current->context, false);
+  json::object merged = json::parse(text).as_object();
+  for (const auto& kv : patch) {
+    if (kv.key() == "@context") continue;
+    if (kv.key() == "notification" && kv.value().is_object() && merged.contains("notification")) {
+      json::object& n = merged["notification"].as_object();
+      for (const auto& nkv : kv.value().get_object()) n[nkv.key()] = nkv.value();
+    } else {
+      merged[kv.key()] = kv.value();
+    }
+  }
+  auto next = std::make_shared<Subscription>(*current);
+  const ContextPtr ctx = context && !context->is_core() ? context : current->context;
+  auto parsed = Parse(merged, ctx, next);
+  if (!parsed) return Unexpected(std::move(parsed).error());
+  next->modified_at = UnixMicrosNow();
+  std::unique_lock lock(mu_);
+  TenantSubs& t = tenants_[tenant];
+  if (!t.by_id.count(id)) return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "no subscription " + id));
+  t.by_id[id] = next;
+  Reindex(t);
+  return {};
+}
+
+bool SubscriptionManager::Delete(const std::string& tenant, const std::string& id) {
+  std::unique_lock lock(mu_);
+  auto it = tenants_.find(tenant);
+  if (it == tenants_.end() || it->second.by_id.erase(id) == 0) return false;
+  Reindex(it->second);
+  return true;
+}
+
+SubscriptionPtr SubscriptionManager::Get(const std::string& tenant, const std::string& id) const {
+  std::shared_lock lock(mu_);
+  auto it = tenants_.find(tenant);
+  if (it == tenants_.end()) return nullptr;
+  auto s = it->second.by_id.find(id);
+  return s == it->second.by_id.end() ? nullptr : s->second;
+}
+
+std::vector<SubscriptionPtr> SubscriptionManager::List(const std::string& tenant) const {
+  std::vector<SubscriptionPtr> out;
+  {
+    std::shared_lock lock(mu_);
+    auto it = tenants_.find(tenant);
+    if (it == tenants_.end()) return out;
+    for (const auto& [id, s] : it->second.by_id) out.push_back(s);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+  return out;
+}
+
+bool SubscriptionManager::HasTenant(const std::string& tenant) const {
+  std::shared_lock lock(mu_);
+  return tenants_.count(tenant) > 0;
+}
+
+size_t SubscriptionManager::Count() const {
+  std::shared_lock lock(mu_);
+  size_t n = 0;
+  for (const auto& [name, t] : tenants_) n += t.by_id.size();
+  return n;
+}
+
+SubscriptionCounters SubscriptionManager::Counters() const { return {matched_.load(), throttled_.load()}; }
+
+void SubscriptionManager::Reindex(TenantSubs& t) {
+  t.by_type.clear();
+  t.any_type.clear();
+  for (const auto& [id, s] : t.by_id) {
+    bool typed_only = !s->entities.empty();
+    std::vector<uint32_t> types;
+    for (const EntitySelector& sel : s->entities) {
+      if (sel.type == 0) typed_only = false; else types.push_back(sel.type);
+    }
+    if (!typed_only) {
+      t.any_type.push_back(s);
+      continue;
+    }
+    std::sort(types.begin(), types.end());
+    types.erase(std::unique(types.begin(), types.end()), types.end());
+    for (uint32_t type : types) t.by_type[type].push_back(s);
+  }
+}
+
+void SubscriptionManager::OnChange(const std::string& tenant, const Change& change,
+                                   const std::vector<uint32_t>& touched) {
+  if (!change.changed()) return;
+  const Entity& subject = change.after ? *change.after : *change.before;
+  std::vector<SubscriptionPtr> candidates;
+  {
+    std::shared_lock lock(mu_);
+    auto it = tenants_.find(tenant);
+    if (it == tenants_.end()) return;
+    const TenantSubs& t = it->second;
+    for (uint32_t type : subject.types) {
+      auto s = t.by_type.find(type);
+      if (s != t.by_type.end()) candidates.insert(candidates.end(), s->second.begin(), s->second.end());
+    }
+    candidates.insert(candidates.end(), t.any_type.begin(), t.any_type.end());
+  }
+  if (candidates.empty()) return;
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  const int64_t now = UnixMicrosNow();
+  for (const SubscriptionPtr& s : candidates) Consider(*s, tenant, change, touched, now);
+}
+
+void SubscriptionManager::Consider(const Subscription& s, const std::string& tenant, const Change& change,
+                                   const std::vector<uint32_t>& touched, int64_t now) {
+  if (s.State(now) != "active") return;
+  const bool created = !change.before, deleted = !change.after;
+  const Entity& e = deleted ? *change.before : *change.after;
+  // Triggers.
+  auto has = [&](std::string_view t) { return std::find(s.triggers.begin(), s.triggers.end(), t) != s.triggers.end(); };
+  if (s.triggers.empty()) {
+    if (deleted) return;
+  } else if (created) {
+    if (!has("entityCreated") && !has("attributeCreated")) return;
+  } else if (deleted) {
+    if (!has("entityDeleted")) return;
+  } else if (!has("entityUpdated") && !has("attributeUpdated") && !has("attributeCreated") && !has("attributeDeleted")) {
+    return;
+  }
+  if (!s.entities.empty()) {
+    bool any = false;
+    for (const EntitySelector& sel : s.entities) any = any || sel.Matches(e);
+    if (!any) return;
+  }
+  if (!s.watched.empty()) {
+    bool hit = false;
+    for (uint32_t w : s.watched) {
+      if (created || deleted) hit = hit || e.HasAttribute(w);
+      else hit = hit || std::find(touched.begin(), touched.end(), w) != touched.end();
+    }
+    if (!hit) return;
+  }
+  if (!deleted) {
+    if (s.q && !s.q->Matches(e)) return;
+    if (s.geoq) {
+      const Attribute* g = e.Find(s.geoq_property);
+      if (g == nullptr) return;
+      auto geom = ParseGeoJson(g->value);
+      if (!geom || !GeoMatches(*s.geoq, *geom)) return;
+    }
+  }
+  if (s.throttling > 0) {
+    const auto window = static_cast<int64_t>(s.throttling * 1e6);
+    int64_t last = s.last_trigger->load();
+    if (last != kNoTime && now - last < window) {
+      throttled_.fetch_add(1);
+      return;
+    }
+    if (!s.last_trigger->compare_exchange_strong(last, now)) {
+      throttled_.fetch_add(1);
+      return;
+    }
+  }
+  // Render the notification.
+  const bool ld = s.accept == "application/ld+json";
+  Codec codec{names_, *s.context};
+  RenderOptions opts;
+  opts.format = s.format;
+  opts.sys_attrs = s.sys_attrs;
+  opts.only_attrs = s.notify_attrs.empty() ? nullptr : &s.notify_attrs;
+  std::string body;
+  body.reserve(512);
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("id");
+  w.String("urn:ngsi-ld:Notification:" + ProcessPrefix() + "-" + std::to_string(matched_.load() + 1));
+  w.Key("type");
+  w.String("Notification");
+  w.Key("subscriptionId");
+  w.String(s.id);
+  w.Key("notifiedAt");
+  w.String(FormatRfc3339Micros(now));
+  w.Key("data");
+  w.BeginArray();
+  if (deleted) {
+    w.BeginObject();
+    w.Key("id");
+    w.String(e.id);
+    w.Key("type");
+    w.String(s.context->CompactId(e.types[0], names_));
+    w.Key("deletedAt");
+    w.String(FormatRfc3339Micros(now));
+    w.EndObject();
+  } else {
+    RenderEntity(w, e, opts, codec);
+  }
+  w.EndArray();
+  if (ld) {
+    w.Key("@context");
+    w.Value(s.context->context_value());
+  }
+  w.EndObject();
+
+  NotificationJob job;
+  job.status = s.status;
+  job.uri = s.endpoint;
+  job.body = std::move(body);
+  if (ld) {
+    job.headers.push_back({"Content-Type", "application/ld+json"});
+  } else {
+    job.headers.push_back({"Content-Type", "application/json"});
+    job.headers.push_back({"Link", "<" + (s.context->link_url().empty() ? std::string(kCoreContextUrl) : s.context->link_url()) +
+                                       ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""});
+  }
+  if (!tenant.empty()) job.headers.push_back({"NGSILD-Tenant", tenant});
+  for (const Header& h : s.receiver_info) job.headers.push_back(h);
+  matched_.fetch_add(1);
+  notifier_.Enqueue(std::move(job));
+}
+
+void SubscriptionManager::Render(JsonWriter& w, const Subscription& s, const Context& ctx, bool sys_attrs) const {
+  const int64_t now = UnixMicrosNow();
+  w.BeginObject();
+  w.Key("id");
+  w.String(s.id);
+  w.Key("type");
+  w.String("Subscription");
+  if (!s.name.empty()) {
+    w.Key("subscriptionName");
+    w.String(s.name);
+  }
+  if (!s.description.empty()) {
+    w.Key("description");
+    w.String(s.description);
+  }
+  if (!s.entities.empty()) {
+    w.Key("entities");
+    w.BeginArray();
+    for (const EntitySelector& sel : s.entities) {
+      w.BeginObject();
+      if (!sel.id.empty()) {
+        w.Key("id");
+        w.String(sel.id);
+      }
+      if (!sel.id_pattern.empty()) {
+        w.Key("idPattern");
+        w.String(sel.id_pattern);
+      }
+      if (sel.type != 0) {
+        w.Key("type");
+        w.String(ctx.CompactId(sel.type, names_));
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (!s.watched.empty()) {
+    w.Key("watchedAttributes");
+    w.BeginArray();
+    for (uint32_t a : s.watched) w.String(ctx.CompactId(a, names_));
+    w.EndArray();
+  }
+  if (!s.triggers.empty()) {
+    w.Key("notificationTrigger");
+    w.BeginArray();
+    for (const std::string& t : s.triggers) w.String(t);
+    w.EndArray();
+  }
+  if (s.q) {
+    w.Key("q");
+    w.String(s.q->text());
+  }
+  if (s.geoq) {
+    w.Key("geoQ");
+    w.BeginObject();
+    static constexpr std::string_view kRel[] = {"near", "within", "contains", "intersects", "disjoint", "equals", "overlaps"};
+    std::string georel(kRel[static_cast<int>(s.geoq->rel)]);
+    char buf[64];
+    if (s.geoq->max_distance >= 0) {
+      std::snprintf(buf, sizeof buf, ";maxDistance==%g", s.geoq->max_distance);
+      georel += buf;
+    }
+    if (s.geoq->min_distance >= 0) {
+      std::snprintf(buf, sizeof buf, ";minDistance==%g", s.geoq->min_distance);
+      georel += buf;
+    }
+    w.Key("georel");
+    w.String(georel);
+    std::visit([&](const auto& g) {
+      using G = std::decay_t<decltype(g)>;
+      const char* type = std::is_same_v<G, GeoPoint> ? "Point" : std::is_same_v<G, GeoLine> ? "LineString"
+                         : std::is_same_v<G, GeoPolygon> ? "Polygon" : std::is_same_v<G, GeoMultiPoint> ? "MultiPoint"
+                         : std::is_same_v<G, GeoMultiLine> ? "MultiLineString" : "MultiPolygon";
+      w.Key("geometry");
+      w.String(type);
+    }, s.geoq->geometry);
+    w.Key("coordinates");
+    // Re-emit the coordinates from the geometry.
+    std::string coords;
+    auto point = [&](const GeoPoint& p) {
+      coords += "[";
+      AppendJsonNumber(coords, boost::geometry::get<0>(p));
+      coords += ",";
+      AppendJsonNumber(coords, boost::geometry::get<1>(p));
+      coords += "]";
+    };
+    auto points = [&](const auto& range) {
+      coords += "[";
+      bool first = true;
+      for (const auto& p : range) {
+        if (!first) coords += ",";
+        first = false;
+        point(p);
+      }
+      coords += "]";
+    };
+    auto polygon = [&](const GeoPolygon& poly) {
+      coords += "[";
+      points(poly.outer());
+      for (const auto& ring : poly.inners()) {
+        coords += ",";
+        points(ring);
+      }
+      coords += "]";
+    };
+    std::visit([&](const auto& g) {
+      using G = std::decay_t<decltype(g)>;
+      if constexpr (std::is_same_v<G, GeoPoint>) point(g);
+      else if constexpr (std::is_same_v<G, GeoLine> || std::is_same_v<G, GeoMultiPoint>) points(g);
+      else if constexpr (std::is_same_v<G, GeoPolygon>) polygon(g);
+      else if constexpr (std::is_same_v<G, GeoMultiLine>) {
+        coords += "[";
+        for (size_t i = 0; i < g.size(); ++i) { if (i) coords += ","; points(g[i]); }
+        coords += "]";
+      } else {
+        coords += "[";
+        for (size_t i = 0; i < g.size(); ++i) { if (i) coords += ","; polygon(g[i]); }
+        coords += "]";
+      }
+    }, s.geoq->geometry);
+    w.Raw(coords);
+    if (s.geoq_property != 0) {
+      w.Key("geoproperty");
+      w.String(ctx.CompactId(s.geoq_property, names_));
+    }
+    w.EndObject();
+  }
+  w.Key("isActive");
+  w.Bool(s.active);
+  w.Key("status");
+  w.String(s.State(now));
+  if (s.expires_at != kNoTime) WriteTime(w, "expiresAt", s.expires_at);
+  if (s.throttling > 0) {
+    w.Key("throttling");
+    w.Number(s.throttling);
+  }
+  w.Key("notification");
+  w.BeginObject();
+  if (!s.notify_attrs.empty()) {
+    w.Key("attributes");
+    w.BeginArray();
+    for (uint32_t a : s.notify_attrs) w.String(ctx.CompactId(a, names_));
+    w.EndArray();
+  }
+  w.Key("format");
+  w.String(s.format == Format::kNormalized ? "normalized" : (s.format == Format::kKeyValues ? "keyValues" : "concise"));
+  if (s.sys_attrs) {
+    w.Key("sysAttrs");
+    w.Bool(true);
+  }
+  w.Key("endpoint");
+  w.BeginObject();
+  w.Key("uri");
+  w.String(s.endpoint);
+  w.Key("accept");
+  w.String(s.accept);
+  if (!s.receiver_info.empty()) {
+    w.Key("receiverInfo");
+    w.BeginArray();
+    for (const Header& h : s.receiver_info) {
+      w.BeginObject();
+      w.Key("key");
+      w.String(h.name);
+      w.Key("value");
+      w.String(h.value);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+  const DeliveryStatus& st = *s.status;
+  w.Key("status");
+  w.String(st.failing.load() ? "failed" : "ok");
+  w.Key("timesSent");
+  w.Int(static_cast<int64_t>(st.times_sent.load()));
+  w.Key("timesFailed");
+  w.Int(static_cast<int64_t>(st.times_failed.load()));
+  WriteTime(w, "lastNotification", st.last_notification.load());
+  WriteTime(w, "lastSuccess", st.last_success.load());
+  WriteTime(w, "lastFailure", st.last_failure.load());
+  w.EndObject();
+  if (sys_attrs) {
+    WriteTime(w, "createdAt", s.created_at);
+    WriteTime(w, "modifiedAt", s.modified_at);
+  }
+  w.EndObject();
+}
+
+}  // namespace citybed::broker
