@@ -208,6 +208,9 @@ class Parser {
       v.kind = QValue::Kind::kString;
       v.text = std::move(*text);
     } else {
+      if (pos_ < s_.size() && std::string_view("=<>!~(").find(s_[pos_]) != std::string_view::npos) {
+        return Fail("expected a value, found \"" + std::string(1, s_[pos_]) + "\"");
+      }
       const size_t start = pos_;
       while (pos_ < s_.size() && s_[pos_] != ';' && s_[pos_] != '|' && s_[pos_] != ')' && s_[pos_] != ',' &&
              !Peek("..")) {

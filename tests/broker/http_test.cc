@@ -1,0 +1,252 @@
+// The broker over real sockets on 127.0.0.1 (ephemeral ports): HTTP limits and timeouts,
+// keep-alive and pipelining, notifications to a local receiver with retries, remote contexts,
+// and shutdown. Every wait is bounded.
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include "citybed/broker/http_client.h"
+#include "receiver.h"
+#include "test_util.h"
+
+using namespace citybed::broker;
+using namespace citybed::broker::testing;
+namespace json = boost::json;
+using tcp = boost::asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+BrokerOptions TestOptions() {
+  BrokerOptions o;
+  o.server.port = 0;
+  o.server.threads = 2;
+  o.server.header_timeout = 300ms;
+  o.server.idle_timeout = 400ms;
+  o.server.max_body_bytes = 4096;
+  o.notifier.first_backoff = 10ms;
+  o.notifier.timeout = 2000ms;
+  o.shutdown_grace = 2000ms;
+  return o;
+}
+
+struct Running {
+  Broker broker;
+  explicit Running(BrokerOptions o = TestOptions()) : broker(std::move(o)) { REQUIRE(broker.Start()); }
+  HttpResult Call(Method m, const std::string& path, const std::string& body = "", std::vector<Header> headers = {}) {
+    if (!body.empty()) headers.push_back({"Content-Type", "application/json"});
+    auto r = HttpRequest(m, broker.url() + path, headers, body, 5000ms);
+    REQUIRE(r);
+    return *r;
+  }
+};
+
+// A raw client socket whose reads give up after 5 s.
+struct Raw {
+  boost::asio::io_context io;
+  tcp::socket socket{io};
+  explicit Raw(uint16_t port) {
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    timeval tv{5, 0};
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  void Send(const std::string& s) { boost::asio::write(socket, boost::asio::buffer(s)); }
+  // Reads until the peer closes or `want` occurrences of "HTTP/1.1 " arrived.
+  std::string ReadResponses(int want) {
+    std::string all;
+    char buf[4096];
+    while (true) {
+      boost::system::error_code ec;
+      const size_t n = socket.read_some(boost::asio::buffer(buf), ec);
+      if (ec) break;
+      all.append(buf, n);
+      int count = 0;
+      for (size_t p = all.find("HTTP/1.1 "); p != std::string::npos; p = all.find("HTTP/1.1 ", p + 1)) ++count;
+      if (count >= want && all.size() > 0 && want > 0) {
+        // Stop once the last response's body is complete (Content-Length or 204).
+        const size_t last = all.rfind("HTTP/1.1 ");
+        const size_t end_headers = all.find("\r\n\r\n", last);
+        if (end_headers != std::string::npos) {
+          const size_t cl = all.find("Content-Length: ", last);
+          size_t body = 0;
+          if (cl != std::string::npos && cl < end_headers) body = std::stoul(all.substr(cl + 16));
+          if (all.size() >= end_headers + 4 + body) break;
+        }
+      }
+    }
+    return all;
+  }
+  // True if the server closed the connection (EOF) before the read timeout.
+  bool ClosedByPeer() {
+    char buf[256];
+    boost::system::error_code ec;
+    while (true) {
+      socket.read_some(boost::asio::buffer(buf), ec);
+      if (ec) return ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("HTTP: the broker answers over keep-alive connections and pipelines in order", "[broker][http]") {
+  Running b;
+  auto v = b.Call(Method::kGet, "/version");
+  CHECK(v.status == 200);
+  CHECK(json::parse(v.body).at("broker") == json::value("citybed"));
+  Raw raw(b.broker.port());
+  raw.Send("GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /ngsi-ld/v1/entities/urn:x:1 HTTP/1.1\r\nHost: x\r\n\r\n"
+           "GET /version HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string all = raw.ReadResponses(3);
+  const size_t a = all.find("HTTP/1.1 200"), nf = all.find("HTTP/1.1 404"), c = all.rfind("HTTP/1.1 200");
+  REQUIRE(a != std::string::npos);
+  REQUIRE(nf != std::string::npos);
+  CHECK(a < nf);
+  CHECK(nf < c);
+  CHECK(all.find("ResourceNotFound") != std::string::npos);
+}
+
+TEST_CASE("HTTP: a body over the limit gets 413 and a problem document", "[broker][http]") {
+  Running b;
+  const std::string big = "[" + std::string(5000, ' ') + "]";
+  auto r = b.Call(Method::kPost, "/ngsi-ld/v1/entityOperations/upsert", big);
+  CHECK(r.status == 413);
+  CHECK(json::parse(r.body).at("status") == json::value(413));
+  CHECK(b.Call(Method::kGet, "/health").status == 200);  // the broker is fine
+}
+
+TEST_CASE("HTTP: malformed requests get 400 and huge headers 431", "[broker][http]") {
+  Running b;
+  {
+    Raw raw(b.broker.port());
+    raw.Send("THIS IS NOT HTTP\r\n\r\n");
+    CHECK(raw.ReadResponses(1).find("HTTP/1.1 400") != std::string::npos);
+  }
+  {
+    Raw raw(b.broker.port());
+    raw.Send("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
+    CHECK(raw.ReadResponses(1).find("HTTP/1.1 431") != std::string::npos);
+  }
+}
+
+TEST_CASE("HTTP: slow and idle connections are closed by their timeouts", "[broker][http]") {
+  Running b;
+  const auto t0 = std::chrono::steady_clock::now();
+  Raw slow(b.broker.port());
+  slow.Send("GET /health HTTP/1.1\r\nHo");  // never finishes the header
+  CHECK(slow.ClosedByPeer());
+  Raw idle(b.broker.port());
+  CHECK(idle.ClosedByPeer());
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited < 4s);  // well before the 5 s read bound: the server closed them
+  Response m;
+  Request req = Make(Method::kGet, "/metrics");
+  m = b.broker.Handle(req);
+  CHECK_THAT(m.body, Catch::Contains("citybed_http_timeouts_total 2"));
+}
+
+TEST_CASE("HTTP: notifications reach the subscriber with the NGSI-LD envelope", "[broker][http]") {
+  Receiver receiver;
+  Running b;
+  const std::string sub = R"({"type":"Subscription","entities":[{"type":"Room"}],"watchedAttributes":["temperature"],
+      "notification":{"format":"keyValues","attributes":["temperature"],"endpoint":{"uri":")" + receiver.url("/notify") + R"("}}})";
+  auto created = b.Call(Method::kPost, "/ngsi-ld/v1/subscriptions", sub, {{"NGSILD-Tenant", "t1"}});
+  REQUIRE(created.status == 201);
+  std::string sub_id;
+  for (const Header& h : created.headers) if (EqualsIgnoreCase(h.name, "Location")) sub_id = h.value.substr(h.value.rfind('/') + 1);
+  REQUIRE(b.Call(Method::kPost, "/ngsi-ld/v1/entities",
+                 R"({"id":"urn:ngsi-ld:Room:1","type":"Room","temperature":{"type":"Property","value":21},"name":{"type":"Property","value":"A"}})",
+                 {{"NGSILD-Tenant", "t1"}}).status == 201);
+  // An update of an unwatched attribute does not notify; a watched one does.
+  REQUIRE(b.Call(Method::kPatch, "/ngsi-ld/v1/entities/urn:ngsi-ld:Room:1/attrs", R"({"name":{"type":"Property","value":"B"}})",
+                 {{"NGSILD-Tenant", "t1"}}).status == 204);
+  REQUIRE(b.Call(Method::kPatch, "/ngsi-ld/v1/entities/urn:ngsi-ld:Room:1/attrs", R"({"temperature":{"type":"Property","value":25}})",
+                 {{"NGSILD-Tenant", "t1"}}).status == 204);
+  REQUIRE(receiver.WaitFor(2));
+  auto got = receiver.received();
+  REQUIRE(got.size() == 2);
+  auto n = json::parse(got[1].body);
+  CHECK(n.at("type") == json::value("Notification"));
+  CHECK(n.at("subscriptionId") == json::value(sub_id));
+  CHECK(n.as_object().contains("notifiedAt"));
+  CHECK(n.at("data").at(0) == json::parse(R"({"id":"urn:ngsi-ld:Room:1","type":"Room","temperature":25})"));
+  CHECK(got[1].headers["NGSILD-Tenant"] == "t1");
+  CHECK(got[1].headers["Content-Type"] == "application/json");
+  CHECK(got[1].headers["Link"].find("ngsi-ld-core-context") != std::string::npos);
+  // The subscription reports what was sent; waiting for the counter is bounded.
+  json::value s;
+  for (int i = 0; i < 200; ++i) {
+    s = json::parse(b.Call(Method::kGet, "/ngsi-ld/v1/subscriptions/" + sub_id, "", {{"NGSILD-Tenant", "t1"}}).body);
+    if (s.at("notification").at("timesSent") == json::value(2)) break;
+    receiver.WaitFor(100, 5ms);  // bounded pause between polls of the broker's own counter
+  }
+  CHECK(s.at("notification").at("timesSent") == json::value(2));
+  CHECK(s.at("notification").at("status") == json::value("ok"));
+  CHECK(s.at("notification").as_object().contains("lastSuccess"));
+}
+
+TEST_CASE("HTTP: failed deliveries are retried with back-off, then reported", "[broker][http]") {
+  Receiver receiver;
+  receiver.FailFirst(2);
+  Running b;
+  const std::string sub = R"({"id":"urn:ngsi-ld:Subscription:retry","type":"Subscription","entities":[{"type":"Room"}],
+      "notification":{"endpoint":{"uri":")" + receiver.url("/n") + R"("}}})";
+  REQUIRE(b.Call(Method::kPost, "/ngsi-ld/v1/subscriptions", sub).status == 201);
+  REQUIRE(b.Call(Method::kPost, "/ngsi-ld/v1/entities", R"({"id":"urn:ngsi-ld:Room:1","type":"Room"})").status == 201);
+  REQUIRE(receiver.WaitFor(3));  // two failures, then success
+  for (int i = 0; i < 400 && b.broker.notifier().Counters().sent < 1; ++i) receiver.WaitFor(100, 5ms);
+  auto c = b.broker.notifier().Counters();
+  CHECK(c.sent == 1);
+  CHECK(c.retried == 2);
+  CHECK(c.failed == 0);
+  // Now the receiver fails every time: after max_attempts the notification is given up.
+  receiver.AlwaysFail();
+  REQUIRE(b.Call(Method::kPost, "/ngsi-ld/v1/entities", R"({"id":"urn:ngsi-ld:Room:2","type":"Room"})").status == 201);
+  REQUIRE(receiver.WaitFor(6));
+  for (int i = 0; i < 400 && b.broker.notifier().Counters().failed < 1; ++i) receiver.WaitFor(100, 5ms);
+  CHECK(b.broker.notifier().Counters().failed == 1);
+  auto s = json::parse(b.Call(Method::kGet, "/ngsi-ld/v1/subscriptions/urn:ngsi-ld:Subscription:retry").body);
+  CHECK(s.at("notification").at("status") == json::value("failed"));
+  CHECK(s.at("notification").at("timesFailed") == json::value(1));
+  CHECK(s.at("notification").as_object().contains("lastFailure"));
+}
+
+TEST_CASE("HTTP: user contexts are fetched from where the Link header says", "[broker][http]") {
+  Receiver contexts;
+  contexts.Serve("/ctx.jsonld", R"({"@context":{"Bus":"https://vocab.test/Bus","speed":"https://vocab.test/speed"}})");
+  Running b;
+  const std::string link = "<" + contexts.url("/ctx.jsonld") + R"(>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json")";
+  REQUIRE(b.Call(Method::kPost, "/ngsi-ld/v1/entities", R"({"id":"urn:x:bus1","type":"Bus","speed":{"type":"Property","value":40}})",
+                 {{"Link", link}}).status == 201);
+  auto with_link = json::parse(b.Call(Method::kGet, "/ngsi-ld/v1/entities/urn:x:bus1", "", {{"Link", link}}).body);
+  CHECK(with_link.at("type") == json::value("Bus"));
+  CHECK(with_link.as_object().contains("speed"));
+  auto without = json::parse(b.Call(Method::kGet, "/ngsi-ld/v1/entities/urn:x:bus1").body);
+  CHECK(without.at("type") == json::value("https://vocab.test/Bus"));
+  auto by_type = json::parse(b.Call(Method::kGet, "/ngsi-ld/v1/entities?type=Bus", "", {{"Link", link}}).body);
+  CHECK(by_type.as_array().size() == 1);
+  CHECK(contexts.received().size() == 1);  // fetched once, then cached
+  // A context that cannot be fetched: 503 LdContextNotAvailable.
+  const std::string dead = "<http://127.0.0.1:9/none.jsonld>; rel=\"http://www.w3.org/ns/json-ld#context\"";
+  auto r = b.Call(Method::kGet, "/ngsi-ld/v1/entities?type=Bus", "", {{"Link", dead}});
+  CHECK(r.status == 503);
+  CHECK(json::parse(r.body).at("type") == json::value("https://uri.etsi.org/ngsi-ld/errors/LdContextNotAvailable"));
+}
+
+TEST_CASE("HTTP: metrics count what was served and Stop closes idle connections", "[broker][http]") {
+  auto b = std::make_unique<Running>();
+  for (int i = 0; i < 5; ++i) REQUIRE(b->Call(Method::kGet, "/health").status == 200);
+  REQUIRE(b->Call(Method::kGet, "/ngsi-ld/v1/entities/urn:x:none").status == 404);
+  // The counters of a request are updated after its reply is written; read them once more.
+  auto metrics = b->Call(Method::kGet, "/metrics").body;
+  CHECK_THAT(metrics, Catch::Contains(R"(citybed_http_requests_total{route="/health",method="GET",status="200"} 5)"));
+  CHECK_THAT(metrics, Catch::Contains(R"(route="/ngsi-ld/v1/entities/{entityId}",method="GET",status="404"} 1)"));
+  Raw idle(b->broker.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  b->broker.Stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  CHECK(idle.ClosedByPeer());
+}

@@ -1,0 +1,103 @@
+#include <catch2/catch.hpp>
+
+#include "citybed/broker/query.h"
+#include "test_util.h"
+
+using namespace citybed::broker;
+
+namespace {
+
+struct Fixture {
+  Interner names;
+  ContextResolver contexts;
+  Entity entity;
+  Fixture() {
+    auto body = boost::json::parse(R"({
+      "id": "urn:ngsi-ld:Room:1", "type": "Room",
+      "temperature": {"type": "Property", "value": 23.5, "observedAt": "2024-05-01T12:00:00Z", "unitCode": "CEL",
+                      "accuracy": {"type": "Property", "value": 0.5}},
+      "name": {"type": "Property", "value": "Hall 7"},
+      "status": {"type": "Property", "value": ["open", "heated"]},
+      "address": {"type": "Property", "value": {"city": "Osaka", "zip": "530-0001"}},
+      "open": {"type": "Property", "value": true},
+      "inBuilding": {"type": "Relationship", "object": "urn:ngsi-ld:Building:B"},
+      "lastService": {"type": "Property", "value": "2024-03-01T00:00:00Z"}
+    })");
+    Codec codec{names, *contexts.Core()};
+    entity = *ParseEntity(body.as_object(), codec, 0);
+  }
+  bool Q(const std::string& q) {
+    auto parsed = Query::Parse(q);
+    REQUIRE(parsed);
+    parsed->Bind(*contexts.Core(), names);
+    return parsed->Matches(entity);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("q compares numbers, strings, booleans and relationships", "[broker]") {
+  Fixture f;
+  CHECK(f.Q("temperature>20"));
+  CHECK_FALSE(f.Q("temperature>30"));
+  CHECK(f.Q("temperature>=23.5"));
+  CHECK(f.Q("temperature<=23.5"));
+  CHECK_FALSE(f.Q("temperature<23.5"));
+  CHECK(f.Q("temperature==23.5"));
+  CHECK(f.Q("temperature!=20"));
+  CHECK(f.Q("name==\"Hall 7\""));
+  CHECK_FALSE(f.Q("name==\"Hall 8\""));
+  CHECK(f.Q("open==true"));
+  CHECK_FALSE(f.Q("open==false"));
+  CHECK(f.Q("inBuilding==urn:ngsi-ld:Building:B"));
+  CHECK(f.Q("inBuilding==\"urn:ngsi-ld:Building:B\""));
+  CHECK_FALSE(f.Q("inBuilding==urn:ngsi-ld:Building:C"));
+}
+
+TEST_CASE("q supports ranges, value lists, patterns, AND, OR and parentheses", "[broker]") {
+  Fixture f;
+  CHECK(f.Q("temperature==20..25"));
+  CHECK_FALSE(f.Q("temperature==24..25"));
+  CHECK(f.Q("temperature!=24..25"));
+  CHECK(f.Q("temperature==1,2,23.5"));
+  CHECK_FALSE(f.Q("temperature==1,2,3"));
+  CHECK(f.Q("name~=Hall.*"));
+  CHECK(f.Q("name!~=^Room"));
+  CHECK(f.Q("temperature>20;open==true"));
+  CHECK_FALSE(f.Q("temperature>20;open==false"));
+  CHECK(f.Q("temperature>30|open==true"));
+  CHECK(f.Q("(temperature>30|open==true);name==\"Hall 7\""));
+  CHECK_FALSE(f.Q("(temperature>30|open==false);name==\"Hall 7\""));
+  CHECK(f.Q("temperature>30|(open==true;name~=Hall)"));
+}
+
+TEST_CASE("q reads sub-attributes, members of JSON values, metadata and existence", "[broker]") {
+  Fixture f;
+  CHECK(f.Q("temperature.accuracy<1"));
+  CHECK_FALSE(f.Q("temperature.accuracy>1"));
+  CHECK(f.Q("address[city]==\"Osaka\""));
+  CHECK_FALSE(f.Q("address[city]==\"Kyoto\""));
+  CHECK(f.Q("temperature.observedAt>2024-01-01T00:00:00Z"));
+  CHECK_FALSE(f.Q("temperature.observedAt>2024-06-01T00:00:00Z"));
+  CHECK(f.Q("temperature.unitCode==\"CEL\""));
+  CHECK(f.Q("lastService<2024-04-01T00:00:00Z"));
+  CHECK(f.Q("temperature"));
+  CHECK_FALSE(f.Q("humidity"));
+  CHECK(f.Q("status==\"heated\""));  // any element of an array value
+  CHECK_FALSE(f.Q("status==\"closed\""));
+  CHECK_FALSE(f.Q("humidity>1"));
+}
+
+TEST_CASE("q rejects malformed expressions with the position of the mistake", "[broker]") {
+  for (const char* bad : {"", "temperature>", ">5", "temperature>>5", "(temperature>5", "temperature>5)",
+                          "temperature==\"open", "name~=(", "a[", "temperature>5;", "temperature=5"}) {
+    INFO(bad);
+    auto q = Query::Parse(bad);
+    REQUIRE_FALSE(q);
+    CHECK(q.error().type == ErrorType::kInvalidRequest);
+  }
+  auto q = Query::Parse("temperature>5;;x");
+  REQUIRE_FALSE(q);
+  CHECK_THAT(q.error().detail, Catch::Contains("position 14"));
+  CHECK(Query::Parse(std::string(5000, 'a')).error().type == ErrorType::kTooComplexQuery);
+}

@@ -1,0 +1,43 @@
+// Helpers for broker tests: building requests, parsing answers.
+#pragma once
+
+#include <boost/json.hpp>
+#include <string>
+
+#include "citybed/broker/broker.h"
+
+namespace citybed::broker::testing {
+
+inline Request Make(Method m, std::string target, std::string body = "",
+                    std::string content_type = "application/json") {
+  Request r;
+  r.method = m;
+  r.target = std::move(target);
+  if (!body.empty()) {
+    r.body = std::move(body);
+    r.SetHeader("Content-Type", std::move(content_type));
+  }
+  return r;
+}
+
+inline boost::json::value Body(const Response& r) {
+  return r.body.empty() ? boost::json::value() : boost::json::parse(r.body);
+}
+
+// The NGSI-LD error type name of a problem response ("BadRequestData"), or "" if not one.
+inline std::string ErrorTypeOf(const Response& r) {
+  const std::string* ct = r.FindHeader("Content-Type");
+  if (ct == nullptr || *ct != "application/problem+json") return "";
+  auto v = boost::json::parse(r.body);
+  std::string type(v.at("type").as_string());
+  return type.substr(type.rfind('/') + 1);
+}
+
+inline const char* kEntity400 =
+    R"({"id":"urn:ngsi-ld:AirQualityObserved:001","type":"AirQualityObserved",)"
+    R"("no2":{"type":"Property","value":22.5,"observedAt":"2024-05-01T12:00:00Z","unitCode":"GQ"},)"
+    R"("pm10":{"type":"Property","value":31.2},)"
+    R"("location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[139.76,35.68]}},)"
+    R"("refDevice":{"type":"Relationship","object":"urn:ngsi-ld:Device:7"}})";
+
+}  // namespace citybed::broker::testing
