@@ -28,9 +28,9 @@ Broker::Broker(BrokerOptions options)
   };
   router_.Add(Method::kGet, "/metrics", metrics);
   router_.Add(Method::kGet, "/ngsi-ld/v1/metrics", metrics);
-  for (const std::string& p : router_.Patterns()) metrics_.AddRoute(p.substr(p.find(' ') + 1));
+  metrics_ = std::make_unique<Metrics>(router_.Patterns());
   server_ = std::make_unique<HttpServer>(
-      options_.server, [this](Request& req, std::string* route) { return router_.Handle(req, route); }, metrics_);
+      options_.server, [this](Request& req, int* route) { return router_.Handle(req, route); }, *metrics_);
   started_ = std::chrono::steady_clock::now();
 }
 
@@ -85,7 +85,7 @@ Response Broker::Version() const {
 }
 
 std::string Broker::RenderMetrics() const {
-  return metrics_.Render([this](std::string& out) {
+  return metrics_->Render([this](std::string& out) {
     AppendMetricHeader(out, "citybed_entities", "gauge", "Entities stored, by tenant.");
     for (const std::string& t : store_->Tenants()) {
       AppendMetric(out, "citybed_entities", "tenant=\"" + t + "\"", static_cast<double>(store_->Count(t)));

@@ -209,6 +209,8 @@ ContextResolver::ContextResolver(ContextResolverOptions options) : options_(std:
 
 // Adds the core terms last (they win), then builds the reverse and prefix tables.
 void ContextResolver::Finish(Context& ctx) {
+  ctx.link_header_ = "<" + (ctx.link_url_.empty() ? std::string(kCoreContextUrl) : ctx.link_url_) +
+                     ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"";
   if (!ctx.is_core_) {
     for (const auto& [term, iri] : kCoreTerms) ctx.terms_[std::string(term)] = {std::string(iri)};
     ctx.vocab_ = std::string(kDefaultVocab);

@@ -369,6 +369,7 @@ Expected<std::vector<Attribute>, Problem> ParseAttribute(uint32_t name, std::str
 
 Expected<std::vector<Attribute>, Problem> ParseAttributes(const json::object& body, const Codec& codec, int64_t now) {
   std::vector<Attribute> attrs;
+  attrs.reserve(body.size());
   for (const auto& kv : body) {
     const std::string_view key = kv.key();
     if (key == "id" || key == "type" || key == "@context" || key == "createdAt" || key == "modifiedAt" ||
@@ -496,7 +497,38 @@ void RenderAttributeInstances(JsonWriter& w, const std::vector<const Attribute*>
   w.EndArray();
 }
 
+const std::string* RenderCache::Set(std::string text) const {
+  auto* fresh = new std::string(std::move(text));
+  const std::string* expected = nullptr;
+  if (text_.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return fresh;
+  delete fresh;
+  return expected;
+}
+
+namespace {
+void RenderEntityUncached(JsonWriter& w, const Entity& e, const RenderOptions& opts, const Codec& codec);
+}  // namespace
+
 void RenderEntity(JsonWriter& w, const Entity& e, const RenderOptions& opts, const Codec& codec) {
+  const bool cacheable = opts.format == Format::kNormalized && !opts.sys_attrs && opts.only_attrs == nullptr &&
+                         opts.lang.empty() && !opts.with_context && codec.context.is_core();
+  if (!cacheable) {
+    RenderEntityUncached(w, e, opts, codec);
+    return;
+  }
+  const std::string* text = e.rendered.Get();
+  if (text == nullptr) {
+    std::string fresh;
+    fresh.reserve(512);
+    JsonWriter fw(fresh);
+    RenderEntityUncached(fw, e, opts, codec);
+    text = e.rendered.Set(std::move(fresh));
+  }
+  w.Raw(*text);
+}
+
+namespace {
+void RenderEntityUncached(JsonWriter& w, const Entity& e, const RenderOptions& opts, const Codec& codec) {
   w.BeginObject();
   w.Key("id");
   w.String(e.id);
@@ -532,6 +564,7 @@ void RenderEntity(JsonWriter& w, const Entity& e, const RenderOptions& opts, con
   }
   w.EndObject();
 }
+}  // namespace
 
 void RenderGeoJsonFeature(JsonWriter& w, const Entity& e, uint32_t geoproperty, const RenderOptions& opts,
                           const Codec& codec) {

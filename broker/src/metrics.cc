@@ -40,14 +40,13 @@ void AppendMetric(std::string& out, std::string_view name, std::string_view labe
   out += buf;
 }
 
-Metrics::Metrics() { AddRoute("unmatched"); }
-
-void Metrics::AddRoute(const std::string& route) {
-  if (by_name_.count(route)) return;
-  auto stats = std::make_unique<RouteStats>();
-  stats->name = route;
-  by_name_[route] = stats.get();
-  routes_.push_back(std::move(stats));
+Metrics::Metrics(const std::vector<std::string>& routes) {
+  routes_.push_back(std::make_unique<RouteStats>());
+  routes_.back()->name = "unmatched";
+  for (const std::string& r : routes) {
+    routes_.push_back(std::make_unique<RouteStats>());
+    routes_.back()->name = r;
+  }
 }
 
 int Metrics::StatusSlot(int status) {
@@ -57,12 +56,19 @@ int Metrics::StatusSlot(int status) {
   return static_cast<int>(kStatuses.size() - 1);
 }
 
-Metrics::RouteStats* Metrics::Find(std::string_view route) const {
-  auto it = by_name_.find(std::string(route));
-  return it == by_name_.end() ? by_name_.at("unmatched") : it->second;
+Metrics::RouteStats* Metrics::Find(int route) const {
+  const size_t i = static_cast<size_t>(route + 1);
+  return route >= -1 && i < routes_.size() ? routes_[i].get() : routes_[0].get();
 }
 
-void Metrics::RecordRequest(std::string_view route, Method method, int status, int64_t duration_ns) {
+Metrics::RouteStats* Metrics::Find(std::string_view route) const {
+  for (const auto& r : routes_) {
+    if (r->name == route) return r.get();
+  }
+  return routes_[0].get();
+}
+
+void Metrics::RecordRequest(int route, Method method, int status, int64_t duration_ns) {
   RouteStats* r = Find(route);
   const int m = static_cast<int>(method);
   r->requests[static_cast<size_t>(m) * kStatuses.size() + static_cast<size_t>(StatusSlot(status))].fetch_add(

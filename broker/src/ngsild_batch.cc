@@ -83,13 +83,15 @@ static Response RunBatch(NgsiLdApi::Impl& api, Request& req, BatchKind kind) {
   result.success.reserve(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     const json::value& item = items[i];
-    std::string label = "entity #" + std::to_string(i);
+    std::string label;
     if (!item.is_object()) {
+      label = "entity #" + std::to_string(i);
       result.errors.emplace_back(label, MakeProblem(ErrorType::kBadRequestData, "batch items must be JSON objects"));
       continue;
     }
     const json::object& o = item.get_object();
     if (const json::value* id = o.if_contains("id"); id && id->is_string()) label = std::string(id->get_string());
+    else label = "entity #" + std::to_string(i);
     auto ctx = api.PayloadContext(o, *call);
     if (!ctx) {
       result.errors.emplace_back(label, ctx.error());
@@ -114,11 +116,7 @@ static Response RunBatch(NgsiLdApi::Impl& api, Request& req, BatchKind kind) {
           return EntityPtr(entity);
         case BatchKind::kUpsertReplace:
           touched = AllAttributeNames(*entity);
-          if (current) {
-            auto next = std::make_shared<Entity>(*entity);
-            next->created_at = current->created_at;
-            return EntityPtr(next);
-          }
+          entity->created_at = current ? current->created_at : now;  // the new version is ours
           return EntityPtr(entity);
         case BatchKind::kUpsertUpdate:
         case BatchKind::kUpdate:

@@ -136,7 +136,10 @@ Expected<json::value, Problem> NgsiLdApi::Impl::ParseBody(const Request& req) {
   boost::system::error_code ec;
   json::parse_options po;
   po.max_depth = 64;
-  json::value v = json::parse(req.body, ec, {}, po);
+  // One arena per request: the parsed tree is freed at once. Long-lived copies (entity
+  // values) are made by assignment, which allocates from the destination's default resource.
+  json::value v = json::parse(
+      req.body, ec, json::make_shared_resource<json::monotonic_resource>(std::max<size_t>(1024, req.body.size() * 2)), po);
   if (ec) return Unexpected(MakeProblem(ErrorType::kInvalidRequest, "the body is not valid JSON: " + ec.message()));
   return v;
 }
@@ -165,8 +168,7 @@ Response NgsiLdApi::Impl::Json(int status, std::string body, const Call& call) {
     r.SetHeader("Content-Type", "application/ld+json");
   } else {
     r.SetHeader("Content-Type", call.accept == AcceptKind::kGeo ? "application/geo+json" : "application/json");
-    const std::string& url = call.ctx->link_url().empty() ? std::string(kCoreContextUrl) : call.ctx->link_url();
-    r.SetHeader("Link", "<" + url + ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"");
+    r.SetHeader("Link", call.ctx->link_header());
   }
   return r;
 }

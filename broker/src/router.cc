@@ -1,5 +1,6 @@
 #include "citybed/broker/router.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "citybed/common/log.h"
@@ -42,7 +43,10 @@ std::vector<std::string_view> Segments(std::string_view path) {
 }  // namespace
 
 void Router::Add(Method method, std::string pattern, Handler handler) {
-  Route r{method, pattern, {}, std::move(handler)};
+  auto it = std::find(patterns_.begin(), patterns_.end(), pattern);
+  const int id = static_cast<int>(it - patterns_.begin());
+  if (it == patterns_.end()) patterns_.push_back(pattern);
+  Route r{method, id, {}, std::move(handler)};
   for (std::string_view s : Segments(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
@@ -63,14 +67,8 @@ bool Router::Match(const Route& r, const std::vector<std::string_view>& segs, Pa
   return true;
 }
 
-std::vector<std::string> Router::Patterns() const {
-  std::vector<std::string> out;
-  for (const Route& r : routes_) out.push_back(std::string(ToString(r.method)) + " " + r.pattern);
-  return out;
-}
-
-Response Router::Handle(Request& req, std::string* route) const {
-  if (route) *route = "unmatched";
+Response Router::Handle(Request& req, int* route) const {
+  if (route) *route = -1;
   const size_t q = req.target.find('?');
   const std::string_view raw_path = std::string_view(req.target).substr(0, q);
   if (!ParseTarget(req.target, req.path, req.query)) {
@@ -88,7 +86,7 @@ Response Router::Handle(Request& req, std::string* route) const {
       }
       continue;
     }
-    if (route) *route = r.pattern;
+    if (route) *route = r.pattern_id;
     try {
       return r.handler(req, params);
     } catch (const std::exception& e) {

@@ -181,9 +181,9 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& f : msg) req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     req.body = std::move(msg.body());
     const bool keep_alive = msg.keep_alive();
-    std::string route;
+    int route = -1;
     Response resp = server_.handler(req, &route);
-    Write(std::move(resp), keep_alive, req.method, std::move(route), start);
+    Write(std::move(resp), keep_alive, req.method, route, start);
   }
 
   // An HTTP-level error: answer it and close the connection (the stream cannot be trusted).
@@ -191,16 +191,15 @@ class Session : public std::enable_shared_from_this<Session> {
     const ErrorType type = status == 400 ? ErrorType::kInvalidRequest : ErrorType::kBadRequestData;
     Response resp = ProblemResponse(MakeProblem(type, std::move(detail), status));
     buffer_.consume(buffer_.size());
-    Write(std::move(resp), false, Method::kOther, "unmatched", Clock::now());
+    Write(std::move(resp), false, Method::kOther, -1, Clock::now());
   }
 
-  void Write(Response resp, bool keep_alive, Method method, std::string route, Clock::time_point start) {
+  void Write(Response resp, bool keep_alive, Method method, int route, Clock::time_point start) {
     state_ = State::kWriting;
     deadline_ = Clock::now() + server_.options.header_timeout;
     res_ = {};
     res_.version(11);
     res_.result(static_cast<unsigned>(resp.status));
-    res_.set(http::field::server, "citybed");
     for (Header& h : resp.headers) res_.set(h.name, std::move(h.value));
     const bool no_body = resp.status == 204 || resp.status == 304 || (resp.status >= 100 && resp.status < 200);
     if (!no_body) {
@@ -212,7 +211,7 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     res_.keep_alive(keep_alive && !worker_.stopping);
-    route_ = std::move(route);
+    route_ = route;
     method_ = method;
     start_ = start;
     http::async_write(socket_, res_, [self = shared_from_this()](const beast::error_code& ec, size_t) {
@@ -251,7 +250,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kIdle;
   Clock::time_point deadline_;
   bool closed_ = false;
-  std::string route_;
+  int route_ = -1;
   Method method_ = Method::kOther;
   Clock::time_point start_;
 };

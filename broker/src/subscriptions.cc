@@ -444,8 +444,7 @@ void SubscriptionManager::Consider(const Subscription& s, const std::string& ten
     job.headers.push_back({"Content-Type", "application/ld+json"});
   } else {
     job.headers.push_back({"Content-Type", "application/json"});
-    job.headers.push_back({"Link", "<" + (s.context->link_url().empty() ? std::string(kCoreContextUrl) : s.context->link_url()) +
-                                       ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""});
+    job.headers.push_back({"Link", s.context->link_header()});
   }
   if (!tenant.empty()) job.headers.push_back({"NGSILD-Tenant", tenant});
   for (const Header& h : s.receiver_info) job.headers.push_back(h);

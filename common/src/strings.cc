@@ -198,24 +198,44 @@ Expected<int64_t> ParseRfc3339Micros(std::string_view s) {
 void AppendRfc3339Micros(std::string& out, int64_t micros) {
   int64_t secs = micros >= 0 ? micros / 1000000 : (micros - 999999) / 1000000;
   const int64_t frac = micros - secs * 1000000;
-  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t rem = secs - days * 86400;
+  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const int64_t rem = secs - days * 86400;
   int y;
   unsigned m, d;
   CivilFromDays(days, y, m, d);
-  char buf[40];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d,
-                        static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                        static_cast<int>(rem % 60));
+  // Hand-formatted: this runs for every timestamp of every rendered entity.
+  char buf[32];
+  auto put2 = [](char* p, unsigned v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  const unsigned year = static_cast<unsigned>(y < 0 ? 0 : (y > 9999 ? 9999 : y));
+  put2(buf, year / 100);
+  put2(buf + 2, year % 100);
+  buf[4] = '-';
+  put2(buf + 5, m);
+  buf[7] = '-';
+  put2(buf + 8, d);
+  buf[10] = 'T';
+  put2(buf + 11, static_cast<unsigned>(rem / 3600));
+  buf[13] = ':';
+  put2(buf + 14, static_cast<unsigned>(rem / 60 % 60));
+  buf[16] = ':';
+  put2(buf + 17, static_cast<unsigned>(rem % 60));
+  size_t n = 19;
   if (frac != 0) {
-    if (frac % 1000 == 0) {
-      n += std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ".%03d", static_cast<int>(frac / 1000));
-    } else {
-      n += std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n), ".%06d", static_cast<int>(frac));
+    const bool millis = frac % 1000 == 0;
+    int64_t f = millis ? frac / 1000 : frac;
+    const int digits = millis ? 3 : 6;
+    buf[n++] = '.';
+    for (int i = digits - 1; i >= 0; --i) {
+      buf[n + static_cast<size_t>(i)] = static_cast<char>('0' + f % 10);
+      f /= 10;
     }
+    n += static_cast<size_t>(digits);
   }
-  out.append(buf, static_cast<size_t>(n));
-  out.push_back('Z');
+  buf[n++] = 'Z';
+  out.append(buf, n);
 }
 
 std::string FormatRfc3339Micros(int64_t micros) {

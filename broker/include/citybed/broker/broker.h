@@ -50,11 +50,11 @@ class Broker {
   std::string url() const;  // "http://127.0.0.1:1026"
 
   // Without sockets: the same handling the server does (tests, in-process use).
-  Response Handle(Request& req, std::string* route = nullptr) { return router_.Handle(req, route); }
+  Response Handle(Request& req, int* route = nullptr) { return router_.Handle(req, route); }
 
   Store& store() { return *store_; }
   Interner& names() { return names_; }
-  Metrics& metrics() { return metrics_; }
+  Metrics& metrics() { return *metrics_; }
   Notifier& notifier() { return notifier_; }
   SubscriptionManager& subscriptions() { return subs_; }
   ContextResolver& contexts() { return contexts_; }
@@ -69,9 +69,9 @@ class Broker {
   std::unique_ptr<Store> store_;
   Notifier notifier_;
   SubscriptionManager subs_;
-  Metrics metrics_;
   Router router_;
   NgsiLdApi api_;
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<HttpServer> server_;
   std::chrono::steady_clock::time_point started_;
   bool running_ = false;

@@ -54,6 +54,8 @@ class Context {
   // What a response carries: the Link header URL (application/json) and the "@context" value
   // (application/ld+json). For the core context alone both name the core context URL.
   const std::string& link_url() const { return link_url_; }
+  // The whole Link header value naming this context (the core context if it has no URL).
+  const std::string& link_header() const { return link_header_; }
   const boost::json::value& context_value() const { return context_value_; }
   bool is_core() const { return is_core_; }
 
@@ -69,6 +71,7 @@ class Context {
   std::vector<std::pair<std::string, std::string>> prefixes_;  // prefix -> IRI ending in / or #
   std::string vocab_;
   std::string link_url_;
+  std::string link_header_;
   boost::json::value context_value_;
   bool is_core_ = false;
 

@@ -10,6 +10,7 @@
 // renders normalized, concise or keyValues (simplified), with or without system attributes.
 #pragma once
 
+#include <atomic>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <limits>
@@ -59,12 +60,34 @@ struct Attribute {
   const Attribute* FindSub(uint32_t sub_name) const;
 };
 
+// A lazily filled, thread-safe cache of an immutable entity's most common rendering
+// (normalized, core context, no system attributes): GET by id then costs a copy. Copying an
+// Entity (to build its next version) starts with an empty cache.
+class RenderCache {
+ public:
+  RenderCache() = default;
+  RenderCache(const RenderCache&) {}
+  RenderCache& operator=(const RenderCache&) {
+    Clear();
+    return *this;
+  }
+  ~RenderCache() { Clear(); }
+  const std::string* Get() const { return text_.load(std::memory_order_acquire); }
+  // Stores `text` unless another thread stored first; returns the stored text.
+  const std::string* Set(std::string text) const;
+
+ private:
+  void Clear() { delete text_.exchange(nullptr); }
+  mutable std::atomic<const std::string*> text_{nullptr};
+};
+
 struct Entity {
   std::string id;
   std::vector<uint32_t> types;  // interned expanded IRIs, at least one
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
   std::vector<Attribute> attrs;  // every instance of every attribute, in arrival order
+  RenderCache rendered;          // see RenderCache; filled by RenderEntity
 
   const Attribute* Find(uint32_t name, uint32_t dataset_id = 0) const;
   Attribute* FindMutable(uint32_t name, uint32_t dataset_id);

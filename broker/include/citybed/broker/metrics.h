@@ -26,9 +26,9 @@ class Metrics {
  public:
   static constexpr std::array<double, 14> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                       0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
-  Metrics();
-  void AddRoute(const std::string& route);
-  void RecordRequest(std::string_view route, Method method, int status, int64_t duration_ns);
+  // Routes are numbered as the router numbers its patterns; -1 is "unmatched".
+  explicit Metrics(const std::vector<std::string>& routes = {});
+  void RecordRequest(int route, Method method, int status, int64_t duration_ns);
   void ConnectionOpened() { open_.fetch_add(1, std::memory_order_relaxed); total_conn_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { open_.fetch_sub(1, std::memory_order_relaxed); }
   void BodyTooLarge() { too_large_.fetch_add(1, std::memory_order_relaxed); }
@@ -53,10 +53,10 @@ class Metrics {
     std::atomic<uint64_t> sum_ns{0};
   };
   static int StatusSlot(int status);
+  RouteStats* Find(int route) const;
   RouteStats* Find(std::string_view route) const;
 
-  std::vector<std::unique_ptr<RouteStats>> routes_;
-  std::unordered_map<std::string, RouteStats*> by_name_;
+  std::vector<std::unique_ptr<RouteStats>> routes_;  // [0] unmatched, [i + 1] route i
   std::atomic<int64_t> open_{0};
   std::atomic<uint64_t> total_conn_{0}, too_large_{0}, timeouts_{0};
 };

@@ -30,22 +30,24 @@ Response ProblemResponse(const Problem& p);
 
 class Router {
  public:
-  // `name` labels the route in metrics, e.g. "/ngsi-ld/v1/entities/{entityId}".
+  // The pattern, e.g. "/ngsi-ld/v1/entities/{entityId}", also labels the route in metrics.
   void Add(Method method, std::string pattern, Handler handler);
   // Parses req.target into req.path and req.query, then dispatches. `route` receives the
-  // matched pattern (or "unmatched") for metrics.
-  Response Handle(Request& req, std::string* route = nullptr) const;
-  std::vector<std::string> Patterns() const;
+  // index of the matched pattern in Patterns(), or -1 when no route matched.
+  Response Handle(Request& req, int* route = nullptr) const;
+  // The distinct patterns, in the order they were first added.
+  const std::vector<std::string>& Patterns() const { return patterns_; }
 
  private:
   struct Route {
     Method method;
-    std::string pattern;
+    int pattern_id;
     std::vector<std::string> segments;
     Handler handler;
   };
   static bool Match(const Route& r, const std::vector<std::string_view>& segs, PathParams& params);
   std::vector<Route> routes_;
+  std::vector<std::string> patterns_;
 };
 
 }  // namespace citybed::broker

@@ -34,8 +34,8 @@ struct ServerOptions {
   size_t max_connections = 10000;
 };
 
-// Turns a request into a response; `route` names the matched route for metrics.
-using RequestHandler = std::function<Response(Request& req, std::string* route)>;
+// Turns a request into a response; `route` receives the matched route's index for metrics.
+using RequestHandler = std::function<Response(Request& req, int* route)>;
 
 class HttpServer {
  public:

@@ -1,0 +1,26 @@
+-- entities.lua -- shared by the wrk scripts: the ~400-byte AirQualityObserved entity of the
+-- anchors (../shared/bench/data/entity400.json) with a bench id and varying values.
+local M = {}
+
+function M.entity(i)
+  return string.format(
+    '{"id":"urn:ngsi-ld:AirQualityObserved:bench:%06d","type":"AirQualityObserved",' ..
+    '"no2":{"type":"Property","value":%d.5,"observedAt":"2024-05-01T12:00:00Z"},' ..
+    '"pm10":{"type":"Property","value":31.2,"observedAt":"2024-05-01T12:00:00Z"},' ..
+    '"pm25":{"type":"Property","value":14.8,"observedAt":"2024-05-01T12:00:00Z"},' ..
+    '"o3":{"type":"Property","value":61.3,"observedAt":"2024-05-01T12:00:00Z"}}', i, i % 100)
+end
+
+-- Pre-builds `n` requests so that the request() hot path only picks one (cheap for wrk).
+function M.prebuild(n, make)
+  local reqs = {}
+  for i = 1, n do reqs[i] = make(i - 1) end
+  local k = 0
+  return function()
+    k = k + 1
+    if k > n then k = 1 end
+    return reqs[k]
+  end
+end
+
+return M
