@@ -10,6 +10,7 @@
 
 #include "citybed/broker/http_client.h"
 #include "receiver.h"
+using citybed::testing::Receiver;
 #include "test_util.h"
 
 using namespace citybed::broker;

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-namespace citybed::broker::testing {
+namespace citybed::testing {
 
 class Receiver {
  public:
@@ -126,4 +126,4 @@ class Receiver {
   int fail_first_ = 0;
 };
 
-}  // namespace citybed::broker::testing
+}  // namespace citybed::testing
