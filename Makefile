@@ -20,10 +20,8 @@ configure: bootstrap
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Until the emulation lands, `make run` runs the engine demo (and says so).
 run: build
-	@echo "make run: the scenario runner is not built yet; running the engine demo instead"
-	$(BUILD_DIR)/bin/citybed demo
+	$(BUILD_DIR)/bin/citybed run $(SCENARIO)
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)

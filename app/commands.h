@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace citybed::app {
 
@@ -12,5 +13,7 @@ using Action = std::function<int()>;
 
 void RegisterDemo(CLI::App& app, Action& action);
 void RegisterBroker(CLI::App& app, Action& action);
+// run, validate, entities, sources. `command_line` is recorded in run manifests.
+void RegisterRun(CLI::App& app, Action& action, const std::string& command_line);
 
 }  // namespace citybed::app

@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
              "4 runtime error. See README.md.");
 
   Action action;
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+  RegisterRun(app, action, command_line);
   RegisterBroker(app, action);
   RegisterDemo(app, action);
 

@@ -40,7 +40,7 @@ Response NgsiLdApi::Impl::CreateEntity(Request& req, const PathParams&) {
   Notify(call->tenant, *change, AllAttributeNames(*entity));
   Response r;
   r.status = 201;
-  r.SetHeader("Location", "/ngsi-ld/v1/entities/" + PercentEncode(id));
+  r.SetHeader("Location", "/ngsi-ld/v1/entities/" + PercentEncode(id, ":"));
   return r;
 }
 

@@ -17,7 +17,7 @@ Response NgsiLdApi::Impl::CreateSubscription(Request& req, const PathParams&) {
   if (!id) return ProblemResponse(id.error());
   Response r;
   r.status = 201;
-  r.SetHeader("Location", "/ngsi-ld/v1/subscriptions/" + PercentEncode(*id));
+  r.SetHeader("Location", "/ngsi-ld/v1/subscriptions/" + PercentEncode(*id, ":"));
   return r;
 }
 

@@ -288,7 +288,10 @@ bool Compare(const json::value& a, const QValue& b, int& cmp) {
   return false;
 }
 
-bool ScalarMatches(const json::value& v, const QTerm& t) {
+bool ScalarMatches(const json::value& raw, const QTerm& t) {
+  // A typed JSON-LD literal {"@type": "DateTime", "@value": "..."} compares as its value.
+  const json::value* at_value = raw.is_object() ? raw.get_object().if_contains("@value") : nullptr;
+  const json::value& v = at_value != nullptr ? *at_value : raw;
   int c = 0;
   switch (t.op) {
     case QTerm::Op::kExists: return true;

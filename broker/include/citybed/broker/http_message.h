@@ -53,6 +53,5 @@ struct Response {
 bool ParseTarget(std::string_view target, std::string& path,
                  std::vector<std::pair<std::string, std::string>>& query);
 bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
-std::string PercentEncode(std::string_view in);
 
 }  // namespace citybed::broker

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "citybed/common/json_text.h"
+
 namespace citybed::broker {
 
 class JsonWriter {
@@ -40,11 +42,8 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// Appends `s` as a quoted JSON string with the required escapes.
-void AppendJsonString(std::string& out, std::string_view s);
-// Appends a number in the shortest form that reads back to the same double ("22.5", "1e+21");
-// integral values up to 2^53 print without a fraction.
-void AppendJsonNumber(std::string& out, double v);
+using citybed::AppendJsonNumber;  // common/json_text.h
+using citybed::AppendJsonString;
 // Serializes a Boost.JSON value compactly.
 void AppendJsonValue(std::string& out, const boost::json::value& v);
 

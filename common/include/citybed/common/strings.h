@@ -23,6 +23,8 @@ std::string_view Trim(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+// Percent-encodes everything but letters, digits, "-_.~" and the characters in `keep`.
+std::string PercentEncode(std::string_view in, std::string_view keep = "");
 
 // Formats the current UTC time as RFC 3339 with milliseconds, e.g. "2026-11-25T08:00:00.123Z".
 std::string UtcNowRfc3339();

@@ -1,0 +1,296 @@
+// `citybed run`, `citybed validate`, `citybed entities`, `citybed sources`: the scenario commands.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "citybed/broker/broker.h"
+#include "citybed/common/log.h"
+#include "citybed/common/strings.h"
+#include "citybed/models/emulation.h"
+#include "citybed/models/protocol.h"
+#include "citybed/models/scenario.h"
+#include "citybed/models/world.h"
+#include "citybed/results/recorder.h"
+#include "citybed/results/run_output.h"
+#include "commands.h"
+#include "exit_codes.h"
+
+namespace citybed::app {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
+
+struct RunOptions {
+  std::string file;
+  std::string broker;
+  std::string out;
+  std::string duration;
+  double speed = 0;
+  int64_t seed = -1;
+  bool quiet = false;
+  std::string log_level = "warn";
+};
+
+// Loads and validates; prints every mistake. Null when invalid.
+std::unique_ptr<models::Scenario> Load(const std::string& file) {
+  auto s = models::LoadScenario(file);
+  if (!s) {
+    std::fputs(models::FormatErrors(file, s.error()).c_str(), stderr);
+    std::fprintf(stderr, "%s: %zu mistake%s; nothing was run\n", file.c_str(), s.error().size(),
+                 s.error().size() == 1 ? "" : "s");
+    return nullptr;
+  }
+  return std::make_unique<models::Scenario>(std::move(*s));
+}
+
+std::string Bar(double fraction, int width) {
+  const int filled = static_cast<int>(fraction * width + 0.5);
+  return std::string(static_cast<size_t>(std::max(0, std::min(width, filled))), '#') +
+         std::string(static_cast<size_t>(std::max(0, width - filled)), '.');
+}
+
+int RunScenario(const RunOptions& o, const std::string& command_line) {
+  if (auto level = ParseLogLevel(o.log_level)) SetLogLevel(*level);
+  auto scenario = Load(o.file);
+  if (!scenario) return kExitUsage;
+  models::Scenario& s = *scenario;
+  // Command-line overrides, validated like the file.
+  if (!o.duration.empty()) {
+    auto d = sim::Duration::Parse(o.duration);
+    if (!d || d->ns() <= 0) {
+      std::fprintf(stderr, "citybed run: --duration: %s\n", d ? "must be longer than 0" : d.error().message.c_str());
+      return kExitUsage;
+    }
+    s.duration = *d;
+    if (s.warmup >= s.duration) s.warmup = sim::Duration();
+  }
+  if (o.speed > 0) s.speed = o.speed;
+  if (o.seed >= 0) s.seed = static_cast<uint64_t>(o.seed);
+  if (!o.broker.empty()) {
+    if (o.broker != "embedded" && !StartsWith(o.broker, "http://")) {
+      std::fprintf(stderr, "citybed run: --broker must be \"embedded\" or an http:// URL\n");
+      return kExitUsage;
+    }
+    s.broker.url = o.broker;
+  }
+  auto world = models::World::Build(s);
+  if (!world) {
+    std::fprintf(stderr, "%s: %s\n", o.file.c_str(), world.error().message.c_str());
+    return kExitUsage;
+  }
+
+  // The broker: the embedded one in this process, or the given URL.
+  std::unique_ptr<broker::Broker> embedded;
+  std::string url = s.broker.url;
+  if (url == "embedded") {
+    broker::BrokerOptions bo;
+    bo.server.port = 0;
+    bo.server.threads = s.broker.threads;
+    embedded = std::make_unique<broker::Broker>(bo);
+    if (auto ok = embedded->Start(); !ok) {
+      std::fprintf(stderr, "citybed run: cannot start the embedded broker: %s\n", ok.error().message.c_str());
+      return kExitRuntimeError;
+    }
+    url = embedded->url();
+  }
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  const std::string host_header = url.substr(url.find("://") + 3);
+  auto protocol = models::MakeNgsiLdProtocol(host_header);
+
+  results::RecorderOptions ro;
+  ro.warmup = s.warmup;
+  ro.duration = s.duration;
+  ro.interval = s.outputs.interval;
+  for (const auto& r : s.regions) ro.regions.push_back(r.id);
+  ro.domains = models::DomainNames();
+  results::Recorder recorder(ro);
+
+  const bool tty = isatty(STDERR_FILENO) && !o.quiet;
+  if (!o.quiet) {
+    std::fprintf(stderr, "citybed run: %s — %llu sources, %llu users in %zu regions; %s at %gx against %s%s\n",
+                 s.name.c_str(), static_cast<unsigned long long>((*world)->total_sources()),
+                 static_cast<unsigned long long>((*world)->total_users()), s.regions.size(), s.duration.ToString().c_str(),
+                 s.speed, url.c_str(), embedded ? " (embedded)" : "");
+  }
+  models::EmulationOptions eo;
+  eo.broker_url = url;
+  eo.interrupt = &g_interrupted;
+  uint64_t last_ok = 0;
+  eo.on_progress = [&](const models::EmulationProgress& p) {
+    if (o.quiet) return;
+    const double frac = p.now.seconds() / p.duration.seconds();
+    const double eta = frac > 0 ? p.wall_seconds * (1 - frac) / frac : 0;
+    const uint64_t rate = p.completed - last_ok;
+    last_ok = p.completed;
+    double p99 = 0;
+    if (!recorder.intervals().empty()) {
+      const auto& iv = recorder.intervals().size() > 1 ? recorder.intervals()[recorder.intervals().size() - 2]
+                                                       : recorder.intervals().back();
+      p99 = static_cast<double>(iv.latency.ValueAtPercentile(99)) / 1e6;
+    }
+    if (tty) {
+      std::fprintf(stderr, "\r[%s] %5.0fs/%.0fs ETA %4.0fs %7llu req/s p99 %7.2f ms failed %llu outstanding %llu  ",
+                   Bar(frac, 24).c_str(), p.now.seconds(), p.duration.seconds(), eta, static_cast<unsigned long long>(rate),
+                   p99, static_cast<unsigned long long>(p.failed), static_cast<unsigned long long>(p.outstanding));
+    } else if (static_cast<int64_t>(p.wall_seconds) % 10 == 0) {
+      std::fprintf(stderr, "t=%.0fs/%.0fs %llu req/s p99 %.2f ms failed %llu\n", p.now.seconds(), p.duration.seconds(),
+                   static_cast<unsigned long long>(rate), p99, static_cast<unsigned long long>(p.failed));
+    }
+  };
+
+  g_interrupted = false;
+  struct sigaction sa {};
+  sa.sa_handler = OnInterrupt;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  const std::string started = UtcNowRfc3339();
+  models::EmulationResult result = models::RunEmulation(**world, *protocol, eo, recorder);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  if (tty) std::fputc('\n', stderr);
+
+  results::RunInfo info;
+  info.scenario = &s;
+  info.result = &result;
+  info.broker_url = url;
+  info.broker_embedded = embedded != nullptr;
+  info.started_utc = started;
+  info.command_line = command_line;
+  info.sources = (*world)->total_sources();
+  info.users = (*world)->total_users();
+  for (const auto& g : (*world)->sources()) {
+    info.sources_by_domain[std::string(g.model->domain())] += g.count;
+    info.sources_by_region[s.regions[static_cast<size_t>(g.region)].id] += g.count;
+    info.sources_by_type[std::string(g.model->entity_type())] += g.count;
+  }
+  const results::SloVerdict slo = results::EvaluateSlo(s.slo, recorder);
+  const nlohmann::json manifest = results::BuildManifest(info);
+  const nlohmann::json summary = results::BuildSummary(recorder, info, slo);
+  const std::string dir = o.out.empty() ? s.outputs.dir + "/" + results::RunFolderName(s.name) : o.out;
+  auto written = results::WriteRunFolder(dir, manifest, summary, results::BuildTimeseriesCsv(recorder),
+                                         s.outputs.report ? results::BuildReportHtml(summary, manifest, recorder) : "");
+  if (embedded) embedded->Stop();
+  if (!written) {
+    std::fprintf(stderr, "citybed run: cannot write the results: %s\n", written.error().message.c_str());
+    return kExitRuntimeError;
+  }
+  const auto& t = summary["requests"];
+  const auto& l = summary["latency_ms"];
+  std::printf("%s run of %s: %s requests, %s ok, %s failed, %.1f req/s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              result.valid() ? "valid" : "INVALID", s.name.c_str(), t["sent"].dump().c_str(), t["ok"].dump().c_str(),
+              t["failed"].dump().c_str(), t["throughput_per_s"].get<double>(), l["p50"].get<double>(),
+              l["p99"].get<double>(), l["max"].get<double>());
+  for (const auto& reason : result.invalid_reasons) std::printf("  invalid: %s\n", reason.c_str());
+  for (const auto& obj : summary["slo"]) {
+    std::printf("  SLO %-4s %s\n", obj["pass"].get<bool>() ? "pass" : "FAIL", obj["objective"].get<std::string>().c_str());
+  }
+  std::printf("results: %s\n", dir.c_str());
+  if (!result.valid()) return kExitInvalidRun;
+  if (!slo.pass) return kExitSloFailed;
+  return kExitOk;
+}
+
+int Validate(const std::vector<std::string>& files) {
+  int bad = 0;
+  for (const std::string& f : files) {
+    auto s = Load(f);
+    if (!s) {
+      ++bad;
+      continue;
+    }
+    auto world = models::World::Build(*s);
+    if (!world) {
+      std::fprintf(stderr, "%s: %s\n", f.c_str(), world.error().message.c_str());
+      ++bad;
+      continue;
+    }
+    std::printf("%s: valid — %zu regions, %llu sources, %llu users, %s\n", f.c_str(), s->regions.size(),
+                static_cast<unsigned long long>((*world)->total_sources()),
+                static_cast<unsigned long long>((*world)->total_users()), s->duration.ToString().c_str());
+  }
+  return bad == 0 ? kExitOk : kExitUsage;
+}
+
+int Entities(const std::string& file, int sample, int reports) {
+  auto s = Load(file);
+  if (!s) return kExitUsage;
+  auto world = models::World::Build(*s);
+  if (!world) {
+    std::fprintf(stderr, "%s: %s\n", file.c_str(), world.error().message.c_str());
+    return kExitUsage;
+  }
+  std::string line;
+  for (auto& g : (*world)->sources()) {
+    const uint32_t n = std::min<uint32_t>(g.count, static_cast<uint32_t>(sample));
+    for (uint32_t i = 0; i < n; ++i) {
+      // The same reports the emulation would send, at the source's nominal report times.
+      for (int k = 0; k < reports; ++k) {
+        const int64_t t_ns = static_cast<int64_t>(g.spec->arrival.Mean() * 1e9) * k;
+        const uint32_t report = g.reports[i]++;
+        sim::Rng rng = models::World::ReportRng(g, i, report);
+        const models::SourceContext ctx = (*world)->Context(g, i, t_ns);
+        models::EntityUpdate u;
+        u.id = models::EntityId(*g.model, ctx.region, i);
+        u.type = g.model->entity_type();
+        u.observed_us = ctx.unix_us;
+        g.model->Report(ctx, g.StateOf(i), rng, u);
+        line.clear();
+        models::AppendNgsiLdEntity(line, u);
+        line.push_back('\n');
+        std::fputs(line.c_str(), stdout);
+      }
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterRun(CLI::App& app, Action& action, const std::string& command_line) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* run = app.add_subcommand("run", "Run a scenario against the embedded broker or a broker URL");
+  run->add_option("scenario", o->file, "Scenario file (JSON)")->required()->check(CLI::ExistingFile);
+  run->add_option("--broker", o->broker, "\"embedded\" or the URL of an NGSI-LD broker (overrides the scenario)");
+  run->add_option("--out", o->out, "Result folder (default: results/runs/<UTC stamp>-<name>)");
+  run->add_option("--duration", o->duration, "Simulated duration, e.g. 30s (overrides the scenario)");
+  run->add_option("--speed", o->speed, "Simulated seconds per wall-clock second (overrides the scenario)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--seed", o->seed, "Random seed (overrides the scenario)")->check(CLI::NonNegativeNumber);
+  run->add_flag("--quiet", o->quiet, "No progress output");
+  run->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  run->callback([o, &action, command_line] { action = [o, command_line] { return RunScenario(*o, command_line); }; });
+
+  auto files = std::make_shared<std::vector<std::string>>();
+  CLI::App* validate = app.add_subcommand("validate", "Check scenario files and report every mistake");
+  validate->add_option("scenario", *files, "Scenario files")->required();
+  validate->callback([files, &action] { action = [files] { return Validate(*files); }; });
+
+  auto file = std::make_shared<std::string>();
+  auto sample = std::make_shared<int>(3);
+  auto reports = std::make_shared<int>(1);
+  CLI::App* entities = app.add_subcommand("entities", "Print, as NDJSON, the entities a scenario's sources emit");
+  entities->add_option("scenario", *file, "Scenario file")->required()->check(CLI::ExistingFile);
+  entities->add_option("--sample", *sample, "Sources per source group (kind x region)")->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  entities->add_option("--reports", *reports, "Reports per source")->check(CLI::Range(1, 10000))->capture_default_str();
+  entities->callback([file, sample, reports, &action] { action = [=] { return Entities(*file, *sample, *reports); }; });
+
+  CLI::App* sources = app.add_subcommand("sources", "List the source kinds a scenario can use");
+  sources->callback([&action] {
+    action = [] {
+      std::printf("%-22s %-28s %s\n", "kind", "entity type", "domain");
+      for (const models::SourceModel* m : models::SourceModels()) {
+        std::printf("%-22s %-28s %s\n", std::string(m->kind()).c_str(), std::string(m->entity_type()).c_str(),
+                    std::string(m->domain()).c_str());
+      }
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace citybed::app
