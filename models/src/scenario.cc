@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "citybed/common/file.h"
@@ -44,6 +45,12 @@ std::string Short(const json& v) {
   std::string s = v.dump();
   if (s.size() > 40) s = s.substr(0, 37) + "...";
   return s;
+}
+
+std::string Number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 bool ValidId(std::string_view s) {
@@ -107,8 +114,8 @@ class Reader {
     }
     const double x = v->get<double>();
     if (!std::isfinite(x) || (min_exclusive ? x <= min : x < min) || x > max) {
-      std::string range = min_exclusive ? "must be > " + Short(json(min)) : "must be >= " + Short(json(min));
-      if (max < 1e300) range += " and <= " + Short(json(max));
+      std::string range = (min_exclusive ? "must be > " : "must be >= ") + Number(min);
+      if (max < 1e300) range += " and <= " + Number(max);
       Error(At(ptr, key), range + " (got " + Short(*v) + ")");
       return std::nullopt;
     }

@@ -19,4 +19,28 @@ expect "unknown command exits 2"             2 'not expected: frobnicate' -- "$b
 expect "no command exits 2"                  2 'no command given' -- "$bin"
 expect "bad option value exits 2"            2 'utilization' -- "$bin" demo --utilization 7
 expect "demo compares with theory"           0 'theory' -- "$bin" demo --replications 2 --customers 1000
+
+fx=$(cd "$(dirname "$0")" && pwd)/fixtures
+root=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d /tmp/citybed-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+expect "validate accepts the shipped scenarios"   0 'valid' -- "$bin" validate "$root"/scenarios/*.json
+expect "validate names every mistake by pointer"  2 'broken.json#/regions/0/population: must be > 0' -- "$bin" validate "$fx/broken.json"
+expect "validate gives did-you-mean hints"        2 'did you mean "air-quality"' -- "$bin" validate "$fx/broken.json"
+expect "validate reports all mistakes at once"    2 '4 mistakes' -- "$bin" validate "$fx/broken.json"
+expect "run refuses an invalid scenario"          2 'nothing was run' -- "$bin" run "$fx/broken.json" --out "$tmp/never"
+[[ ! -e $tmp/never ]] || { echo "FAIL run on an invalid scenario created results"; fail=1; }
+expect "entities prints NDJSON entities"          0 '^\{"id":"urn:ngsi-ld:AirQualityObserved:a:aq-000000"' -- "$bin" entities "$fx/tiny.json" --sample 2
+expect "sources lists the catalog"                0 'air-quality +AirQualityObserved' -- "$bin" sources
+expect "run: a valid run with SLOs met exits 0"   0 'valid run of tiny' -- "$bin" run "$fx/tiny.json" --out "$tmp/run" --quiet
+for f in manifest.json summary.json timeseries.csv report.html; do
+  [[ -s $tmp/run/$f ]] || { echo "FAIL run did not write $f"; fail=1; }
+done
+python3 -c "import json,sys; s=json.load(open('$tmp/run/summary.json')); sys.exit(0 if s['valid'] and s['requests']['sent'] > 0 and s['slo_pass'] else 1)" \
+  || { echo "FAIL summary.json is not a valid, passing run"; fail=1; }
+python3 -c "import json,sys; m=json.load(open('$tmp/run/manifest.json')); sys.exit(0 if len(m['scenario']['sha256']) == 64 and m['machine']['cores'] > 0 else 1)" \
+  || { echo "FAIL manifest.json lacks the scenario hash or machine"; fail=1; }
+expect "run: a failed SLO exits 1"                1 'SLO FAIL' -- "$bin" run "$fx/tight_slo.json" --out "$tmp/tight" --quiet
+expect "run: an unreachable broker exits 3"       3 'does not answer' -- "$bin" run "$fx/tiny.json" --broker http://127.0.0.1:9 --out "$tmp/dead" --quiet
+expect "run: bad overrides exit 2"                2 'duration' -- "$bin" run "$fx/tiny.json" --duration soon --out "$tmp/x"
 exit $fail
