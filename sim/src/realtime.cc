@@ -45,17 +45,24 @@ RealtimeReport RealtimeExecutor::RunUntil(Time end) {
   const Clock::time_point wall_begin = Clock::now();
   if (io_.stopped()) io_.restart();
 
+  Clock::time_point last_poll{};
   while (!stop_) {
-    io_.poll();  // ready I/O handlers first; they may Inject events
-    if (stop_) break;
-    if (io_.stopped()) io_.restart();
+    Clock::time_point now = Clock::now();
+    if (now - last_poll >= options_.spin_poll) {
+      io_.poll();  // ready I/O handlers first; they may Inject events
+      last_poll = now;
+      if (stop_) break;
+      if (io_.stopped()) io_.restart();
+    }
     const Time next = engine_.NextTime();
     const Time target = next < end ? next : end;
     const Clock::time_point due = SimToWall(target);
-    Clock::time_point now = Clock::now();
+    now = Clock::now();
     if (now < due) {
+      if (due - now < options_.spin_threshold) continue;  // spin: the event is due very soon
       ArmTimer(due);
       io_.run_one();  // sleeps until the timer or an I/O completion
+      last_poll = Clock::now();
       continue;
     }
     if (next > end) break;  // the end time has come and no event is left before it
@@ -72,7 +79,10 @@ RealtimeReport RealtimeExecutor::RunUntil(Time end) {
       engine_.Step();
       ++report.events;
       now = Clock::now();
-      if (report.events % 64 == 0) io_.poll();  // keep I/O flowing through long bursts
+      if (now - last_poll >= options_.spin_poll) {  // keep I/O flowing through long bursts
+        io_.poll();
+        last_poll = now;
+      }
     }
   }
   if (!stop_ && engine_.Now() < end) engine_.RunUntil(end);  // advance the clock to `end`

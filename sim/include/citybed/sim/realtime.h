@@ -12,6 +12,9 @@
 //   invalid run's measurements describe the generator, not the system under test; callers
 //   must report it as invalid rather than as a result.
 //
+// - Short waits (below `spin_threshold`) are spun rather than slept, so that a generator
+//   issuing events every few microseconds neither oversleeps nor pays a timer per event.
+//
 // Not thread-safe: the Engine, the io_context's run loop and this object share one thread.
 // To stop from another thread (or a signal), post a call to Stop() to the io_context.
 #pragma once
@@ -32,6 +35,11 @@ struct RealtimeOptions {
   double speed = 1.0;                          // simulated seconds per wall-clock second, > 0
   Duration lag_bound = Duration::Milliseconds(50);  // allowed lag at lag_percentile
   double lag_percentile = 99.0;
+  // Waits shorter than this are spun (polling I/O at most every `spin_poll`) instead of slept
+  // through a timer: at high event rates a timer per event costs two system calls and wakes
+  // up late. 0 disables spinning.
+  std::chrono::nanoseconds spin_threshold{50'000};
+  std::chrono::nanoseconds spin_poll{20'000};
 };
 
 struct RealtimeReport {
