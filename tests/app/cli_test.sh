@@ -45,7 +45,7 @@ python3 -c "import json,sys; m=json.load(open('$tmp/run/manifest.json')); sys.ex
 expect "run: a failed SLO exits 1"                1 'SLO FAIL' -- "$bin" run "$fx/tight_slo.json" --out "$tmp/tight" --quiet
 expect "run: an unreachable broker exits 3"       3 'does not answer' -- "$bin" run "$fx/tiny.json" --broker http://127.0.0.1:9 --out "$tmp/dead" --quiet
 # Ctrl-C: the run ends cleanly within bounded time and writes partial results marked incomplete.
-timeout -s INT 2 "$bin" run "$fx/tiny.json" --duration 60s --out "$tmp/interrupted" --quiet >/dev/null 2>&1
+timeout --preserve-status -s INT 2 "$bin" run "$fx/tiny.json" --duration 60s --out "$tmp/interrupted" --quiet >/dev/null 2>&1
 rc=$?
 if [[ $rc -ne 3 ]]; then echo "FAIL interrupted run: exit $rc, want 3"; fail=1; else echo "ok   interrupted run exits 3"; fi
 python3 -c "import json,sys; s=json.load(open('$tmp/interrupted/summary.json')); sys.exit(0 if not s['complete'] and not s['valid'] and any('interrupted' in r for r in s['invalid_reasons']) else 1)" \
