@@ -73,6 +73,7 @@ struct Series {
   std::string name;
   std::string color;
   std::vector<std::pair<double, double>> points;
+  bool dashed = false;
 };
 
 std::string LineChart(const std::string& title, const std::string& y_label, const std::vector<Series>& series,
@@ -126,7 +127,8 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
     for (auto [x, y] : s.points) {
       path += (path.empty() ? "M" : "L") + Fmt(X(x), 1) + "," + Fmt(Y(y), 1);
     }
-    o << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.6\"/>";
+    o << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.6\""
+      << (s.dashed ? " stroke-dasharray=\"4 3\" opacity=\"0.7\"" : "") << "/>";
     o << "<rect x=\"" << legend_x << "\" y=\"" << top + 4 << "\" width=\"10\" height=\"10\" fill=\"" << s.color << "\"/>";
     o << "<text x=\"" << legend_x + 14 << "\" y=\"" << top + 13 << "\" class=\"legend\">" << Esc(s.name) << "</text>";
     legend_x += 14 + 8 * static_cast<double>(s.name.size()) + 16;
@@ -342,7 +344,7 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
   const double step = rec.options().interval.seconds();
   const double warmup = rec.options().warmup.seconds();
   Series thr{"ok requests/s", "#4c78a8", {}}, failed{"failed/s", "#e45756", {}}, notes{"notifications/s", "#54a24b", {}};
-  Series p50{"p50", "#4c78a8", {}}, p99{"p99", "#f58518", {}}, pmax{"max", "#e45756", {}};
+  Series p50{"p50", "#4c78a8", {}}, p99{"p99", "#f58518", {}}, pmax{"max", "#e45756", {}, true};
   for (size_t i = 0; i < rec.intervals().size(); ++i) {
     const Interval& in = rec.intervals()[i];
     const double t = (static_cast<double>(i) + 0.5) * step;
