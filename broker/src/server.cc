@@ -32,6 +32,7 @@ struct Worker {
   std::unordered_set<Session*> sessions;  // this worker's thread only
   std::optional<asio::steady_timer> sweeper;
   bool stopping = false;
+  bool sweeping = true;  // false once Stop() ended the sweeps (a queued sweep must not re-arm)
   std::thread thread;
 };
 
@@ -78,6 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Called by the sweeper (same thread): closes the socket when its deadline passed.
   void ExpireIf(Clock::time_point now) {
     if (!closed_ && now >= deadline_) {
+      deadline_ = Clock::time_point::max();  // counted once; the pending operation ends the session
       server_.metrics.Timeout();
       beast::error_code ec;
       socket_.close(ec);  // the pending operation completes with an error and ends the session
@@ -290,7 +292,7 @@ Expected<void> HttpServer::Impl::Start() {
 void HttpServer::Impl::Sweep(Worker& w) {
   w.sweeper->expires_after(SweepInterval());
   w.sweeper->async_wait([this, &w](const beast::error_code& ec) {
-    if (ec) return;
+    if (ec || !w.sweeping) return;
     const auto now = Clock::now();
     std::vector<Session*> all(w.sessions.begin(), w.sessions.end());
     for (Session* s : all) s->ExpireIf(now);
@@ -340,6 +342,7 @@ void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
     asio::post(wp->io, [wp] {
       std::vector<Session*> all(wp->sessions.begin(), wp->sessions.end());
       for (Session* s : all) s->Drain(true);
+      wp->sweeping = false;
       if (wp->sweeper) wp->sweeper->cancel();
     });
     wp->guard.reset();

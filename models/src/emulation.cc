@@ -2,6 +2,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <nlohmann/json.hpp>
 
@@ -29,7 +32,7 @@ std::string_view ProblemType(std::string_view body) {
 
 class Emulation {
  public:
-  Emulation(World& world, const BrokerProtocol& protocol, const EmulationOptions& options, RunObserver& observer,
+  Emulation(World& world, BrokerProtocol& protocol, const EmulationOptions& options, RunObserver& observer,
             const std::string& host, const std::string& port)
       : world_(world),
         scenario_(world.scenario()),
@@ -56,12 +59,19 @@ class Emulation {
       result_.invalid_reasons.push_back("cannot receive notifications: " + ok.error().message);
       return result_;
     }
-    result_.notification_url = "http://" + options_.listen_host + ":" + std::to_string(listener_.port()) + "/notify";
+    const std::string base = "http://" + options_.listen_host + ":" + std::to_string(listener_.port());
+    result_.notification_url = base + "/notify";
+    std::vector<std::string> own;
+    for (const SourceModel* m : SourceModels()) {
+      if (m->own_type()) own.emplace_back(m->entity_type());
+    }
+    protocol_.UseOwnContext(base + std::string(kOwnContextPath), own);
     if (!CheckBroker()) return Finish(wall_start);
     pool_.Warm();
     end_ = sim::Time() + scenario_.duration;
     ScheduleSources();
     ScheduleUsers();
+    ScheduleCrowds();
     ScheduleProgress();
     result_.executor = executor_.RunUntil(end_);
     result_.reached_end = !result_.executor.stopped && !stop_reason_set_;
@@ -81,6 +91,9 @@ class Emulation {
     uint64_t bytes = 0;
     std::string wire;
     uint32_t next_free = UINT32_MAX;
+    const RequestSpec* paging = nullptr;  // a paged query: its spec, page and region asked about
+    int page = 0;
+    int about = 0;
   };
 
   // ---- readiness ---------------------------------------------------------------------------
@@ -119,7 +132,7 @@ class Emulation {
     for (uint32_t g = 0; g < groups.size(); ++g) {
       for (uint32_t i = 0; i < groups[g].count; ++i) {
         sim::Rng rng = World::ReportRng(groups[g], i, 0xFFFFFFFEu);
-        const sim::Duration first = FirstOffset(groups[g].spec->arrival, rng, hour0);
+        const sim::Duration first = FirstOffset(groups[g].spec->arrival, rng, hour0, groups[g].scale());
         if (sim::Time() + first >= end_) continue;
         engine_.ScheduleIn(first, [this, g, i] { OnReport(g, i); });
       }
@@ -140,7 +153,7 @@ class Emulation {
     group.model->Report(ctx, group.StateOf(i), rng, update);
     const RegionRuntime& region = world_.regions()[static_cast<size_t>(group.region)];
     Send(OpKind::kUpsert, group.region, DomainIndex(group.model->domain()), protocol_.Write(update, region.tenant));
-    const sim::Duration gap = NextGap(group.spec->arrival, rng, ctx.hour);
+    const sim::Duration gap = NextGap(group.spec->arrival, rng, now.ns(), ctx.hour, group.scale());
     if (now + gap < end_) engine_.ScheduleIn(gap, [this, g, i] { OnReport(g, i); });
   }
 
@@ -168,17 +181,8 @@ class Emulation {
 
   void Subscribe(uint32_t u, uint32_t m, uint32_t r) {
     const UserGroup& group = world_.users()[u];
-    const RequestSpec& req = group.spec->requests[r];
-    const RegionRuntime& region = world_.regions()[static_cast<size_t>(group.region)];
-    SubscriptionRequest s;
-    s.id = "urn:ngsi-ld:Subscription:citybed:" + region.spec->id + ":" + std::to_string(u) + "-" + std::to_string(m) + "-" +
-           std::to_string(r);
-    s.type = req.entity_type;
-    s.watched = &req.watched;
-    s.q = req.q;
-    s.endpoint = result_.notification_url + "/" + region.spec->id;
-    ++result_.subscriptions;
-    Send(OpKind::kSubscribe, group.region, -1, protocol_.Subscribe(s, region.tenant));
+    sim::Rng rng(sim::Mix64(group.key ^ sim::Mix64((uint64_t{m} << 32) | (0xFFFF0000u + r))));
+    Act(group.region, group.spec->requests[r], rng);
   }
 
   void OnUserAction(uint32_t u, uint32_t m, uint32_t action) {
@@ -186,35 +190,160 @@ class Emulation {
     const sim::Time now = engine_.Now();
     sim::Rng rng(sim::Mix64(group.key ^ sim::Mix64((uint64_t{m} << 32) | action)));
     const RequestSpec& req = group.spec->requests[group.mix(rng)];
-    const RegionRuntime& region = world_.regions()[static_cast<size_t>(group.region)];
+    Act(group.region, req, rng);
+    const sim::Duration gap = NextGap(group.spec->arrival, rng, now.ns(), world_.HourAt(now.ns()));
+    if (now + gap < end_) engine_.ScheduleIn(gap, [this, u, m, action] { OnUserAction(u, m, action + 1); });
+  }
+
+  // One request of a user in `region` (or, for cross-region requests, about another region).
+  void Act(int region, const RequestSpec& req, sim::Rng& rng) {
+    const int target = req.cross_region ? world_.TargetRegion(region, rng) : region;
+    const RegionRuntime& about = world_.regions()[static_cast<size_t>(target)];
     switch (req.op) {
       case RequestSpec::Op::kGet: {
-        // A nearby thing that has reported at least once (so it exists in the broker).
-        const auto& groups = world_.GroupsOfType(group.region, req.entity_type);
+        // A thing that has reported at least once (so it exists in the broker).
+        const auto& groups = world_.GroupsOfType(target, req.entity_type);
         bool sent = false;
         for (int attempt = 0; attempt < 8 && !groups.empty() && !sent; ++attempt) {
           const SourceGroup& sg = world_.sources()[static_cast<size_t>(groups[rng.Below(groups.size())])];
           const uint32_t i = static_cast<uint32_t>(rng.Below(sg.count));
           if (sg.reports[i] == 0) continue;
-          Send(OpKind::kGet, group.region, -1, protocol_.Get(EntityId(*sg.model, region.spec->id, i), region.tenant));
+          Send(OpKind::kGet, region, -1, protocol_.Get(EntityId(*sg.model, about.spec->id, i), about.tenant));
           sent = true;
         }
         if (!sent) ++result_.skipped;
         break;
       }
-      case RequestSpec::Op::kQuery:
-        Send(OpKind::kQuery, group.region, -1, protocol_.Query(req.entity_type, req.q, req.limit, req.count, region.tenant));
+      case RequestSpec::Op::kQuery: {
+        const uint32_t slot = Send(OpKind::kQuery, region, -1,
+                                   protocol_.Query(req.entity_type, req.q, req.limit, 0, req.count || req.pages > 1, about.tenant));
+        if (slot != UINT32_MAX && req.pages > 1) {
+          inflight_[slot].paging = &req;
+          inflight_[slot].page = 0;
+          inflight_[slot].about = target;
+        }
         break;
+      }
       case RequestSpec::Op::kGeoQuery:
-        Send(OpKind::kGeoQuery, group.region, -1,
-             protocol_.GeoQuery(req.entity_type, world_.RandomPlace(group.region, rng), req.max_distance_m, req.limit,
-                                region.tenant));
+        Send(OpKind::kGeoQuery, region, -1,
+             protocol_.GeoQuery(req.entity_type, world_.RandomPlace(target, rng), req.max_distance_m, req.limit, about.tenant));
         break;
+      case RequestSpec::Op::kSubscribe: {
+        SubscriptionRequest sub;
+        sub.id = "urn:ngsi-ld:Subscription:citybed:" + world_.regions()[static_cast<size_t>(region)].spec->id + ":" +
+                 std::to_string(next_subscription_++);
+        sub.type = req.entity_type;
+        sub.watched = &req.watched;
+        sub.q = req.q;
+        sub.endpoint = result_.notification_url + "/" + world_.regions()[static_cast<size_t>(region)].spec->id;
+        ++result_.subscriptions;
+        Send(OpKind::kSubscribe, region, -1, protocol_.Subscribe(sub, about.tenant));
+        break;
+      }
       default:
         break;
     }
-    const sim::Duration gap = NextGap(group.spec->arrival, rng, world_.HourAt(now.ns()));
-    if (now + gap < end_) engine_.ScheduleIn(gap, [this, u, m, action] { OnUserAction(u, m, action + 1); });
+  }
+
+  // The next page of an analyst's query, sent when the previous one answered.
+  void NextPage(const InFlight& f, const sim::HttpOutcome& o) {
+    if (f.paging == nullptr || !o.ok()) return;
+    const RequestSpec& req = *f.paging;
+    const int page = f.page + 1;
+    const long long total = o.results_count.empty() ? -1 : std::atoll(o.results_count.c_str());
+    if (page >= req.pages || (total >= 0 && static_cast<long long>(page) * req.limit >= total)) return;
+    const int region = f.region, about = f.about;
+    executor_.Inject([this, &req, page, region, about] {
+      if (engine_.Now() >= end_) return;
+      const RegionRuntime& rt = world_.regions()[static_cast<size_t>(about)];
+      const uint32_t slot = Send(OpKind::kQuery, region, -1,
+                                 protocol_.Query(req.entity_type, req.q, req.limit, page * req.limit, true, rt.tenant));
+      if (slot != UINT32_MAX) {
+        inflight_[slot].paging = &req;
+        inflight_[slot].page = page;
+        inflight_[slot].about = about;
+      }
+    });
+  }
+
+  // ---- events: flash crowds ----------------------------------------------------------------
+
+  // A decaying activity: exp(-(t - start) / decay) after the event's start.
+  class CrowdScale final : public RateScale {
+   public:
+    CrowdScale(int64_t start_ns, double decay_s) : start_ns_(start_ns), decay_s_(decay_s) {}
+    double At(int64_t t_ns) const override {
+      return t_ns < start_ns_ ? 0.0 : std::exp(-static_cast<double>(t_ns - start_ns_) * 1e-9 / decay_s_);
+    }
+    double Max() const override { return 1; }
+    int64_t NextRise(int64_t) const override { return INT64_MAX; }
+
+   private:
+    int64_t start_ns_;
+    double decay_s_;
+  };
+
+  struct Crowd {
+    const EventSpec* event;
+    int region;
+    uint64_t key;
+    ArrivalSpec arrival;
+    CrowdScale scale;
+    sim::Discrete mix;
+    bool has_mix;
+  };
+
+  void ScheduleCrowds() {
+    const auto& events = scenario_.events;
+    for (size_t e = 0; e < events.size(); ++e) {
+      const EventSpec& ev = events[e];
+      if (ev.crowd.per_10k <= 0 || ev.crowd.requests.empty() || sim::Time() + ev.at >= end_) continue;
+      for (const std::string& id : ev.regions) {
+        const int region = scenario_.RegionIndex(id);
+        if (region < 0) continue;
+        ArrivalSpec a;
+        a.process = ArrivalSpec::Process::kPoisson;
+        a.rate = ev.crowd.rate;
+        std::vector<double> weights;
+        bool any = false;
+        for (const RequestSpec& r : ev.crowd.requests) {
+          weights.push_back(r.op == RequestSpec::Op::kSubscribe ? 0.0 : r.weight);
+          any = any || r.op != RequestSpec::Op::kSubscribe;
+        }
+        crowds_.push_back(Crowd{&ev, region,
+                                sim::Mix64(scenario_.seed ^ sim::HashName("crowd/" + id) ^ sim::Mix64(e + 1)), a,
+                                CrowdScale(ev.at.ns(), ev.crowd.decay.seconds()),
+                                any ? sim::Discrete(weights) : sim::Discrete(), any});
+        const uint32_t c = static_cast<uint32_t>(crowds_.size() - 1);
+        const uint32_t n = GroupSize(0, ev.crowd.per_10k, scenario_.regions[static_cast<size_t>(region)].population);
+        for (uint32_t m = 0; m < n; ++m) {
+          sim::Rng rng(sim::Mix64(crowds_[c].key ^ sim::Mix64((uint64_t{m} << 32) | 0xFFFFFFFFu)));
+          const sim::Time join = sim::Time() + ev.at + ev.crowd.ramp * rng.Uniform01();
+          if (join >= end_) continue;
+          engine_.ScheduleAt(join, [this, c, m] { CrowdJoin(c, m); });
+        }
+      }
+    }
+  }
+
+  void CrowdJoin(uint32_t c, uint32_t m) {
+    const Crowd& crowd = crowds_[c];
+    for (const RequestSpec& r : crowd.event->crowd.requests) {
+      if (r.op != RequestSpec::Op::kSubscribe) continue;
+      sim::Rng rng(sim::Mix64(crowd.key ^ sim::Mix64((uint64_t{m} << 32) | 0xFFFFFFFEu)));
+      Act(crowd.region, r, rng);
+    }
+    CrowdAction(c, m, 0);
+  }
+
+  void CrowdAction(uint32_t c, uint32_t m, uint32_t action) {
+    Crowd& crowd = crowds_[c];
+    const sim::Time now = engine_.Now();
+    sim::Rng rng(sim::Mix64(crowd.key ^ sim::Mix64((uint64_t{m} << 32) | action)));
+    if (action > 0 && crowd.has_mix) Act(crowd.region, crowd.event->crowd.requests[crowd.mix(rng)], rng);
+    if (!crowd.has_mix) return;
+    const sim::Duration gap = NextGap(crowd.arrival, rng, now.ns(), world_.HourAt(now.ns()), &crowd.scale);
+    if (now + gap < end_) engine_.ScheduleIn(gap, [this, c, m, action] { CrowdAction(c, m, action + 1); });
   }
 
   // ---- requests ----------------------------------------------------------------------------
@@ -236,7 +365,8 @@ class Emulation {
     free_ = s;
   }
 
-  void Send(OpKind op, int region, int domain, std::string wire) {
+  // Returns the in-flight slot, or UINT32_MAX when the request was lost on its uplink.
+  uint32_t Send(OpKind op, int region, int domain, std::string wire) {
     const sim::Time now = engine_.Now();
     const RegionRuntime& rt = world_.regions()[static_cast<size_t>(region)];
     const sim::Delivery up = sim::Network::Deliver(rt.path, wire.size(), scenario_.network.retransmit, uplink_rng_);
@@ -252,10 +382,11 @@ class Emulation {
       r.error = "network";
       r.bytes_up = wire.size();
       observer_.OnRequest(r);
-      return;
+      return UINT32_MAX;
     }
     const uint32_t slot = AllocSlot();
     InFlight& f = inflight_[slot];
+    f.paging = nullptr;
     f.op = op;
     f.region = region;
     f.domain = domain;
@@ -272,6 +403,7 @@ class Emulation {
         Dispatch(slot);
       });
     }
+    return slot;
   }
 
   void Dispatch(uint32_t slot) {
@@ -321,6 +453,7 @@ class Emulation {
       if (!o.error.empty() && o.error != "timeout") ++consecutive_transport_errors_;
     }
     observer_.OnRequest(r);
+    NextPage(f, o);
     FreeSlot(slot);
     // A broker that vanished: every request fails at transport level for a while.
     if (consecutive_transport_errors_ >= 100 && now - last_success_ > std::chrono::seconds(2) && !stop_reason_set_) {
@@ -335,6 +468,7 @@ class Emulation {
   // ---- notifications -----------------------------------------------------------------------
 
   sim::ListenerReply OnNotification(std::string_view method, std::string_view target, std::string_view body) {
+    if (method == "GET" && target == kOwnContextPath) return {200, "application/ld+json", OwnContextDocument()};
     if (method != "POST") return {405, "", ""};
     const auto now = Clock::now();
     ++result_.notifications;
@@ -441,7 +575,7 @@ class Emulation {
 
   World& world_;
   const Scenario& scenario_;
-  const BrokerProtocol& protocol_;
+  BrokerProtocol& protocol_;
   const EmulationOptions& options_;
   RunObserver& observer_;
   boost::asio::io_context io_;
@@ -454,6 +588,8 @@ class Emulation {
   uint32_t free_ = UINT32_MAX;
   uint64_t outstanding_ = 0;
   uint64_t pending_dispatch_ = 0;  // requests on their simulated uplink
+  uint64_t next_subscription_ = 0;
+  std::vector<Crowd> crowds_;
   uint64_t consecutive_transport_errors_ = 0;
   Clock::time_point last_success_ = Clock::now();
   Clock::time_point wall_start_ = Clock::now();
@@ -476,7 +612,7 @@ std::string_view OpKindName(OpKind op) {
   }
 }
 
-EmulationResult RunEmulation(World& world, const BrokerProtocol& protocol, const EmulationOptions& options,
+EmulationResult RunEmulation(World& world, BrokerProtocol& protocol, const EmulationOptions& options,
                              RunObserver& observer) {
   const std::string url = options.broker_url;
   std::string host = "127.0.0.1", port = "80";

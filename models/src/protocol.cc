@@ -1,5 +1,6 @@
 #include "citybed/models/protocol.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "citybed/common/json_text.h"
@@ -42,21 +43,31 @@ class NgsiLd final : public BrokerProtocol {
     body.push_back('[');
     AppendNgsiLdEntity(body, e);
     body.push_back(']');
-    return sim::FormatRequest("POST", "/ngsi-ld/v1/entityOperations/upsert", host_, TenantHeader(tenant),
+    return sim::FormatRequest("POST", "/ngsi-ld/v1/entityOperations/upsert", host_, Headers(tenant, e.type),
                               "application/json", body);
   }
 
   std::string Get(std::string_view id, std::string_view tenant) const override {
-    return sim::FormatRequest("GET", "/ngsi-ld/v1/entities/" + PercentEncode(id, ":"), host_, TenantHeader(tenant), "", "");
+    // urn:ngsi-ld:<Type>:...
+    std::string_view type;
+    const auto parts = Split(id, ':');
+    if (parts.size() > 2) type = parts[2];
+    return sim::FormatRequest("GET", "/ngsi-ld/v1/entities/" + PercentEncode(id, ":"), host_, Headers(tenant, type), "", "");
   }
 
-  std::string Query(std::string_view type, std::string_view q, int limit, bool count,
+  std::string Query(std::string_view type, std::string_view q, int limit, int offset, bool count,
                     std::string_view tenant) const override {
     std::string target = "/ngsi-ld/v1/entities?type=" + PercentEncode(type);
     if (!q.empty()) target += "&q=" + PercentEncode(q, "=;,");
     target += "&limit=" + std::to_string(limit);
+    if (offset > 0) target += "&offset=" + std::to_string(offset);
     if (count) target += "&count=true";
-    return sim::FormatRequest("GET", target, host_, TenantHeader(tenant), "", "");
+    return sim::FormatRequest("GET", target, host_, Headers(tenant, type), "", "");
+  }
+
+  void UseOwnContext(std::string url, std::vector<std::string> own_types) override {
+    link_ = "Link: <" + url + ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"\r\n";
+    own_types_ = std::move(own_types);
   }
 
   std::string GeoQuery(std::string_view type, LonLat at, double max_distance_m, int limit,
@@ -67,7 +78,7 @@ class NgsiLd final : public BrokerProtocol {
     std::string target = "/ngsi-ld/v1/entities?type=" + PercentEncode(type) +
                          "&georel=" + PercentEncode(std::string("near;maxDistance==") + distance, "=;") +
                          "&geometry=Point&coordinates=" + PercentEncode(coords, ",") + "&limit=" + std::to_string(limit);
-    return sim::FormatRequest("GET", target, host_, TenantHeader(tenant), "", "");
+    return sim::FormatRequest("GET", target, host_, Headers(tenant, type), "", "");
   }
 
   std::string Subscribe(const SubscriptionRequest& s, std::string_view tenant) const override {
@@ -91,13 +102,21 @@ class NgsiLd final : public BrokerProtocol {
     body += R"(,"notification":{"format":"normalized","endpoint":{"uri":)";
     AppendJsonString(body, s.endpoint);
     body += R"(,"accept":"application/json"}}})";
-    return sim::FormatRequest("POST", "/ngsi-ld/v1/subscriptions", host_, TenantHeader(tenant), "application/json", body);
+    return sim::FormatRequest("POST", "/ngsi-ld/v1/subscriptions", host_, Headers(tenant, s.type), "application/json", body);
   }
 
   std::string Version() const override { return sim::FormatRequest("GET", "/version", host_, "", "", ""); }
 
  private:
+  std::string Headers(std::string_view tenant, std::string_view type) const {
+    std::string h = TenantHeader(tenant);
+    if (!link_.empty() && std::find(own_types_.begin(), own_types_.end(), type) != own_types_.end()) h += link_;
+    return h;
+  }
+
   std::string host_;
+  std::string link_;
+  std::vector<std::string> own_types_;
 };
 
 }  // namespace
@@ -143,6 +162,14 @@ void AppendNgsiLdEntity(std::string& out, const EntityUpdate& e) {
       case AttrOut::Kind::kBool:
         out += R"(:{"type":"Property","value":)";
         out += a.flag ? "true" : "false";
+        break;
+      case AttrOut::Kind::kTextList:
+        out += R"(:{"type":"Property","value":[)";
+        for (size_t i = 0; i < a.texts.size(); ++i) {
+          if (i) out.push_back(',');
+          AppendJsonString(out, a.texts[i]);
+        }
+        out.push_back(']');
         break;
       case AttrOut::Kind::kNumber:
         out += R"(:{"type":"Property","value":)";

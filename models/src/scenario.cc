@@ -4,11 +4,13 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "citybed/common/file.h"
 #include "citybed/common/strings.h"
 #include "citybed/common/units.h"
+#include "citybed/models/generators.h"
 #include "citybed/models/sources.h"
 
 namespace citybed::models {
@@ -227,7 +229,7 @@ class Reader {
 
 void ReadArrival(Reader& r, const json& obj, const std::string& ptr, ArrivalSpec& out) {
   if (!r.IsObject(obj, ptr)) return;
-  r.Keys(obj, ptr, {"process", "period", "jitter", "rate", "profile"});
+  r.Keys(obj, ptr, {"process", "period", "jitter", "rate", "profile", "burst"});
   const std::string process = r.Str(obj, ptr, "process").value_or("periodic");
   if (process == "periodic") {
     out.process = ArrivalSpec::Process::kPeriodic;
@@ -244,6 +246,19 @@ void ReadArrival(Reader& r, const json& obj, const std::string& ptr, ArrivalSpec
   } else {
     std::string message = "unknown process \"" + process + "\" (use periodic or poisson)";
     r.Error(At(ptr, "process"), message);
+  }
+  if (const json* b = r.Get(obj, ptr, "burst", false)) {
+    const std::string bp = At(ptr, "burst");
+    if (r.IsObject(*b, bp)) {
+      r.Keys(*b, bp, {"every", "length", "offset", "factor"});
+      if (auto e = r.Dur(*b, bp, "every", true, true)) out.burst.every = *e;
+      if (auto l = r.Dur(*b, bp, "length", true, true)) {
+        out.burst.length = *l;
+        if (out.burst.every.ns() > 0 && *l > out.burst.every) r.Error(At(bp, "length"), "must not exceed every");
+      }
+      if (auto o = r.Dur(*b, bp, "offset", false, false)) out.burst.offset = *o;
+      if (auto f = r.Num(*b, bp, "factor", true, 0, 1e6, true)) out.burst.factor = *f;
+    }
   }
   if (auto profile = r.Str(obj, ptr, "profile")) {
     const auto names = ProfileNames();
@@ -318,6 +333,249 @@ AccessSpec ReadAccess(Reader& r, const json& obj, const std::string& ptr, const 
   return a;
 }
 
+const std::vector<std::string> kOps = {"get", "query", "geo-query", "subscribe"};
+
+bool ReadRequest(Reader& r, const json& rj, const std::string& rp, const std::set<std::string>& types, RequestSpec& req) {
+  if (!r.IsObject(rj, rp)) return false;
+  r.Keys(rj, rp, {"op", "weight", "type", "q", "max_distance", "limit", "pages", "count", "watched", "cross_region"});
+  if (auto op = r.Str(rj, rp, "op", true)) {
+    auto found = std::find(kOps.begin(), kOps.end(), *op);
+    if (found == kOps.end()) {
+      std::string message = "unknown op \"" + *op + "\" (use get, query, geo-query or subscribe)";
+      const std::string hint = ClosestMatch(*op, kOps);
+      if (!hint.empty()) message += "; did you mean \"" + hint + "\"?";
+      r.Error(At(rp, "op"), message);
+    } else {
+      req.op = static_cast<RequestSpec::Op>(found - kOps.begin());
+    }
+  }
+  if (auto w = r.Num(rj, rp, "weight", false, 0, 1e9, true)) req.weight = *w;
+  if (auto t = r.Str(rj, rp, "type", true)) {
+    req.entity_type = *t;
+    if (!types.count(*t)) {
+      std::string message = "no source of this scenario emits type \"" + *t + "\"";
+      const std::string hint = ClosestMatch(*t, std::vector<std::string>(types.begin(), types.end()));
+      if (!hint.empty()) message += " (did you mean \"" + hint + "\"?)";
+      r.Error(At(rp, "type"), message);
+    }
+  }
+  if (auto q = r.Str(rj, rp, "q")) req.q = *q;
+  if (auto d = r.Distance(rj, rp, "max_distance")) req.max_distance_m = *d;
+  if (auto l = r.Int(rj, rp, "limit", false, 1, 1000)) req.limit = static_cast<int>(*l);
+  if (auto pg = r.Int(rj, rp, "pages", false, 1, 1000)) req.pages = static_cast<int>(*pg);
+  if (auto c = r.Bool(rj, rp, "count")) req.count = *c;
+  if (auto c = r.Bool(rj, rp, "cross_region")) req.cross_region = *c;
+  if (const json* w = r.Get(rj, rp, "watched", false)) {
+    if (!w->is_array()) {
+      r.Error(At(rp, "watched"), "must be an array of attribute names");
+    } else {
+      for (const json& a : *w) {
+        if (a.is_string()) req.watched.push_back(a.get<std::string>());
+        else r.Error(At(rp, "watched"), "must be an array of attribute names");
+      }
+    }
+  }
+  return true;
+}
+
+void ReadRegionGenerator(Reader& r, const json& obj, Scenario& s, const std::string& label) {
+  const std::string ptr = "/regions";
+  r.Keys(obj, ptr, {"generate"});
+  const json* g = r.Get(obj, ptr, "generate", true);
+  if (g == nullptr) return;
+  const std::string gp = At(ptr, "generate");
+  if (!r.IsObject(*g, gp)) return;
+  r.Keys(*g, gp, {"count", "population", "csv", "waves", "live_waves"});
+  RegionGenerator gen;
+  if (auto c = r.Int(*g, gp, "count", false, 1, 10000)) gen.count = static_cast<int>(*c);
+  if (const json* pop = r.Get(*g, gp, "population", false)) {
+    const std::string pp = At(gp, "population");
+    if (r.IsObject(*pop, pp)) {
+      r.Keys(*pop, pp, {"median", "sigma", "min", "max"});
+      if (auto m = r.Num(*pop, pp, "median", false, 1, 1e9)) gen.median_population = *m;
+      if (auto sg = r.Num(*pop, pp, "sigma", false, 0, 5)) gen.sigma = *sg;
+      if (auto mn = r.Num(*pop, pp, "min", false, 1, 1e9)) gen.min_population = *mn;
+      if (auto mx = r.Num(*pop, pp, "max", false, 1, 1e9)) gen.max_population = *mx;
+      if (gen.max_population < gen.min_population) r.Error(At(pp, "max"), "must be >= min");
+    }
+  }
+  if (auto csv = r.Str(*g, gp, "csv")) gen.csv = *csv;
+  if (const json* waves = r.Get(*g, gp, "waves", false)) {
+    if (!waves->is_array()) {
+      r.Error(At(gp, "waves"), "must be an array of wave sizes, e.g. [5, 20, 75]");
+    } else {
+      for (size_t i = 0; i < waves->size(); ++i) {
+        if (!(*waves)[i].is_number_integer() || (*waves)[i].get<int64_t>() < 0) {
+          r.Error(At(At(gp, "waves"), i), "must be a number of regions >= 0");
+        } else {
+          gen.waves.push_back(static_cast<int>((*waves)[i].get<int64_t>()));
+        }
+      }
+    }
+  }
+  if (auto lw = r.Int(*g, gp, "live_waves", false, 0, 100)) gen.live_waves = static_cast<int>(*lw);
+  const std::string base = std::filesystem::path(label).parent_path().string();
+  auto regions = GenerateRegions(gen, s.seed, base.empty() ? "." : base);
+  if (!regions) {
+    r.Error(gen.csv.empty() ? gp : At(gp, "csv"), regions.error().message);
+    return;
+  }
+  if (regions->empty()) r.Error(gp, "no region is live (check waves and live_waves)");
+  s.regions = std::move(*regions);
+  s.region_generator = gen;
+}
+
+std::optional<sim::Duration> ReadTimeOfDay(Reader& r, const json& obj, const std::string& ptr, const char* key,
+                                           const Scenario& s) {
+  const json* v = r.Get(obj, ptr, key, false);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_string()) {
+    const std::string text = v->get<std::string>();
+    if (text.size() == 5 && text[2] == ':' && std::isdigit(static_cast<unsigned char>(text[0])) &&
+        std::isdigit(static_cast<unsigned char>(text[1])) && std::isdigit(static_cast<unsigned char>(text[3])) &&
+        std::isdigit(static_cast<unsigned char>(text[4]))) {
+      const int hh = std::stoi(text.substr(0, 2)), mm = std::stoi(text.substr(3, 2));
+      if (hh < 24 && mm < 60) {
+        // The first such time of day at or after the start.
+        const int64_t start_s = s.start_unix_us / 1000000;
+        const double start_hour = std::fmod(static_cast<double>((start_s % 86400 + 86400) % 86400) / 3600.0 +
+                                                s.utc_offset_hours + 24.0, 24.0);
+        double hours = hh + mm / 60.0 - start_hour;
+        if (hours < 0) hours += 24;
+        return sim::Duration::Hours(hours);
+      }
+    }
+  }
+  return r.Dur(obj, ptr, key, false, false);
+}
+
+void ReadEvents(Reader& r, const json& doc, Scenario& s, const std::set<std::string>& types) {
+  auto it = doc.find("events");
+  if (it == doc.end()) return;
+  if (!it->is_array()) {
+    r.Error("/events", "must be an array");
+    return;
+  }
+  const auto& domains = DomainNames();
+  for (size_t i = 0; i < it->size(); ++i) {
+    const std::string p = At(std::string("/events"), i);
+    const json& ej = (*it)[i];
+    if (!r.IsObject(ej, p)) continue;
+    r.Keys(ej, p, {"kind", "at", "regions", "largest", "ramp", "duration", "decay", "intensity", "rate_factors", "crowd", "description"});
+    EventSpec e;
+    if (auto kind = r.Str(ej, p, "kind", true)) {
+      if (*kind != "heavy-rain" && *kind != "earthquake") {
+        r.Error(At(p, "kind"), "unknown event kind \"" + *kind + "\" (use heavy-rain or earthquake)");
+      }
+      e.kind = *kind;
+    }
+    if (e.kind == "heavy-rain") {
+      e.ramp = sim::Duration::Minutes(20);
+      e.duration = sim::Duration::Hours(1);
+      e.decay = sim::Duration::Minutes(40);
+      e.rate_factors = {{"disaster", 10}, {"environment", 3}, {"mobility", 1.5}};
+    } else if (e.kind == "earthquake") {
+      e.decay = sim::Duration::Minutes(45);
+      e.rate_factors = {{"disaster", 30}, {"safety", 6}, {"health", 4}, {"mobility", 2}, {"utilities", 2}};
+    }
+    if (!ej.contains("at")) r.Error(At(p, "at"), "is required: an offset (\"4h30m\") or a local time of day (\"14:00\")");
+    if (auto at = ReadTimeOfDay(r, ej, p, "at", s)) e.at = *at;
+    if (auto v = r.Dur(ej, p, "ramp", false, false)) e.ramp = *v;
+    if (auto v = r.Dur(ej, p, "duration", false, false)) e.duration = *v;
+    if (auto v = r.Dur(ej, p, "decay", false, true)) e.decay = *v;
+    if (auto v = r.Num(ej, p, "intensity", false, 0, 1)) e.intensity = *v;
+    const std::vector<std::string> all_regions = [&] {
+      std::vector<std::string> ids;
+      for (const RegionSpec& reg : s.regions) ids.push_back(reg.id);
+      return ids;
+    }();
+    e.regions = ReadRegionRefs(r, ej, p, std::set<std::string>(all_regions.begin(), all_regions.end()));
+    if (auto n = r.Int(ej, p, "largest", false, 1, 10000)) {
+      if (ej.contains("regions")) r.Error(At(p, "largest"), "give regions or largest, not both");
+      std::vector<const RegionSpec*> sorted;
+      for (const RegionSpec& reg : s.regions) sorted.push_back(&reg);
+      std::stable_sort(sorted.begin(), sorted.end(), [](auto a, auto b) { return a->population > b->population; });
+      for (int64_t k = 0; k < *n && k < static_cast<int64_t>(sorted.size()); ++k) e.regions.push_back(sorted[static_cast<size_t>(k)]->id);
+    }
+    if (e.regions.empty()) e.regions = all_regions;
+    if (const json* f = r.Get(ej, p, "rate_factors", false)) {
+      const std::string fp = At(p, "rate_factors");
+      if (r.IsObject(*f, fp)) {
+        for (auto d = f->begin(); d != f->end(); ++d) {
+          if (std::find(domains.begin(), domains.end(), d.key()) == domains.end()) {
+            std::string message = "unknown domain \"" + d.key() + "\" (" + Join(domains, ", ") + ")";
+            const std::string hint = ClosestMatch(d.key(), domains);
+            if (!hint.empty()) message += "; did you mean \"" + hint + "\"?";
+            r.Error(At(fp, d.key()), message);
+            continue;
+          }
+          if (auto v = r.Num(*f, fp, d.key().c_str(), false, 0, 1e6, true)) e.rate_factors[d.key()] = *v;
+        }
+      }
+    }
+    if (const json* c = r.Get(ej, p, "crowd", false)) {
+      const std::string cp = At(p, "crowd");
+      if (r.IsObject(*c, cp)) {
+        r.Keys(*c, cp, {"per_10k", "ramp", "decay", "rate", "requests"});
+        e.crowd.per_10k = r.Num(*c, cp, "per_10k", true, 0, 1e5).value_or(0);
+        if (auto v = r.Dur(*c, cp, "ramp", false, false)) e.crowd.ramp = *v;
+        if (auto v = r.Dur(*c, cp, "decay", false, true)) e.crowd.decay = *v;
+        if (auto v = r.Num(*c, cp, "rate", false, 0, 100, true)) e.crowd.rate = *v;
+        const json* reqs = r.Get(*c, cp, "requests", true);
+        if (reqs != nullptr && (!reqs->is_array() || reqs->empty())) {
+          r.Error(At(cp, "requests"), "must be a non-empty array");
+        } else if (reqs != nullptr) {
+          for (size_t k = 0; k < reqs->size(); ++k) {
+            RequestSpec req;
+            if (ReadRequest(r, (*reqs)[k], At(At(cp, "requests"), k), types, req)) e.crowd.requests.push_back(std::move(req));
+          }
+        }
+      }
+    }
+    s.events.push_back(std::move(e));
+  }
+}
+
+void ReadBackbone(Reader& r, const json& g, const std::string& gp, Scenario& s) {
+  if (!r.IsObject(g, gp)) return;
+  r.Keys(g, gp, {"hubs", "broker_hub", "core", "core_bandwidth", "region_bandwidth", "loss"});
+  BackboneGenerator b;
+  b.hubs = {"sapporo", "sendai", "tokyo", "nagoya", "osaka", "hiroshima", "fukuoka", "naha"};
+  std::vector<std::string> city_ids;
+  for (const City& c : JapaneseCities()) city_ids.emplace_back(c.id);
+  auto check_city = [&](const std::string& id, const std::string& ptr) {
+    if (std::find(city_ids.begin(), city_ids.end(), id) != city_ids.end()) return true;
+    std::string message = "unknown city \"" + id + "\"";
+    const std::string hint = ClosestMatch(id, city_ids);
+    if (!hint.empty()) message += " (did you mean \"" + hint + "\"?)";
+    r.Error(ptr, message);
+    return false;
+  };
+  if (const json* hubs = r.Get(g, gp, "hubs", false)) {
+    b.hubs.clear();
+    if (!hubs->is_array() || hubs->empty()) {
+      r.Error(At(gp, "hubs"), "must be a non-empty array of city ids");
+    } else {
+      for (size_t i = 0; i < hubs->size(); ++i) {
+        const json& h = (*hubs)[i];
+        if (h.is_string() && check_city(h.get<std::string>(), At(At(gp, "hubs"), i))) b.hubs.push_back(h.get<std::string>());
+      }
+    }
+  }
+  if (auto bh = r.Str(g, gp, "broker_hub")) {
+    b.broker_hub = *bh;
+    if (std::find(b.hubs.begin(), b.hubs.end(), *bh) == b.hubs.end()) r.Error(At(gp, "broker_hub"), "must be one of the hubs");
+  }
+  if (auto core = r.Str(g, gp, "core")) {
+    if (*core != "mesh" && *core != "ring") r.Error(At(gp, "core"), "must be \"mesh\" or \"ring\"");
+    b.core = *core;
+  }
+  if (auto v = r.Bandwidth(g, gp, "core_bandwidth")) b.core_bandwidth_bps = *v;
+  if (auto v = r.Bandwidth(g, gp, "region_bandwidth")) b.region_bandwidth_bps = *v;
+  if (auto v = r.Num(g, gp, "loss", false, 0, 0.999)) b.loss = *v;
+  s.backbone = b;
+}
+
 void ReadNetwork(Reader& r, const json& doc, Scenario& s) {
   const std::string ptr = "/network";
   NetworkSpec& n = s.network;
@@ -327,8 +585,24 @@ void ReadNetwork(Reader& r, const json& doc, Scenario& s) {
   if (it == doc.end()) return;  // the default network: see World
   const json& obj = *it;
   if (!r.IsObject(obj, ptr)) return;
-  r.Keys(obj, ptr, {"nodes", "links", "broker_node", "access", "rto", "max_retries"});
+  r.Keys(obj, ptr, {"nodes", "links", "broker_node", "access", "rto", "max_retries", "generate"});
   std::set<std::string> node_ids;
+  if (const json* g = r.Get(obj, ptr, "generate", false)) {
+    if (obj.contains("nodes") || obj.contains("links") || obj.contains("broker_node")) {
+      r.Error(At(ptr, "generate"), "a generated network has no nodes, links or broker_node of its own");
+    }
+    ReadBackbone(r, *g, At(ptr, "generate"), s);
+    if (const json* access = r.Get(obj, ptr, "access", false)) {
+      const std::string p = At(ptr, "access");
+      if (r.IsObject(*access, p)) {
+        r.Keys(*access, p, {"default"});
+        if (const json* d = r.Get(*access, p, "default", false)) n.default_access = ReadAccess(r, *d, At(p, "default"), n.default_access, {});
+      }
+    }
+    if (auto rto = r.Dur(obj, ptr, "rto", false, true)) n.retransmit.rto = *rto;
+    if (auto m = r.Int(obj, ptr, "max_retries", false, 0, 20)) n.retransmit.max_retries = static_cast<int>(*m);
+    return;
+  }
   if (const json* nodes = r.Get(obj, ptr, "nodes", false)) {
     if (!nodes->is_array()) {
       r.Error(At(ptr, "nodes"), "must be an array");
@@ -423,8 +697,6 @@ void ReadNetwork(Reader& r, const json& doc, Scenario& s) {
   }
 }
 
-const std::vector<std::string> kOps = {"get", "query", "geo-query", "subscribe"};
-
 void ReadUsers(Reader& r, const json& doc, Scenario& s, const std::set<std::string>& region_ids,
                const std::set<std::string>& types) {
   auto it = doc.find("users");
@@ -448,47 +720,8 @@ void ReadUsers(Reader& r, const json& doc, Scenario& s, const std::set<std::stri
       r.Error(At(p, "requests"), "must be a non-empty array");
     } else if (reqs != nullptr) {
       for (size_t k = 0; k < reqs->size(); ++k) {
-        const std::string rp = At(At(p, "requests"), k);
-        const json& rj = (*reqs)[k];
-        if (!r.IsObject(rj, rp)) continue;
-        r.Keys(rj, rp, {"op", "weight", "type", "q", "max_distance", "limit", "count", "watched"});
         RequestSpec req;
-        if (auto op = r.Str(rj, rp, "op", true)) {
-          auto found = std::find(kOps.begin(), kOps.end(), *op);
-          if (found == kOps.end()) {
-            std::string message = "unknown op \"" + *op + "\" (use get, query, geo-query or subscribe)";
-            const std::string hint = ClosestMatch(*op, kOps);
-            if (!hint.empty()) message += "; did you mean \"" + hint + "\"?";
-            r.Error(At(rp, "op"), message);
-          } else {
-            req.op = static_cast<RequestSpec::Op>(found - kOps.begin());
-          }
-        }
-        if (auto w = r.Num(rj, rp, "weight", false, 0, 1e9, true)) req.weight = *w;
-        if (auto t = r.Str(rj, rp, "type", true)) {
-          req.entity_type = *t;
-          if (!types.count(*t)) {
-            std::string message = "no source of this scenario emits type \"" + *t + "\"";
-            const std::string hint = ClosestMatch(*t, std::vector<std::string>(types.begin(), types.end()));
-            if (!hint.empty()) message += " (did you mean \"" + hint + "\"?)";
-            r.Error(At(rp, "type"), message);
-          }
-        }
-        if (auto q = r.Str(rj, rp, "q")) req.q = *q;
-        if (auto d = r.Distance(rj, rp, "max_distance")) req.max_distance_m = *d;
-        if (auto l = r.Int(rj, rp, "limit", false, 1, 1000)) req.limit = static_cast<int>(*l);
-        if (auto c = r.Bool(rj, rp, "count")) req.count = *c;
-        if (const json* w = r.Get(rj, rp, "watched", false)) {
-          if (!w->is_array()) {
-            r.Error(At(rp, "watched"), "must be an array of attribute names");
-          } else {
-            for (const json& a : *w) {
-              if (a.is_string()) req.watched.push_back(a.get<std::string>());
-              else r.Error(At(rp, "watched"), "must be an array of attribute names");
-            }
-          }
-        }
-        u.requests.push_back(std::move(req));
+        if (ReadRequest(r, (*reqs)[k], At(At(p, "requests"), k), types, req)) u.requests.push_back(std::move(req));
       }
     }
     s.users.push_back(std::move(u));
@@ -550,6 +783,15 @@ void ReadSlo(Reader& r, const json& doc, Scenario& s) {
 
 }  // namespace
 
+double EventSpec::IntensityAt(int64_t t_ns) const {
+  const double elapsed = static_cast<double>(t_ns - at.ns()) * 1e-9;
+  if (elapsed < 0) return 0;
+  const double ramp_s = ramp.seconds(), hold_s = duration.seconds();
+  double level = ramp_s > 0 && elapsed < ramp_s ? elapsed / ramp_s : 1.0;
+  if (elapsed > ramp_s + hold_s) level = std::exp(-(elapsed - ramp_s - hold_s) / decay.seconds());
+  return intensity * level;
+}
+
 int Scenario::RegionIndex(const std::string& id) const {
   for (size_t i = 0; i < regions.size(); ++i) {
     if (regions[i].id == id) return static_cast<int>(i);
@@ -581,7 +823,7 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   if (!doc.is_object()) return Unexpected(std::vector<ScenarioError>{{"", "a scenario must be a JSON object"}});
   s.json = doc;
   r.Keys(doc, "", {"name", "description", "seed", "duration", "warmup", "speed", "start", "broker", "regions",
-                   "network", "sources", "users", "slo", "outputs", "generator"});
+                   "network", "sources", "users", "events", "slo", "outputs", "generator"});
   if (auto name = r.Str(doc, "", "name", true)) {
     if (!ValidId(*name)) r.Error("/name", "must be 1-64 letters, digits, - _ or . (it names the result folder)");
     s.name = *name;
@@ -627,11 +869,14 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
     }
   }
 
-  // Regions.
+  // Regions: listed, or generated.
   std::set<std::string> region_ids;
   const json* regions = r.Get(doc, "", "regions", true);
-  if (regions != nullptr && (!regions->is_array() || regions->empty())) {
-    r.Error("/regions", "must be a non-empty array of regions");
+  if (regions != nullptr && regions->is_object()) {
+    ReadRegionGenerator(r, *regions, s, label);
+    for (const RegionSpec& region : s.regions) region_ids.insert(region.id);
+  } else if (regions != nullptr && (!regions->is_array() || regions->empty())) {
+    r.Error("/regions", "must be a non-empty array of regions, or {\"generate\": {...}}");
   } else if (regions != nullptr) {
     for (size_t i = 0; i < regions->size(); ++i) {
       const std::string p = At(std::string("/regions"), i);
@@ -689,6 +934,7 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
     }
   }
   ReadUsers(r, doc, s, region_ids, types);
+  ReadEvents(r, doc, s, types);
   ReadSlo(r, doc, s);
 
   if (const json* o = r.Get(doc, "", "outputs", false)) {

@@ -1,6 +1,9 @@
 #include "citybed/models/world.h"
 
+#include <climits>
 #include <cmath>
+
+#include "citybed/models/generators.h"
 
 namespace citybed::models {
 
@@ -22,10 +25,15 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
   const int64_t start_s = s.start_unix_us / 1000000;
   w->start_hour_ = std::fmod(static_cast<double>((start_s % 86400 + 86400) % 86400) / 3600.0 + s.utc_offset_hours + 24.0, 24.0);
 
-  // Network: as given, or a star around a broker at the first region's site.
+  // Network: generated, as given, or a star around a broker at the first region's site.
   sim::Network& net = w->network_;
   int broker = -1;
-  if (s.network.nodes.empty()) {
+  std::vector<int> generated_gateways;
+  if (s.backbone) {
+    auto b = BuildBackbone(*s.backbone, s.regions, net, generated_gateways);
+    if (!b) return Unexpected(b.error());
+    broker = *b;
+  } else if (s.network.nodes.empty()) {
     broker = net.AddNode("broker", s.regions[0].lat, s.regions[0].lon);
     for (const RegionSpec& r : s.regions) {
       const int gw = net.AddNode("gw-" + r.id, r.lat, r.lon);
@@ -49,7 +57,8 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
     if (s.broker.tenancy == "per-region") rt.tenant = r.id; else rt.tenant = s.broker.tenant;
     AccessSpec access = s.network.default_access;
     if (auto it = s.network.access.find(r.id); it != s.network.access.end()) access = it->second;
-    rt.gateway = s.network.nodes.empty() ? *net.Find("gw-" + r.id) : *net.Find(access.node);
+    if (s.backbone) rt.gateway = generated_gateways[static_cast<size_t>(&r - s.regions.data())];
+    else rt.gateway = s.network.nodes.empty() ? *net.Find("gw-" + r.id) : *net.Find(access.node);
     const sim::Route& backbone = net.RouteTo(rt.gateway, broker);
     if (!backbone.reachable) {
       return Unexpected(Error::InvalidArgument("region " + r.id + ": no network path from " + net.name(rt.gateway) +
@@ -61,6 +70,15 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
     rt.path.serialization_s_per_byte += 8.0 / access.bandwidth_bps;
     rt.path.loss = 1 - (1 - backbone.loss) * (1 - access.loss);
     w->regions_.push_back(std::move(rt));
+  }
+
+  // Events, by region.
+  w->events_.resize(s.regions.size());
+  for (const EventSpec& e : s.events) {
+    for (const std::string& id : e.regions) {
+      const int ri = s.RegionIndex(id);
+      if (ri >= 0) w->events_[static_cast<size_t>(ri)].push_back(&e);
+    }
   }
 
   // Sources: one group per (spec, region).
@@ -85,6 +103,9 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
       g.key = sim::Mix64(streams.seed() ^ sim::HashName("source/" + spec.kind + "/" + r.id) ^ sim::Mix64(numbering + 1));
       g.state.assign(static_cast<size_t>(g.count) * model->state_size(), 0);
       g.reports.assign(g.count, 0);
+      for (const EventSpec* e : w->events_[ri]) {
+        if (e->rate_factors.count(std::string(model->domain()))) g.events = EventScale(w.get(), g.region, std::string(model->domain()));
+      }
       w->total_sources_ += g.count;
       w->sources_.push_back(std::move(g));
       auto& types = w->by_type_[ri];
@@ -129,7 +150,70 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
       w->users_.push_back(std::move(g));
     }
   }
+  // Gravity model: interest of region i in region j ~ pop_i · pop_j / (d_ij + 10 km)^2, and
+  // a region's own data weighs as if 10 km away. Rows are normalised to probabilities.
+  const Eigen::Index n = static_cast<Eigen::Index>(s.regions.size());
+  Eigen::VectorXd pop(n);
+  Eigen::MatrixXd dist(n, n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    pop(i) = s.regions[static_cast<size_t>(i)].population;
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const RegionSpec& a = s.regions[static_cast<size_t>(i)];
+      const RegionSpec& b = s.regions[static_cast<size_t>(j)];
+      dist(i, j) = sim::Network::GreatCircleKm(a.lat, a.lon, b.lat, b.lon) + 10.0;
+    }
+  }
+  const Eigen::MatrixXd gravity = (pop * pop.transpose()).cwiseQuotient(dist.cwiseProduct(dist));
+  w->od_ = gravity.array().colwise() / gravity.rowwise().sum().array();
+  for (Eigen::Index i = 0; i < n; ++i) {
+    std::vector<double> row(static_cast<size_t>(n));
+    for (Eigen::Index j = 0; j < n; ++j) row[static_cast<size_t>(j)] = w->od_(i, j);
+    w->od_rows_.emplace_back(row);
+  }
   return w;
+}
+
+int World::TargetRegion(int from, sim::Rng& rng) const {
+  return static_cast<int>(od_rows_[static_cast<size_t>(from)](rng));
+}
+
+EventState World::EventAt(int region, int64_t t_ns) const {
+  EventState best;
+  for (const EventSpec* e : events_[static_cast<size_t>(region)]) {
+    const double x = e->IntensityAt(t_ns);
+    if (x > best.intensity) {
+      best.kind = e->kind;
+      best.intensity = x;
+      best.elapsed_s = static_cast<double>(t_ns - e->at.ns()) * 1e-9;
+    }
+  }
+  return best;
+}
+
+double EventScale::At(int64_t t_ns) const {
+  double f = 1;
+  for (const EventSpec* e : world_->EventsIn(region_)) {
+    auto it = e->rate_factors.find(domain_);
+    if (it != e->rate_factors.end()) f *= 1 + (it->second - 1) * e->IntensityAt(t_ns);
+  }
+  return f;
+}
+
+double EventScale::Max() const {
+  double f = 1;
+  for (const EventSpec* e : world_->EventsIn(region_)) {
+    auto it = e->rate_factors.find(domain_);
+    if (it != e->rate_factors.end()) f *= std::max(1.0, 1 + (it->second - 1) * e->intensity);
+  }
+  return f;
+}
+
+int64_t EventScale::NextRise(int64_t t_ns) const {
+  int64_t next = INT64_MAX;
+  for (const EventSpec* e : world_->EventsIn(region_)) {
+    if (e->at.ns() > t_ns && e->rate_factors.count(domain_)) next = std::min(next, e->at.ns());
+  }
+  return next;
 }
 
 SourceContext World::Context(const SourceGroup& g, uint32_t source, int64_t t_ns) const {
@@ -143,6 +227,8 @@ SourceContext World::Context(const SourceGroup& g, uint32_t source, int64_t t_ns
   c.home = RandomPlace(g.region, place);
   c.unix_us = UnixMicrosAt(t_ns);
   c.hour = HourAt(t_ns);
+  c.period_s = g.spec->arrival.Mean();
+  c.event = EventAt(g.region, t_ns);
   return c;
 }
 

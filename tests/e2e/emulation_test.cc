@@ -48,9 +48,11 @@ class RecordingProtocol : public BrokerProtocol {
     return inner_->Write(e, tenant);
   }
   std::string Get(std::string_view id, std::string_view t) const override { return inner_->Get(id, t); }
-  std::string Query(std::string_view type, std::string_view q, int limit, bool count, std::string_view t) const override {
-    return inner_->Query(type, q, limit, count, t);
+  std::string Query(std::string_view type, std::string_view q, int limit, int offset, bool count,
+                    std::string_view t) const override {
+    return inner_->Query(type, q, limit, offset, count, t);
   }
+  void UseOwnContext(std::string url, std::vector<std::string> own) override { inner_->UseOwnContext(url, own); }
   std::string GeoQuery(std::string_view type, LonLat at, double d, int limit, std::string_view t) const override {
     return inner_->GeoQuery(type, at, d, limit, t);
   }

@@ -93,7 +93,7 @@ TEST_CASE("Arrival processes have the configured mean rate", "[models]") {
   periodic.jitter = Duration::Seconds(4);
   double sum = 0, lo = 1e9, hi = 0;
   for (int i = 0; i < 20000; ++i) {
-    const double g = NextGap(periodic, rng, 12).seconds();
+    const double g = NextGap(periodic, rng, 0, 12).seconds();
     sum += g;
     lo = std::min(lo, g);
     hi = std::max(hi, g);
@@ -105,6 +105,6 @@ TEST_CASE("Arrival processes have the configured mean rate", "[models]") {
   poisson.process = ArrivalSpec::Process::kPoisson;
   poisson.rate = 0.5;
   sum = 0;
-  for (int i = 0; i < 40000; ++i) sum += NextGap(poisson, rng, 12).seconds();
+  for (int i = 0; i < 40000; ++i) sum += NextGap(poisson, rng, 0, 12).seconds();
   CHECK(sum / 40000 == Approx(2).epsilon(0.02));
 }

@@ -28,12 +28,14 @@ class BrokerProtocol {
   // Create or replace the entity with this report.
   virtual std::string Write(const EntityUpdate& e, std::string_view tenant) const = 0;
   virtual std::string Get(std::string_view id, std::string_view tenant) const = 0;
-  virtual std::string Query(std::string_view type, std::string_view q, int limit, bool count,
+  virtual std::string Query(std::string_view type, std::string_view q, int limit, int offset, bool count,
                             std::string_view tenant) const = 0;
   virtual std::string GeoQuery(std::string_view type, LonLat at, double max_distance_m, int limit,
                                std::string_view tenant) const = 0;
   virtual std::string Subscribe(const SubscriptionRequest& s, std::string_view tenant) const = 0;
   virtual std::string Version() const = 0;
+  // citybed's own entity types need citybed's @context: requests about them name it.
+  virtual void UseOwnContext(std::string url, std::vector<std::string> own_types) = 0;
 };
 
 // NGSI-LD (ETSI GS CIM 009): batch upsert of one entity, GET by id, GET /entities with q and

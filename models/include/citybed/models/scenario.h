@@ -25,6 +25,20 @@ struct ScenarioError {
   std::string message;  // "must be > 0 (got -2)"
 };
 
+// Recurring bursts: for `length` out of every `every` (starting at `offset`), the rate is
+// multiplied by `factor` (e.g. a shop's lunchtime rush, a sensor's hourly upload).
+struct BurstSpec {
+  sim::Duration every;
+  sim::Duration length;
+  sim::Duration offset;
+  double factor = 1;
+  bool Active(int64_t t_ns) const {
+    if (every.ns() <= 0) return false;
+    const int64_t phase = ((t_ns - offset.ns()) % every.ns() + every.ns()) % every.ns();
+    return phase < length.ns();
+  }
+};
+
 // An arrival process: when a source reports or a user acts.
 struct ArrivalSpec {
   enum class Process { kPeriodic, kPoisson };
@@ -33,6 +47,7 @@ struct ArrivalSpec {
   sim::Duration jitter;                               // periodic: each gap varies by ±jitter/2
   double rate = 0;                                    // poisson: events per second
   std::string profile;                                // diurnal profile name ("" = flat)
+  BurstSpec burst;                                    // factor 1: none
   double Mean() const { return process == Process::kPoisson ? 1.0 / rate : period.seconds(); }
 };
 
@@ -89,7 +104,9 @@ struct RequestSpec {
   std::string q;                 // query / subscription filter
   double max_distance_m = 1000;  // geo-query radius
   int limit = 20;
+  int pages = 1;                 // query: pages read one after the other (offset += limit)
   bool count = false;
+  bool cross_region = false;     // about another region, chosen by the gravity model
   std::vector<std::string> watched;  // subscription watchedAttributes
 };
 
@@ -100,6 +117,31 @@ struct UserSpec {
   double per_10k = 0;
   ArrivalSpec arrival;  // how often each user acts (subscriptions are made once, at start)
   std::vector<RequestSpec> requests;
+};
+
+// A timed perturbation (ETSI-style "event"): heavy rain or an earthquake in some regions. While
+// it lasts, the rates of sources in the affected domains are multiplied, the sources see it in
+// their state (rivers rise, alerts are issued), and a flash crowd of users appears.
+struct CrowdSpec {
+  double per_10k = 0;  // users per 10,000 inhabitants of each affected region
+  sim::Duration ramp = sim::Duration::Minutes(10);  // they join over this time
+  sim::Duration decay = sim::Duration::Hours(1);    // their activity decays with this time constant
+  double rate = 0.02;  // actions per second per user at first
+  std::vector<RequestSpec> requests;
+};
+
+struct EventSpec {
+  std::string kind;             // "heavy-rain" or "earthquake"
+  sim::Duration at;             // offset from the start
+  sim::Duration ramp;           // intensity rises linearly over this
+  sim::Duration duration;       // then holds for this
+  sim::Duration decay = sim::Duration::Minutes(30);  // then decays with this time constant
+  double intensity = 1;         // 0..1
+  std::vector<std::string> regions;
+  std::map<std::string, double> rate_factors;  // by domain: rates are multiplied up to this
+  CrowdSpec crowd;
+  // Intensity at offset t from the start, 0 outside the event.
+  double IntensityAt(int64_t t_ns) const;
 };
 
 struct SloObjective {
@@ -133,6 +175,28 @@ struct GeneratorSpec {
   double lag_percentile = 99;
 };
 
+// How regions are generated instead of listed (regions: {"generate": {...}}).
+struct RegionGenerator {
+  int count = 100;
+  double median_population = 120000;
+  double sigma = 1.1;           // of the log-normal
+  double min_population = 3000;
+  double max_population = 14000000;
+  std::string csv;              // read regions from this CSV instead (id,name,lat,lon,population[,stage])
+  std::vector<int> waves;       // sizes of the rollout waves, largest regions first
+  int live_waves = 0;           // regions of the first live_waves waves run (0: all)
+};
+
+// How the backbone is generated (network: {"generate": {...}}).
+struct BackboneGenerator {
+  std::vector<std::string> hubs;  // data-centre cities; regions attach to the nearest
+  std::string broker_hub = "tokyo";
+  std::string core = "mesh";      // "mesh" (every hub pair) or "ring"
+  double core_bandwidth_bps = 100e9;
+  double region_bandwidth_bps = 10e9;
+  double loss = 0;
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -143,8 +207,11 @@ struct Scenario {
   int64_t start_unix_us = 0;  // wall-clock date of simulated time 0 (observedAt values)
   double utc_offset_hours = 0;  // the zone the start date was written in: local time of day
   BrokerSpec broker;
-  std::vector<RegionSpec> regions;
+  std::vector<RegionSpec> regions;  // as listed, or as generated
+  std::optional<RegionGenerator> region_generator;
   NetworkSpec network;
+  std::optional<BackboneGenerator> backbone;
+  std::vector<EventSpec> events;
   std::vector<SourceSpec> sources;
   std::vector<UserSpec> users;
   SloSpec slo;
@@ -159,6 +226,13 @@ struct Scenario {
 };
 
 std::string_view OpName(RequestSpec::Op op);
+
+// Known data-centre cities for backbone hubs, and the anchors regions are placed around.
+struct City {
+  std::string_view id, name;
+  double lat, lon;
+};
+const std::vector<City>& JapaneseCities();
 
 // Reads and validates a scenario file.
 Expected<Scenario, std::vector<ScenarioError>> LoadScenario(const std::string& path);

@@ -24,7 +24,7 @@ struct LonLat {
 
 // One attribute of a report, independent of the broker protocol that will carry it.
 struct AttrOut {
-  enum class Kind : uint8_t { kNumber, kText, kBool, kPoint, kRelationship, kDateTime, kLineString };
+  enum class Kind : uint8_t { kNumber, kText, kBool, kPoint, kRelationship, kDateTime, kLineString, kTextList };
   std::string_view name;
   Kind kind = Kind::kNumber;
   double number = 0;
@@ -32,6 +32,7 @@ struct AttrOut {
   bool flag = false;
   LonLat point;
   std::vector<LonLat> line;  // kLineString
+  std::vector<std::string> texts;  // kTextList
   int64_t time_us = 0;       // kDateTime
   std::string_view unit;     // UN/CEFACT code, optional
   bool observed = true;      // carries observedAt
@@ -74,6 +75,22 @@ struct EntityUpdate {
     a.text = std::move(object);
     a.observed = false;
   }
+  void TextList(std::string_view name, std::vector<std::string> v) {
+    AttrOut& a = Add(name, AttrOut::Kind::kTextList);
+    a.texts = std::move(v);
+    a.observed = false;
+  }
+  void Bool(std::string_view name, bool v) {
+    AttrOut& a = Add(name, AttrOut::Kind::kBool);
+    a.flag = v;
+  }
+};
+
+// The strongest event under way in a source's region (kind empty when none).
+struct EventState {
+  std::string_view kind;  // "heavy-rain", "earthquake"
+  double intensity = 0;   // 0..1 now
+  double elapsed_s = 0;   // since the event began
 };
 
 // What a source knows about itself.
@@ -85,6 +102,8 @@ struct SourceContext {
   LonLat home;               // its place (fixed sources) or depot (moving ones)
   int64_t unix_us = 0;       // wall-clock date of the report
   double hour = 0;           // local hour of day of the report, [0, 24)
+  double period_s = 60;      // the source's mean reporting interval
+  EventState event;
 };
 
 class SourceModel {
@@ -100,7 +119,15 @@ class SourceModel {
   virtual void Report(const SourceContext& ctx, void* state, sim::Rng& rng, EntityUpdate& out) const = 0;
   // A typical report's size in bytes (for capacity estimates before a run).
   virtual size_t typical_bytes() const { return 500; }
+  // True for citybed's own entity types (no Smart Data Model exists): their names expand
+  // through citybed's @context, which requests name with a Link header.
+  virtual bool own_type() const { return false; }
 };
+
+// citybed's @context for its own types (payments, e-learning, shelters), as a JSON-LD document.
+const std::string& OwnContextDocument();
+// Path under which the emulation serves it.
+inline constexpr std::string_view kOwnContextPath = "/contexts/citybed.jsonld";
 
 // The seven service domains of the smart-city programme, in this order:
 // mobility, environment, utilities, disaster, safety, health, payments-learning.

@@ -7,12 +7,14 @@
 // index when needed. The World is not thread-safe; one run's thread owns it.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "citybed/common/expected.h"
+#include "citybed/models/arrivals.h"
 #include "citybed/models/scenario.h"
 #include "citybed/models/sources.h"
 #include "citybed/sim/network.h"
@@ -28,6 +30,25 @@ struct RegionRuntime {
   sim::Route path;         // region -> broker: access link + backbone (symmetric back)
 };
 
+class World;
+
+// The events' rate multiplier for one (region, domain): 1 + (factor − 1) × intensity, over
+// every event touching the region.
+class EventScale final : public RateScale {
+ public:
+  EventScale() = default;
+  EventScale(const World* world, int region, std::string domain) : world_(world), region_(region), domain_(std::move(domain)) {}
+  double At(int64_t t_ns) const override;
+  double Max() const override;
+  int64_t NextRise(int64_t t_ns) const override;
+  bool active() const { return world_ != nullptr; }
+
+ private:
+  const World* world_ = nullptr;
+  int region_ = 0;
+  std::string domain_;
+};
+
 struct SourceGroup {
   const SourceModel* model = nullptr;
   const SourceSpec* spec = nullptr;
@@ -37,6 +58,8 @@ struct SourceGroup {
   uint64_t key = 0;               // stream key of the group
   std::vector<uint8_t> state;     // count * model->state_size()
   std::vector<uint32_t> reports;  // reports made, per source
+  EventScale events;              // inactive when no event touches the group
+  const RateScale* scale() const { return events.active() ? &events : nullptr; }
 
   void* StateOf(uint32_t i) { return state.empty() ? nullptr : state.data() + i * model->state_size(); }
 };
@@ -74,6 +97,13 @@ class World {
   const std::vector<int>& GroupsOfType(int region, const std::string& type) const;
   // Local hour of day [0, 24) at simulated time t (the scenario's start date + t).
   double HourAt(int64_t t_ns) const;
+  // The strongest event under way in a region at time t.
+  EventState EventAt(int region, int64_t t_ns) const;
+  const std::vector<const EventSpec*>& EventsIn(int region) const { return events_[static_cast<size_t>(region)]; }
+  // Gravity model of cross-region interest: the region a user of `from` asks about.
+  int TargetRegion(int from, sim::Rng& rng) const;
+  // The origin-destination matrix (row i: probability that a request of region i is about j).
+  const Eigen::MatrixXd& TrafficMatrix() const { return od_; }
   int64_t UnixMicrosAt(int64_t t_ns) const { return scenario_->start_unix_us + t_ns / 1000; }
 
  private:
@@ -85,6 +115,9 @@ class World {
   uint64_t total_sources_ = 0, total_users_ = 0;
   std::vector<std::vector<std::pair<std::string, std::vector<int>>>> by_type_;  // [region] -> (type, groups)
   double start_hour_ = 0;
+  std::vector<std::vector<const EventSpec*>> events_;  // by region
+  Eigen::MatrixXd od_;
+  std::vector<sim::Discrete> od_rows_;
 };
 
 // Number of members of a group: `count`, or `per_10k` per 10,000 inhabitants (rounded).
