@@ -249,6 +249,34 @@ int Entities(const std::string& file, int sample, int reports) {
   return kExitOk;
 }
 
+int Regions(const std::string& file) {
+  auto s = Load(file);
+  if (!s) return kExitUsage;
+  auto world = models::World::Build(*s);
+  if (!world) {
+    std::fprintf(stderr, "%s: %s\n", file.c_str(), world.error().message.c_str());
+    return kExitUsage;
+  }
+  // The regions' CSV, with each region's path to the broker.
+  std::printf("id,name,lat,lon,population,stage,radius_km,gateway,broker_path_ms,hops,path_loss\n");
+  double sum_ms = 0, population = 0;
+  for (const auto& r : (*world)->regions()) {
+    const double ms = r.path.Delay(0).millis();
+    sum_ms += ms;
+    population += r.spec->population;
+    std::printf("%s,%s,%.4f,%.4f,%.0f,%d,%.2f,%s,%.3f,%zu,%.6f\n", r.spec->id.c_str(), r.spec->name.c_str(), r.spec->lat,
+                r.spec->lon, r.spec->population, r.spec->stage, r.radius_km,
+                (*world)->network().name(r.gateway).c_str(), ms, r.path.nodes.size() - 1, r.path.loss);
+  }
+  const size_t n = (*world)->regions().size();
+  std::fprintf(stderr, "%zu regions, %.0f inhabitants, %llu sources, %llu users; network: %zu nodes, diameter %s, "
+               "mean path to the broker %.3f ms (one way, without queueing)\n",
+               n, population, static_cast<unsigned long long>((*world)->total_sources()),
+               static_cast<unsigned long long>((*world)->total_users()), (*world)->network().node_count(),
+               (*world)->network().Diameter().ToString().c_str(), n ? sum_ms / static_cast<double>(n) : 0.0);
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterRun(CLI::App& app, Action& action, const std::string& command_line) {
@@ -279,6 +307,11 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
       ->capture_default_str();
   entities->add_option("--reports", *reports, "Reports per source")->check(CLI::Range(1, 10000))->capture_default_str();
   entities->callback([file, sample, reports, &action] { action = [=] { return Entities(*file, *sample, *reports); }; });
+
+  auto regions_file = std::make_shared<std::string>();
+  CLI::App* regions = app.add_subcommand("regions", "Print a scenario's regions as CSV (generated ones too), and its network");
+  regions->add_option("scenario", *regions_file, "Scenario file")->required()->check(CLI::ExistingFile);
+  regions->callback([regions_file, &action] { action = [regions_file] { return Regions(*regions_file); }; });
 
   CLI::App* sources = app.add_subcommand("sources", "List the source kinds a scenario can use");
   sources->callback([&action] {

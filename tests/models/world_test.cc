@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
+#include <sstream>
 
 #include "citybed/models/arrivals.h"
 #include "citybed/models/protocol.h"
@@ -107,4 +108,131 @@ TEST_CASE("Arrival processes have the configured mean rate", "[models]") {
   sum = 0;
   for (int i = 0; i < 40000; ++i) sum += NextGap(poisson, rng, 0, 12).seconds();
   CHECK(sum / 40000 == Approx(2).epsilon(0.02));
+}
+
+#include "citybed/models/generators.h"
+
+TEST_CASE("Adding sources of other domains does not change a domain's entity stream", "[models]") {
+  const std::string head = R"({"name": "t", "duration": "1h", "seed": 9,
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 100000}, {"id": "b", "lat": 34, "lon": 135, "population": 50000}],
+    "sources": [{"kind": "weather", "count": 5, "arrival": {"process": "periodic", "period": "1m"}})";
+  std::string all_others;
+  for (const std::string& k : SourceKindNames()) {
+    if (k != "weather") all_others += R"(, {"kind": ")" + k + R"(", "count": 7, "arrival": {"process": "poisson", "rate": 0.1}})";
+  }
+  Scenario alone = Load(head + "]}");
+  Scenario crowded = Load(head + all_others + "]}");
+  auto w1 = World::Build(alone), w2 = World::Build(crowded);
+  REQUIRE(w1);
+  REQUIRE(w2);
+  auto stream = [](World& w) {
+    std::string out;
+    for (SourceGroup& g : w.sources()) {
+      if (g.model->kind() != "weather") continue;
+      for (uint32_t k = 0; k < 10; ++k) {
+        for (uint32_t i = 0; i < g.count; ++i) {
+          citybed::sim::Rng rng = World::ReportRng(g, i, k);
+          EntityUpdate u;
+          u.id = EntityId(*g.model, w.scenario().regions[static_cast<size_t>(g.region)].id, i);
+          u.type = g.model->entity_type();
+          g.model->Report(w.Context(g, i, k * 60'000'000'000LL), g.StateOf(i), rng, u);
+          AppendNgsiLdEntity(out, u);
+          out += "\n";
+        }
+      }
+    }
+    return out;
+  };
+  const std::string a = stream(**w1), b = stream(**w2);
+  CHECK(a.size() > 5000);
+  CHECK(a == b);
+}
+
+TEST_CASE("Generated regions keep their invariants", "[models]") {
+  RegionGenerator g;
+  g.count = 100;
+  g.median_population = 100000;
+  g.sigma = 1.2;
+  g.min_population = 5000;
+  g.max_population = 3000000;
+  g.waves = {5, 20, 75};
+  auto regions = GenerateRegions(g, 7, ".");
+  REQUIRE(regions);
+  REQUIRE(regions->size() == 100);
+  double total = 0;
+  int by_stage[3] = {0, 0, 0};
+  for (size_t i = 0; i < regions->size(); ++i) {
+    const RegionSpec& r = (*regions)[i];
+    total += r.population;
+    CHECK(r.population >= 5000);
+    CHECK(r.population <= 3000000);
+    CHECK(r.lat >= 24);
+    CHECK(r.lat <= 45.5);
+    CHECK(r.lon >= 123);
+    CHECK(r.lon <= 146);
+    if (i > 0) CHECK(r.population <= (*regions)[i - 1].population);
+    REQUIRE(r.stage >= 0);
+    REQUIRE(r.stage <= 2);
+    ++by_stage[r.stage];
+  }
+  CHECK(by_stage[0] == 5);
+  CHECK(by_stage[1] == 20);
+  CHECK(by_stage[2] == 75);
+  // The CSV lists the same regions, and its populations sum to the same total.
+  const std::string csv = RegionsCsv(*regions);
+  double csv_total = 0;
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> f;
+    std::stringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) f.push_back(cell);
+    csv_total += std::stod(f[4]);
+    ++rows;
+  }
+  CHECK(rows == 100);
+  CHECK(csv_total == Approx(total));
+  // Deterministic in the seed.
+  auto again = GenerateRegions(g, 7, ".");
+  REQUIRE(again);
+  CHECK(RegionsCsv(*again) == csv);
+  auto other = GenerateRegions(g, 8, ".");
+  REQUIRE(other);
+  CHECK(RegionsCsv(*other) != csv);
+  // Only the live waves run.
+  g.live_waves = 2;
+  auto live = GenerateRegions(g, 7, ".");
+  REQUIRE(live);
+  CHECK(live->size() == 25);
+}
+
+TEST_CASE("Every generated region is routed to the broker, and the gravity model is a distribution", "[models]") {
+  Scenario s = Load(R"({"name": "t", "duration": "1h", "seed": 4,
+    "regions": {"generate": {"count": 60, "waves": [5, 55]}},
+    "network": {"generate": {"broker_hub": "osaka"}},
+    "sources": [{"kind": "weather", "per_10k": 0.5, "arrival": {"process": "periodic", "period": "10m"}}],
+    "users": [{"kind": "analyst", "count": 1, "arrival": {"process": "periodic", "period": "1m"},
+               "requests": [{"op": "query", "type": "WeatherObserved", "cross_region": true}]}]})");
+  auto w = World::Build(s);
+  REQUIRE(w);
+  REQUIRE((*w)->regions().size() == 60);
+  for (const RegionRuntime& r : (*w)->regions()) {
+    REQUIRE(r.path.reachable);
+    CHECK(r.path.nodes.back() == *(*w)->network().Find("hub-osaka"));
+    CHECK(r.path.propagation > Duration());
+  }
+  const auto& od = (*w)->TrafficMatrix();
+  for (Eigen::Index i = 0; i < od.rows(); ++i) {
+    CHECK(od.row(i).sum() == Approx(1.0));
+    CHECK((od.row(i).array() >= 0).all());
+  }
+  // Gravity: a large region attracts more interest than a small one far away.
+  CHECK(od(0, 1) > od(0, 59));
+  citybed::sim::Rng rng(1);
+  int home = 0;
+  for (int k = 0; k < 10000; ++k) home += (*w)->TargetRegion(10, rng) == 10 ? 1 : 0;
+  CHECK(home / 10000.0 == Approx(od(10, 10)).margin(0.02));
 }
