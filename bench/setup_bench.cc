@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   for (auto& g : (*world)->sources()) {
     for (uint32_t i = 0; i < g.count; ++i) {
       citybed::sim::Rng rng = citybed::models::World::ReportRng(g, i, 0xFFFFFFFEu);
-      const auto first = citybed::models::FirstOffset(g.spec->arrival, rng, (*world)->HourAt(0));
+      const auto first = citybed::models::FirstOffset(g.spec->arrival, rng, (*world)->HourAt(0), g.scale(),
+                                                      g.model->reports_at_event_start());
       const uint32_t group = static_cast<uint32_t>(&g - (*world)->sources().data());
       engine.ScheduleIn(first, [group, i] { (void)group, (void)i; });
       ++scheduled;

@@ -20,19 +20,68 @@ double RateAt(const ArrivalSpec& a, int64_t t_ns, double hour, const RateScale* 
   return base * RateFactor(a, t_ns, hour, scale);
 }
 
-sim::Duration NextGap(const ArrivalSpec& a, sim::Rng& rng, int64_t now_ns, double hour_now, const RateScale* scale) {
+namespace {
+
+// Seconds until the factor's integral from now reaches `work` (operational time): a periodic
+// process under a varying rate is a fixed-period process in operational time. Trapezoids of at
+// most kStep seconds; within the last one the factor is taken as linear and solved exactly.
+// The next time after t at which the factor may jump: a burst edge or the scale's next rise.
+int64_t NextJump(const ArrivalSpec& a, int64_t t_ns, const RateScale* scale) {
+  int64_t next = scale != nullptr ? scale->NextRise(t_ns) : INT64_MAX;
+  const BurstSpec& b = a.burst;
+  if (b.factor != 1 && b.every.ns() > 0) {
+    const int64_t phase = ((t_ns - b.offset.ns()) % b.every.ns() + b.every.ns()) % b.every.ns();
+    const int64_t edge = phase < b.length.ns() ? b.length.ns() - phase : b.every.ns() - phase;
+    next = std::min(next, t_ns + edge);
+  }
+  return next;
+}
+
+double OperationalGap(const ArrivalSpec& a, double work, int64_t now_ns, double hour_now, const RateScale* scale) {
+  constexpr double kStep = 60;
+  auto at = [&](double t) { return now_ns + static_cast<int64_t>(std::llround(t * 1e9)); };
+  auto factor = [&](double t) {
+    return std::max(1e-6, RateFactor(a, at(t), std::fmod(hour_now + t / 3600.0, 24.0), scale));
+  };
+  double t = 0, f0 = factor(0);
+  int64_t jump = NextJump(a, now_ns, scale);
+  for (int guard = 0; guard < 1000000 && work > 1e-9; ++guard) {
+    double step = std::min(kStep, work / f0);
+    // Steps end at jumps, and the factor just before a jump is the one of the step's start.
+    bool to_jump = false;
+    if (jump != INT64_MAX && static_cast<double>(jump - now_ns) * 1e-9 <= t + step) {
+      step = std::max(0.0, static_cast<double>(jump - now_ns) * 1e-9 - t);
+      to_jump = true;
+    }
+    const double f1 = to_jump ? f0 : factor(t + step);
+    const double done = 0.5 * (f0 + f1) * step;
+    if (done >= work) {
+      const double half_slope = (f1 - f0) / (2 * step);  // f0 s + half_slope s^2 = work
+      if (std::fabs(half_slope) < 1e-12) return t + work / f0;
+      return t + (-f0 + std::sqrt(f0 * f0 + 4 * half_slope * work)) / (2 * half_slope);
+    }
+    work -= done;
+    t += step;
+    f0 = to_jump ? factor(t) : f1;
+    if (to_jump) jump = NextJump(a, at(t), scale);
+  }
+  return t;
+}
+
+}  // namespace
+
+sim::Duration NextGap(const ArrivalSpec& a, sim::Rng& rng, int64_t now_ns, double hour_now, const RateScale* scale,
+                      bool report_at_rise) {
   const bool varies = !(a.profile.empty() || a.profile == "flat") || a.burst.factor != 1 || scale != nullptr;
   if (a.process == ArrivalSpec::Process::kPeriodic) {
-    const double factor = std::max(1e-6, RateFactor(a, now_ns, hour_now, scale));
-    double gap = a.period.seconds() / factor;
-    if (a.jitter.ns() > 0) gap += (rng.Uniform01() - 0.5) * a.jitter.seconds() / factor;
-    if (scale != nullptr) {
+    double work = a.period.seconds();
+    if (a.jitter.ns() > 0) work += (rng.Uniform01() - 0.5) * a.jitter.seconds();
+    double gap = varies ? OperationalGap(a, work, now_ns, hour_now, scale) : work;
+    if (report_at_rise && scale != nullptr) {
       const int64_t rise = scale->NextRise(now_ns);
-      if (rise != INT64_MAX && static_cast<double>(rise - now_ns) * 1e-9 < gap) {
-        // Cut at the rise, then a random phase of the faster period that follows it.
-        const double after = a.period.seconds() / std::max(1e-6, RateFactor(a, rise, hour_now + (rise - now_ns) / 3.6e12, scale));
-        gap = static_cast<double>(rise - now_ns) * 1e-9 + rng.Uniform01() * after;
-      }
+      const double to_rise = static_cast<double>(rise - now_ns) * 1e-9;
+      // Within the first minute of the event (or of the period, if shorter).
+      if (rise != INT64_MAX && to_rise < gap) gap = to_rise + rng.Uniform01() * std::min(60.0, a.period.seconds());
     }
     return sim::Duration::Seconds(std::max(gap, 1e-6));
   }
@@ -50,10 +99,19 @@ sim::Duration NextGap(const ArrivalSpec& a, sim::Rng& rng, int64_t now_ns, doubl
   return sim::Duration::Seconds(t);
 }
 
-sim::Duration FirstOffset(const ArrivalSpec& a, sim::Rng& rng, double hour_at_start, const RateScale* scale) {
+sim::Duration FirstOffset(const ArrivalSpec& a, sim::Rng& rng, double hour_at_start, const RateScale* scale,
+                          bool report_at_rise) {
   if (a.process == ArrivalSpec::Process::kPeriodic) {
-    const double factor = std::max(1e-6, RateFactor(a, 0, hour_at_start, scale));
-    return sim::Duration::Seconds(rng.Uniform01() * a.period.seconds() / factor);
+    // A uniform phase of the period, in operational time.
+    const bool varies = !(a.profile.empty() || a.profile == "flat") || a.burst.factor != 1 || scale != nullptr;
+    const double work = rng.Uniform01() * a.period.seconds();
+    double first = varies ? OperationalGap(a, work, 0, hour_at_start, scale) : work;
+    if (report_at_rise && scale != nullptr) {
+      const int64_t rise = scale->NextRise(-1);
+      const double to_rise = static_cast<double>(rise) * 1e-9;
+      if (rise != INT64_MAX && to_rise < first) first = to_rise + rng.Uniform01() * std::min(60.0, a.period.seconds());
+    }
+    return sim::Duration::Seconds(first);
   }
   return NextGap(a, rng, 0, hour_at_start, scale);  // memoryless: the first gap is a gap
 }

@@ -527,6 +527,7 @@ class DisasterAlert final : public SourceModel {
   std::string_view entity_type() const override { return "Alert"; }
   std::string_view domain() const override { return "disaster"; }
   std::string_view id_prefix() const override { return "al"; }
+  bool reports_at_event_start() const override { return true; }
   void Report(const SourceContext& c, void*, sim::Rng& rng, EntityUpdate& out) const override {
     const double x = c.event.intensity;
     const char* severity = x > 0.75 ? "critical" : x > 0.5 ? "high" : x > 0.25 ? "medium" : x > 0 ? "low" : "informational";
@@ -566,6 +567,7 @@ class Shelter final : public SourceModel {
   std::string_view id_prefix() const override { return "sh"; }
   size_t state_size() const override { return sizeof(State); }
   bool own_type() const override { return true; }
+  bool reports_at_event_start() const override { return true; }
   void Init(const SourceContext&, void* state, sim::Rng& rng) const override {
     auto* s = static_cast<State*>(state);
     s->capacity = static_cast<uint16_t>(100 + rng.Below(900));

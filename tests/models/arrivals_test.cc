@@ -1,6 +1,7 @@
 // Statistical checks of the arrival processes: mean rates, the diurnal integral, bursts and
 // event scales. Seeds are fixed, so the checks are deterministic; tolerances are several
 // standard errors wide.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <climits>
 #include <cmath>
@@ -117,8 +118,8 @@ class Surge final : public RateScale {
 
 TEST_CASE("An event's rate scale raises and decays the arrivals", "[models][arrivals]") {
   const Surge surge(3600);
-  // Many periodic members with a 10-minute period: they react at once to the event, not at
-  // their next nominal report.
+  // Many periodic members with a 10-minute period: they react at once to the event (their gap
+  // under way runs in operational time), not at their next nominal report.
   ArrivalSpec a;
   a.period = Duration::Minutes(10);
   std::vector<double> per_minute(180, 0);
@@ -135,4 +136,53 @@ TEST_CASE("An event's rate scale raises and decays the arrivals", "[models][arri
   CHECK(late == Approx(40).epsilon(0.15));  // 90-120 minutes later: decayed back
   // Expected events in the first ten minutes: 40/min x integral of 1 + 19 exp(-t/10).
   CHECK(first_ten == Approx(40 * (1 + 19 * (1 - std::exp(-1.0)))).epsilon(0.15));
+}
+
+TEST_CASE("A periodic process runs in operational time through a ramp", "[models][arrivals]") {
+  // The factor ramps linearly from 1 to 5 over an hour, then holds: a member's reports follow
+  // the integral of the rate, so the count in each window is its integral over the period.
+  class Ramp final : public RateScale {
+   public:
+    double At(int64_t t) const override { return 1 + 4 * std::clamp(static_cast<double>(t) * 1e-9 / 3600 - 1, 0.0, 1.0); }
+    double Max() const override { return 5; }
+    int64_t NextRise(int64_t t) const override { return t < 3600'000'000'000 ? 3600'000'000'000 : INT64_MAX; }
+  } ramp;
+  ArrivalSpec a;
+  a.period = Duration::Minutes(5);
+  a.jitter = Duration::Minutes(1);
+  std::vector<double> per_hour(3, 0);
+  for (uint64_t member = 0; member < 300; ++member) {
+    const auto bins = Simulate(a, 0, 3 * 3600, 500 + member, &ramp);
+    for (size_t h = 0; h < bins.size(); ++h) per_hour[h] += bins[h];
+  }
+  CHECK(per_hour[0] / 300 == Approx(12).epsilon(0.03));  // 12 per hour before
+  CHECK(per_hour[1] / 300 == Approx(36).epsilon(0.03));  // the ramp's mean factor is 3
+  CHECK(per_hour[2] / 300 == Approx(60).epsilon(0.03));
+}
+
+TEST_CASE("Sources that report at an event's start do so within its first minute", "[models][arrivals]") {
+  const Surge surge(3600);
+  ArrivalSpec a;
+  a.period = Duration::Hours(6);  // an office's routine bulletin
+  Rng rng(9);
+  int before = 0, first_minute = 0;
+  for (int member = 0; member < 200; ++member) {
+    double t = FirstOffset(a, rng, 0, &surge, true).seconds();
+    while (t < 3600) {
+      ++before;
+      t += NextGap(a, rng, static_cast<int64_t>(t * 1e9), t / 3600, &surge, true).seconds();
+    }
+    first_minute += t < 3660 ? 1 : 0;
+  }
+  CHECK(before == Approx(200.0 / 6).margin(20));  // a sixth of them in the calm hour
+  CHECK(first_minute == 200);                    // every one at the event's start
+  // Without the flag, a member only reports faster: not all in the first minute.
+  Rng rng2(9);
+  int first_minute_plain = 0;
+  for (int member = 0; member < 200; ++member) {
+    double t = FirstOffset(a, rng2, 0, &surge).seconds();
+    while (t < 3600) t += NextGap(a, rng2, static_cast<int64_t>(t * 1e9), t / 3600, &surge).seconds();
+    first_minute_plain += t < 3660 ? 1 : 0;
+  }
+  CHECK(first_minute_plain < 150);
 }

@@ -122,6 +122,9 @@ class SourceModel {
   // True for citybed's own entity types (no Smart Data Model exists): their names expand
   // through citybed's @context, which requests name with a Link header.
   virtual bool own_type() const { return false; }
+  // True for sources that report as soon as an event touching their domain begins (alerts are
+  // issued, shelters open), not only faster afterwards.
+  virtual bool reports_at_event_start() const { return false; }
 };
 
 // citybed's @context for its own types (payments, e-learning, shelters), as a JSON-LD document.
