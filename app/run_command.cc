@@ -108,6 +108,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   ro.interval = s.outputs.interval;
   for (const auto& r : s.regions) ro.regions.push_back(r.id);
   ro.domains = models::DomainNames();
+  ro.start_hour = (*world)->HourAt(0);
   results::Recorder recorder(ro);
 
   const bool tty = isatty(STDERR_FILENO) && !o.quiet;
@@ -167,6 +168,12 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     info.sources_by_domain[std::string(g.model->domain())] += g.count;
     info.sources_by_region[s.regions[static_cast<size_t>(g.region)].id] += g.count;
     info.sources_by_type[std::string(g.model->entity_type())] += g.count;
+    uint64_t written = 0;
+    for (uint32_t n : g.reports) written += n > 0;
+    info.entities += written;
+    info.entities_by_domain[std::string(g.model->domain())] += written;
+    info.entities_by_region[s.regions[static_cast<size_t>(g.region)].id] += written;
+    info.entities_by_type[std::string(g.model->entity_type())] += written;
   }
   const results::SloVerdict slo = results::EvaluateSlo(s.slo, recorder);
   const nlohmann::json manifest = results::BuildManifest(info);
@@ -195,6 +202,34 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   return kExitOk;
 }
 
+namespace {
+// The expected request rate over the run, sampled every 1/240 of it: what the broker will be asked.
+void PrintOfferedLoad(const models::World& world) {
+  const models::Scenario& s = world.scenario();
+  constexpr int kSamples = 240;
+  double sum = 0, peak = -1;
+  int64_t peak_at = 0;
+  models::OfferedLoad mean;
+  for (int i = 0; i <= kSamples; ++i) {
+    const int64_t t = s.duration.ns() / kSamples * i;
+    const models::OfferedLoad l = world.OfferedAt(t);
+    const double w = (i == 0 || i == kSamples) ? 0.5 : 1.0;  // trapezoid
+    sum += w;
+    mean.sources += w * l.sources;
+    mean.users += w * l.users;
+    mean.crowds += w * l.crowds;
+    if (l.total() > peak) peak = l.total(), peak_at = t;
+  }
+  mean.sources /= sum, mean.users /= sum, mean.crowds /= sum;
+  const double hour = world.HourAt(peak_at);
+  const int minutes = static_cast<int>(hour * 60) % (24 * 60);
+  std::printf("  offered load (simulated time): mean %.0f req/s (sources %.0f, users %.0f, crowds %.0f), peak %.0f req/s at %02d:%02d\n",
+              mean.total(), mean.sources, mean.users, mean.crowds, peak, minutes / 60, minutes % 60);
+  std::printf("  at speed %g the broker sees about %.0f req/s on average, %.0f at the peak\n", s.speed, mean.total() * s.speed,
+              peak * s.speed);
+}
+}  // namespace
+
 int Validate(const std::vector<std::string>& files) {
   int bad = 0;
   for (const std::string& f : files) {
@@ -212,6 +247,7 @@ int Validate(const std::vector<std::string>& files) {
     std::printf("%s: valid — %zu regions, %llu sources, %llu users, %s\n", f.c_str(), s->regions.size(),
                 static_cast<unsigned long long>((*world)->total_sources()),
                 static_cast<unsigned long long>((*world)->total_users()), s->duration.ToString().c_str());
+    PrintOfferedLoad(**world);
   }
   return bad == 0 ? kExitOk : kExitUsage;
 }
@@ -269,6 +305,7 @@ int Regions(const std::string& file) {
                 (*world)->network().name(r.gateway).c_str(), ms, r.path.nodes.size() - 1, r.path.loss);
   }
   const size_t n = (*world)->regions().size();
+  std::fflush(stdout);  // the table first, then the totals, when both go to one terminal
   std::fprintf(stderr, "%zu regions, %.0f inhabitants, %llu sources, %llu users; network: %zu nodes, diameter %s, "
                "mean path to the broker %.3f ms (one way, without queueing)\n",
                n, population, static_cast<unsigned long long>((*world)->total_sources()),

@@ -132,7 +132,8 @@ class Emulation {
     for (uint32_t g = 0; g < groups.size(); ++g) {
       for (uint32_t i = 0; i < groups[g].count; ++i) {
         sim::Rng rng = World::ReportRng(groups[g], i, 0xFFFFFFFEu);
-        const sim::Duration first = FirstOffset(groups[g].spec->arrival, rng, hour0, groups[g].scale());
+        const sim::Duration first = FirstOffset(groups[g].spec->arrival, rng, hour0, groups[g].scale(),
+                                                groups[g].model->reports_at_event_start());
         if (sim::Time() + first >= end_) continue;
         engine_.ScheduleIn(first, [this, g, i] { OnReport(g, i); });
       }
@@ -153,7 +154,8 @@ class Emulation {
     group.model->Report(ctx, group.StateOf(i), rng, update);
     const RegionRuntime& region = world_.regions()[static_cast<size_t>(group.region)];
     Send(OpKind::kUpsert, group.region, DomainIndex(group.model->domain()), protocol_.Write(update, region.tenant));
-    const sim::Duration gap = NextGap(group.spec->arrival, rng, now.ns(), ctx.hour, group.scale());
+    const sim::Duration gap =
+        NextGap(group.spec->arrival, rng, now.ns(), ctx.hour, group.scale(), group.model->reports_at_event_start());
     if (now + gap < end_) engine_.ScheduleIn(gap, [this, g, i] { OnReport(g, i); });
   }
 

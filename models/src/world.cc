@@ -1,5 +1,6 @@
 #include "citybed/models/world.h"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 
@@ -253,6 +254,45 @@ const std::vector<int>& World::GroupsOfType(int region, const std::string& type)
 
 double World::HourAt(int64_t t_ns) const {
   return std::fmod(start_hour_ + static_cast<double>(t_ns) / 3.6e12, 24.0);
+}
+
+namespace {
+// Requests one action of a mix makes on average (subscriptions are made once, not per action).
+double RequestsPerAction(const std::vector<RequestSpec>& requests) {
+  double weight = 0, pages = 0;
+  for (const RequestSpec& r : requests) {
+    if (r.op == RequestSpec::Op::kSubscribe) continue;
+    weight += r.weight;
+    pages += r.weight * r.pages;
+  }
+  return weight > 0 ? pages / weight : 0;
+}
+}  // namespace
+
+OfferedLoad World::OfferedAt(int64_t t_ns) const {
+  OfferedLoad load;
+  const double hour = HourAt(t_ns);
+  for (const SourceGroup& g : sources_) load.sources += g.count * RateAt(g.spec->arrival, t_ns, hour, g.scale());
+  for (const UserGroup& g : users_) {
+    load.users += g.count * RateAt(g.spec->arrival, t_ns, hour) * RequestsPerAction(g.spec->requests);
+  }
+  for (const EventSpec& e : scenario_->events) {
+    const CrowdSpec& c = e.crowd;
+    const double since = static_cast<double>(t_ns - e.at.ns()) * 1e-9;
+    if (c.per_10k <= 0 || c.requests.empty() || since < 0) continue;
+    const double ramp = c.ramp.seconds();
+    const double joined = ramp > 0 ? std::min(1.0, since / ramp) : 1.0;
+    const double per_member = c.rate * std::exp(-since / c.decay.seconds()) * RequestsPerAction(c.requests);
+    double joining = 0;  // joins per second per member
+    if (ramp > 0 && since < ramp) joining = 1.0 / ramp;
+    for (const std::string& id : e.regions) {
+      const int ri = scenario_->RegionIndex(id);
+      if (ri < 0) continue;
+      const double members = GroupSize(0, c.per_10k, scenario_->regions[static_cast<size_t>(ri)].population);
+      load.crowds += members * (joined * per_member + joining * static_cast<double>(c.requests.size()));
+    }
+  }
+  return load;
 }
 
 }  // namespace citybed::models

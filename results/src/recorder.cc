@@ -52,7 +52,7 @@ Recorder::Recorder(RecorderOptions options)
 
 Interval& Recorder::IntervalAt(sim::Time t) {
   const size_t i = static_cast<size_t>(std::max<int64_t>(0, t.ns() / options_.interval.ns()));
-  if (i >= intervals_.size()) intervals_.resize(i + 1);
+  while (i >= intervals_.size()) intervals_.emplace_back().domains.resize(options_.domains.size());
   return intervals_[i];
 }
 
@@ -61,6 +61,7 @@ void Recorder::OnRequest(const models::RequestRecord& r) {
   ++all_by_op_[static_cast<size_t>(r.op)];
   Interval& in = IntervalAt(r.intended);
   ++in.ops[static_cast<size_t>(r.op)];
+  if (r.domain >= 0 && static_cast<size_t>(r.domain) < in.domains.size()) ++in.domains[static_cast<size_t>(r.domain)];
   if (r.ok) {
     ++in.ok;
     in.latency.Record(r.latency.ns());

@@ -20,6 +20,11 @@ using nlohmann::json;
 
 namespace {
 
+uint64_t Lookup(const std::map<std::string, uint64_t>& m, const std::string& key) {
+  const auto it = m.find(key);
+  return it == m.end() ? 0 : it->second;
+}
+
 double Ms(int64_t ns) { return std::round(static_cast<double>(ns) / 1e3) / 1e3; }
 
 std::string ReadFirstLineWith(const std::string& path, const std::string& prefix) {
@@ -76,8 +81,9 @@ struct Series {
   bool dashed = false;
 };
 
+// x: seconds from the start; labelled as local clock time when start_hour >= 0.
 std::string LineChart(const std::string& title, const std::string& y_label, const std::vector<Series>& series,
-                      double warmup_s, bool log_y = false) {
+                      double warmup_s, bool log_y = false, double start_hour = -1) {
   const double w = 720, h = 240, left = 64, right = 16, top = 28, bottom = 36;
   double x_max = 1, y_max = 0, y_min = log_y ? 1e300 : 0;
   for (const Series& s : series) {
@@ -116,12 +122,19 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
   }
   for (int i = 0; i <= 5; ++i) {
     const double xv = x_max * i / 5;
-    o << "<text x=\"" << X(xv) << "\" y=\"" << h - bottom + 16 << "\" class=\"axis\" text-anchor=\"middle\">" << Fmt(xv, 0)
-      << "s</text>";
+    std::string label = Fmt(xv, 0) + "s";
+    if (start_hour >= 0) {
+      const int minutes = static_cast<int>(std::lround(start_hour * 60 + xv / 60)) % (24 * 60);
+      char clock[8];
+      std::snprintf(clock, sizeof clock, "%02d:%02d", minutes / 60, minutes % 60);
+      label = clock;
+    }
+    o << "<text x=\"" << X(xv) << "\" y=\"" << h - bottom + 16 << "\" class=\"axis\" text-anchor=\"middle\">" << label
+      << "</text>";
   }
   o << "<text x=\"14\" y=\"" << (top + h - bottom) / 2 << "\" class=\"axis\" transform=\"rotate(-90 14 "
     << (top + h - bottom) / 2 << ")\" text-anchor=\"middle\">" << Esc(y_label) << "</text>";
-  double legend_x = left + 8;
+  double legend_x = left + 8, legend_y = top + 4;
   for (const Series& s : series) {
     std::string path;
     for (auto [x, y] : s.points) {
@@ -129,9 +142,11 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
     }
     o << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.6\""
       << (s.dashed ? " stroke-dasharray=\"4 3\" opacity=\"0.7\"" : "") << "/>";
-    o << "<rect x=\"" << legend_x << "\" y=\"" << top + 4 << "\" width=\"10\" height=\"10\" fill=\"" << s.color << "\"/>";
-    o << "<text x=\"" << legend_x + 14 << "\" y=\"" << top + 13 << "\" class=\"legend\">" << Esc(s.name) << "</text>";
-    legend_x += 14 + 8 * static_cast<double>(s.name.size()) + 16;
+    const double width = 14 + 6.5 * static_cast<double>(s.name.size()) + 14;
+    if (legend_x + width > w - right) legend_x = left + 8, legend_y += 14;
+    o << "<rect x=\"" << legend_x << "\" y=\"" << legend_y << "\" width=\"10\" height=\"10\" fill=\"" << s.color << "\"/>";
+    o << "<text x=\"" << legend_x + 14 << "\" y=\"" << legend_y + 9 << "\" class=\"legend\">" << Esc(s.name) << "</text>";
+    legend_x += width;
   }
   o << "</svg>";
   return o.str();
@@ -275,22 +290,27 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
   for (size_t i = 0; i < rec.regions().size(); ++i) {
     json rj = rec.regions()[i].ToJson(window);
     const std::string id = rec.options().regions[i];
-    rj["sources"] = info.sources_by_region.count(id) ? info.sources_by_region.at(id) : 0;
+    rj["sources"] = Lookup(info.sources_by_region, id);
+    rj["entities"] = Lookup(info.entities_by_region, id);
     regions[id] = rj;
   }
   j["regions"] = regions;
   json domains = json::object();
   for (size_t i = 0; i < rec.domains().size(); ++i) {
     const std::string name = rec.options().domains[i];
-    const uint64_t n = info.sources_by_domain.count(name) ? info.sources_by_domain.at(name) : 0;
+    const uint64_t n = Lookup(info.sources_by_domain, name);
     if (n == 0 && rec.domains()[i].sent == 0) continue;
     json dj = rec.domains()[i].ToJson(window);
     dj["sources"] = n;
+    dj["entities"] = Lookup(info.entities_by_domain, name);
     domains[name] = dj;
   }
   j["domains"] = domains;
-  j["entity_types"] = info.sources_by_type;
+  json types = json::object();
+  for (const auto& [type, n] : info.sources_by_type) types[type] = {{"sources", n}, {"entities", Lookup(info.entities_by_type, type)}};
+  j["entity_types"] = types;
   j["sources"] = info.sources;
+  j["entities"] = info.entities;
   j["users"] = info.users;
   j["notifications"] = {{"received", r.notifications},
                         {"entities", r.notified_entities},
@@ -325,7 +345,9 @@ std::string BuildTimeseriesCsv(const Recorder& rec) {
     out += ",";
     out += models::OpKindName(static_cast<models::OpKind>(k));
   }
-  out += ",notifications,warmup\n";
+  out += ",notifications,warmup";
+  for (const std::string& d : rec.options().domains) out += ",writes:" + d;
+  out += "\n";
   const double step = rec.options().interval.seconds();
   for (size_t i = 0; i < rec.intervals().size(); ++i) {
     const Interval& in = rec.intervals()[i];
@@ -335,7 +357,9 @@ std::string BuildTimeseriesCsv(const Recorder& rec) {
            Fmt(Ms(in.latency.ValueAtPercentile(50)), 3) + "," + Fmt(Ms(in.latency.ValueAtPercentile(90)), 3) + "," +
            Fmt(Ms(in.latency.ValueAtPercentile(99)), 3) + "," + Fmt(Ms(in.latency.Max()), 3);
     for (uint64_t c : in.ops) out += "," + std::to_string(c);
-    out += "," + std::to_string(in.notifications) + "," + (t < rec.options().warmup.seconds() ? "1" : "0") + "\n";
+    out += "," + std::to_string(in.notifications) + "," + (t < rec.options().warmup.seconds() ? "1" : "0");
+    for (uint64_t c : in.domains) out += "," + std::to_string(c);
+    out += "\n";
   }
   return out;
 }
@@ -356,6 +380,19 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
       p99.points.emplace_back(t, Ms(in.latency.ValueAtPercentile(99)));
       pmax.points.emplace_back(t, Ms(in.latency.Max()));
     }
+  }
+  // Writes per domain over time, for the domains that wrote anything.
+  static const char* kPalette[] = {"#4c78a8", "#54a24b", "#b279a2", "#e45756", "#f58518", "#72b7b2", "#9d755d", "#bab0ac"};
+  std::vector<Series> by_domain;
+  for (size_t d = 0; d < rec.options().domains.size(); ++d) {
+    Series s{rec.options().domains[d], kPalette[d % 8], {}};
+    uint64_t any = 0;
+    for (size_t i = 0; i < rec.intervals().size(); ++i) {
+      const uint64_t n = d < rec.intervals()[i].domains.size() ? rec.intervals()[i].domains[d] : 0;
+      any += n;
+      s.points.emplace_back((static_cast<double>(i) + 0.5) * step, static_cast<double>(n) / step);
+    }
+    if (any > 0) by_domain.push_back(std::move(s));
   }
   std::vector<std::pair<std::string, std::array<double, 3>>> bars;
   for (auto it = summary["operations"].begin(); it != summary["operations"].end(); ++it) {
@@ -406,8 +443,13 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
   o << "<p class=\"note\">Latency runs from each request's intended send time (open loop) to its response back at the requester:"
        " simulated uplink and downlink plus the broker's real response time. The grey band is the warm-up, left out of the"
        " summary.</p>";
-  o << "<h2>Throughput over time</h2>" << LineChart("requests and notifications per second", "per second", {thr, failed, notes}, warmup);
-  o << "<h2>Latency over time</h2>" << LineChart("latency per interval (ms, log scale)", "ms", {p50, p99, pmax}, warmup, true);
+  const double clock = rec.options().start_hour;
+  o << "<h2>Throughput over time</h2>"
+    << LineChart("requests and notifications per second", "per second", {thr, failed, notes}, warmup, false, clock);
+  if (!by_domain.empty()) {
+    o << LineChart("source writes per second by service domain (log scale)", "per second", by_domain, warmup, true, clock);
+  }
+  o << "<h2>Latency over time</h2>" << LineChart("latency per interval (ms, log scale)", "ms", {p50, p99, pmax}, warmup, true, clock);
   o << "<h2>Latency by operation</h2>" << BarChart("latency percentiles (ms, log scale)", bars);
   o << "<table><tr><th>operation</th><th>requests</th><th>ok</th><th>errors</th><th>throughput</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>";
   auto row = [&](const std::string& name, const json& st) {
@@ -427,21 +469,21 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
   const json& n = summary["notifications"];
   o << "<p>Notifications: " << n["received"] << " received (" << n["entities"] << " entities), freshness p50 "
     << Fmt(n["latency_ms"]["p50"].get<double>(), 2) << " ms, p99 " << Fmt(n["latency_ms"]["p99"].get<double>(), 2) << " ms.</p>";
-  o << "<h2>Regions</h2><table><tr><th>region</th><th>sources</th><th>requests</th><th>ok</th><th>errors</th><th>throughput</th><th>p50</th><th>p99</th><th>max</th></tr>";
+  o << "<h2>Regions</h2><table><tr><th>region</th><th>sources</th><th>entities</th><th>requests</th><th>ok</th><th>errors</th><th>throughput</th><th>p50</th><th>p99</th><th>max</th></tr>";
   for (auto it = summary["regions"].begin(); it != summary["regions"].end(); ++it) {
     const json& st = it.value();
-    o << "<tr><td>" << Esc(it.key()) << "</td><td>" << st["sources"] << "</td><td>" << st["sent"] << "</td><td>" << st["ok"]
-      << "</td><td>" << st["failed"] << "</td><td>" << Fmt(st["throughput_per_s"].get<double>(), 1) << "/s</td><td>"
+    o << "<tr><td>" << Esc(it.key()) << "</td><td>" << st["sources"] << "</td><td>" << st["entities"] << "</td><td>" << st["sent"]
+      << "</td><td>" << st["ok"] << "</td><td>" << st["failed"] << "</td><td>" << Fmt(st["throughput_per_s"].get<double>(), 1) << "/s</td><td>"
       << Fmt(st["latency_ms"]["p50"].get<double>(), 2) << "</td><td>" << Fmt(st["latency_ms"]["p99"].get<double>(), 2)
       << "</td><td>" << Fmt(st["latency_ms"]["max"].get<double>(), 2) << "</td></tr>";
   }
   o << "</table>";
   if (!summary["domains"].empty()) {
-    o << "<h2>Service domains</h2><table><tr><th>domain</th><th>sources</th><th>writes</th><th>ok</th><th>p50</th><th>p99</th></tr>";
+    o << "<h2>Service domains</h2><table><tr><th>domain</th><th>sources</th><th>entities</th><th>writes</th><th>ok</th><th>p50</th><th>p99</th></tr>";
     for (auto it = summary["domains"].begin(); it != summary["domains"].end(); ++it) {
       const json& st = it.value();
-      o << "<tr><td>" << Esc(it.key()) << "</td><td>" << st["sources"] << "</td><td>" << st["sent"] << "</td><td>" << st["ok"]
-        << "</td><td>" << Fmt(st["latency_ms"]["p50"].get<double>(), 2) << "</td><td>"
+      o << "<tr><td>" << Esc(it.key()) << "</td><td>" << st["sources"] << "</td><td>" << st["entities"] << "</td><td>" << st["sent"]
+        << "</td><td>" << st["ok"] << "</td><td>" << Fmt(st["latency_ms"]["p50"].get<double>(), 2) << "</td><td>"
         << Fmt(st["latency_ms"]["p99"].get<double>(), 2) << "</td></tr>";
     }
     o << "</table>";
@@ -462,7 +504,7 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
     << Fmt(g["lag_bound_ms"].get<double>(), 1) << " ms at p" << g["lag_percentile"] << "); " << g["events"]
     << " events; at most " << g["max_outstanding"] << " requests outstanding on " << g["connections"]
     << " connections; connection wait p99 " << Fmt(g["connection_wait_p99_ms"].get<double>(), 3) << " ms.</p>";
-  o << "<p class=\"note\">" << summary["sources"] << " sources, " << summary["users"] << " users. Files: summary.json,"
+  o << "<p class=\"note\">" << summary["sources"] << " sources (" << summary["entities"] << " entities written), " << summary["users"] << " users. Files: summary.json,"
        " timeseries.csv, manifest.json.</p></body></html>\n";
   return o.str();
 }

@@ -24,8 +24,7 @@ fx=$(cd "$(dirname "$0")" && pwd)/fixtures
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/citybed-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-shipped=()
-for f in "$root"/scenarios/*.json; do [[ $(basename "$f") == schema.json ]] || shipped+=("$f"); done
+shipped=("$root"/scenarios/*.json)
 expect "validate accepts the shipped scenarios"   0 'valid' -- "$bin" validate "${shipped[@]}"
 expect "validate names every mistake by pointer"  2 'broken.json#/regions/0/population: must be > 0' -- "$bin" validate "$fx/broken.json"
 expect "validate gives did-you-mean hints"        2 'did you mean "air-quality"' -- "$bin" validate "$fx/broken.json"
@@ -33,6 +32,13 @@ expect "validate reports all mistakes at once"    2 '4 mistakes' -- "$bin" valid
 expect "run refuses an invalid scenario"          2 'nothing was run' -- "$bin" run "$fx/broken.json" --out "$tmp/never"
 [[ ! -e $tmp/never ]] || { echo "FAIL run on an invalid scenario created results"; fail=1; }
 expect "entities prints NDJSON entities"          0 '^\{"id":"urn:ngsi-ld:AirQualityObserved:a:aq-000000"' -- "$bin" entities "$fx/tiny.json" --sample 2
+expect "validate prints the offered load"        0 'mean 22 req/s \(sources 20, users 2, crowds 0\)' -- "$bin" validate "$fx/tiny.json"
+expect "regions prints generated regions as CSV"  0 '^r100,' -- "$bin" regions "$root/scenarios/rollout-100.json"
+if "$bin" regions "$root/scenarios/rollout-100.json" 2>&1 >/dev/null | grep -qE '^100 regions, .* diameter [0-9.]+ms, mean path to the broker'; then
+  echo "ok   regions reports the network on stderr"
+else echo "FAIL regions reports the network on stderr"; fail=1; fi
+[[ $("$bin" regions "$root/scenarios/rollout-100.json" 2>/dev/null | wc -l) -eq 101 ]] && echo "ok   regions prints a header and 100 rows" \
+  || { echo "FAIL regions prints a header and 100 rows"; fail=1; }
 expect "sources lists the catalog"                0 'air-quality +AirQualityObserved' -- "$bin" sources
 expect "run: a valid run with SLOs met exits 0"   0 'valid run of tiny' -- "$bin" run "$fx/tiny.json" --out "$tmp/run" --quiet
 for f in manifest.json summary.json timeseries.csv report.html; do
@@ -40,6 +46,15 @@ for f in manifest.json summary.json timeseries.csv report.html; do
 done
 python3 -c "import json,sys; s=json.load(open('$tmp/run/summary.json')); sys.exit(0 if s['valid'] and s['requests']['sent'] > 0 and s['slo_pass'] else 1)" \
   || { echo "FAIL summary.json is not a valid, passing run"; fail=1; }
+python3 - "$tmp/run/summary.json" <<'PY' || { echo "FAIL summary.json: entities by domain, region and type do not add up"; fail=1; }
+import json, sys
+s = json.load(open(sys.argv[1]))
+n = s["entities"]
+assert 0 < n <= s["sources"], (n, s["sources"])
+assert sum(d["entities"] for d in s["domains"].values()) == n
+assert sum(r["entities"] for r in s["regions"].values()) == n
+assert sum(t["entities"] for t in s["entity_types"].values()) == n
+PY
 python3 -c "import json,sys; m=json.load(open('$tmp/run/manifest.json')); sys.exit(0 if len(m['scenario']['sha256']) == 64 and m['machine']['cores'] > 0 else 1)" \
   || { echo "FAIL manifest.json lacks the scenario hash or machine"; fail=1; }
 expect "run: a failed SLO exits 1"                1 'SLO FAIL' -- "$bin" run "$fx/tight_slo.json" --out "$tmp/tight" --quiet

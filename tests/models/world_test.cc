@@ -236,3 +236,35 @@ TEST_CASE("Every generated region is routed to the broker, and the gravity model
   for (int k = 0; k < 10000; ++k) home += (*w)->TargetRegion(10, rng) == 10 ? 1 : 0;
   CHECK(home / 10000.0 == Approx(od(10, 10)).margin(0.02));
 }
+
+TEST_CASE("The offered load is the expected request rate of sources, users and crowds", "[models]") {
+  Scenario s = Load(R"({"name": "t", "duration": "2h", "start": "2026-04-01T12:00:00+09:00",
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 100000},
+                {"id": "b", "lat": 34, "lon": 135, "population": 50000}],
+    "sources": [{"kind": "weather", "count": 60, "arrival": {"process": "periodic", "period": "1m"}},
+                {"kind": "river-gauge", "count": 10, "arrival": {"process": "poisson", "rate": 0.5}}],
+    "users": [{"kind": "analyst", "count": 2, "arrival": {"process": "periodic", "period": "10s"},
+               "requests": [{"op": "query", "type": "WeatherObserved", "pages": 3},
+                            {"op": "subscribe", "type": "WeatherObserved"}]}],
+    "events": [{"kind": "heavy-rain", "at": "1h", "regions": ["a"], "ramp": "0s", "duration": "30m",
+                "rate_factors": {"disaster": 4, "environment": 1},
+                "crowd": {"per_10k": 10, "ramp": "10m", "decay": "1h", "rate": 0.1,
+                          "requests": [{"op": "get", "type": "FloodMonitoring"},
+                                       {"op": "subscribe", "type": "FloodMonitoring"}]}}]})");
+  auto w = World::Build(s);
+  REQUIRE(w);
+  // Before the event: 2 regions x (60 weather / 60 s + 10 gauges x 0.5/s); 4 analysts x 3 pages / 10 s.
+  const OfferedLoad calm = (*w)->OfferedAt(Duration::Minutes(30).ns());
+  CHECK(calm.sources == Approx(2 * (1.0 + 5.0)));
+  CHECK(calm.users == Approx(4 * 3 / 10.0));
+  CHECK(calm.crowds == 0);
+  // Five minutes into the rain: region a's gauges report 4 times as often; 100 crowd members,
+  // half of them joined (two requests each on joining, over 10 minutes), acting at 0.1/s decaying.
+  const OfferedLoad rain = (*w)->OfferedAt(Duration::Minutes(65).ns());
+  CHECK(rain.sources == Approx(2 * 1.0 + 5.0 * 4 + 5.0));
+  CHECK(rain.users == Approx(calm.users));
+  CHECK(rain.crowds == Approx(100 * (0.5 * 0.1 * std::exp(-300.0 / 3600) + 2.0 / 600)));
+  // After the crowd has joined, only its decaying actions remain.
+  const OfferedLoad later = (*w)->OfferedAt(Duration::Minutes(80).ns());
+  CHECK(later.crowds == Approx(100 * 0.1 * std::exp(-1200.0 / 3600)));
+}

@@ -72,6 +72,15 @@ struct UserGroup {
   sim::Discrete mix;  // over spec->requests by weight (subscriptions excluded: made at start)
 };
 
+// Requests per second of simulated time the scenario offers the broker at one instant: the
+// sources' reports, the users' actions (a paged query counts its pages) and the events' flash
+// crowds (their joining requests spread over the ramp). Expected values of the arrival
+// processes, not a draw: what capacity planning starts from.
+struct OfferedLoad {
+  double sources = 0, users = 0, crowds = 0;
+  double total() const { return sources + users + crowds; }
+};
+
 class World {
  public:
   static Expected<std::unique_ptr<World>> Build(const Scenario& scenario);
@@ -105,6 +114,8 @@ class World {
   // The origin-destination matrix (row i: probability that a request of region i is about j).
   const Eigen::MatrixXd& TrafficMatrix() const { return od_; }
   int64_t UnixMicrosAt(int64_t t_ns) const { return scenario_->start_unix_us + t_ns / 1000; }
+  // Expected request rate at time t (see OfferedLoad).
+  OfferedLoad OfferedAt(int64_t t_ns) const;
 
  private:
   const Scenario* scenario_ = nullptr;

@@ -23,6 +23,7 @@ struct RecorderOptions {
   sim::Duration interval = sim::Duration::Seconds(1);
   std::vector<std::string> regions;  // ids, by region index
   std::vector<std::string> domains;  // names, by domain index
+  double start_hour = -1;            // local time of day at simulated time 0 (for charts), -1 unknown
 };
 
 // Counts and latencies of one slice of the requests (all, one operation, one region, ...).
@@ -41,6 +42,7 @@ struct Interval {
   sim::LatencyHistogram latency{4};  // ok requests, ns (~3 % resolution)
   std::array<uint64_t, static_cast<size_t>(models::OpKind::kCount)> ops{};
   uint64_t ok = 0, failed = 0, notifications = 0;
+  std::vector<uint64_t> domains;  // source writes by domain index
 };
 
 class Recorder : public models::RunObserver {

@@ -32,6 +32,11 @@ struct RunInfo {
   std::map<std::string, uint64_t> sources_by_domain;
   std::map<std::string, uint64_t> sources_by_region;
   std::map<std::string, uint64_t> sources_by_type;
+  // Entities the run wrote: sources that reported at least once (each source is one entity).
+  uint64_t entities = 0;
+  std::map<std::string, uint64_t> entities_by_domain;
+  std::map<std::string, uint64_t> entities_by_region;
+  std::map<std::string, uint64_t> entities_by_type;
 };
 
 struct SloVerdict {
