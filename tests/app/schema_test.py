@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""schema_test.py SCHEMA SCENARIO... -- every shipped scenario validates against scenarios/schema.json,
+"""schema_test.py SCHEMA SCENARIO... -- every shipped scenario validates against scenarios/schema/scenario.schema.json,
 and a broken one does not (so the schema is not vacuous)."""
 import json
 import sys

@@ -1,5 +1,5 @@
 // Scenario: what a run simulates, read from a JSON file (docs/scenarios.md documents every
-// field; scenarios/schema.json is the JSON Schema of the same format).
+// field; scenarios/schema/scenario.schema.json is the JSON Schema of the same format).
 //
 // LoadScenario validates everything before anything runs and reports *all* mistakes at once,
 // each with the JSON pointer of the offending value: type errors, values out of range,
