@@ -102,9 +102,14 @@ sim::Duration NextGap(const ArrivalSpec& a, sim::Rng& rng, int64_t now_ns, doubl
 sim::Duration FirstOffset(const ArrivalSpec& a, sim::Rng& rng, double hour_at_start, const RateScale* scale,
                           bool report_at_rise) {
   if (a.process == ArrivalSpec::Process::kPeriodic) {
-    // A uniform phase of the period, in operational time.
+    // The stationary phase, in operational time: a uniform point of the gap under way at the
+    // start, where a longer gap is proportionally likelier to be under way (size-biased:
+    // density ∝ g on [period − jitter/2, period + jitter/2]). A plain uniform phase of the
+    // period would bunch the second reports of a jittered group around one period.
     const bool varies = !(a.profile.empty() || a.profile == "flat") || a.burst.factor != 1 || scale != nullptr;
-    const double work = rng.Uniform01() * a.period.seconds();
+    const double lo = a.period.seconds() - 0.5 * a.jitter.seconds(), hi = a.period.seconds() + 0.5 * a.jitter.seconds();
+    const double gap = std::sqrt(lo * lo + rng.Uniform01() * (hi * hi - lo * lo));
+    const double work = rng.Uniform01() * gap;
     double first = varies ? OperationalGap(a, work, 0, hour_at_start, scale) : work;
     if (report_at_rise && scale != nullptr) {
       const int64_t rise = scale->NextRise(-1);

@@ -1,6 +1,6 @@
 // Arrival processes: when the next report or request of one source or user happens.
 //
-//   periodic  gaps of `period` ± jitter/2 (uniform), the first at a uniform phase in [0, period)
+//   periodic  gaps of `period` ± jitter/2 (uniform), the first at the stationary phase
 //   poisson   exponential gaps with mean 1/rate
 // The rate is modulated over time by the product of the diurnal profile (by local hour), the
 // recurring burst, and an optional RateScale (events, decaying crowds). A periodic process runs
