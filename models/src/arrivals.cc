@@ -22,9 +22,10 @@ double RateAt(const ArrivalSpec& a, int64_t t_ns, double hour, const RateScale* 
 
 namespace {
 
-// Seconds until the factor's integral from now reaches `work` (operational time): a periodic
-// process under a varying rate is a fixed-period process in operational time. Trapezoids of at
-// most kStep seconds; within the last one the factor is taken as linear and solved exactly.
+bool Varies(const ArrivalSpec& a, const RateScale* scale) {
+  return !(a.profile.empty() || a.profile == "flat") || a.burst.factor != 1 || scale != nullptr;
+}
+
 // The next time after t at which the factor may jump: a burst edge or the scale's next rise.
 int64_t NextJump(const ArrivalSpec& a, int64_t t_ns, const RateScale* scale) {
   int64_t next = scale != nullptr ? scale->NextRise(t_ns) : INT64_MAX;
@@ -37,6 +38,9 @@ int64_t NextJump(const ArrivalSpec& a, int64_t t_ns, const RateScale* scale) {
   return next;
 }
 
+// Seconds until the factor's integral from now reaches `work` (operational time): a periodic
+// process under a varying rate is a fixed-period process in operational time. Trapezoids of at
+// most kStep seconds; within the last one the factor is taken as linear and solved exactly.
 double OperationalGap(const ArrivalSpec& a, double work, int64_t now_ns, double hour_now, const RateScale* scale) {
   constexpr double kStep = 60;
   auto at = [&](double t) { return now_ns + static_cast<int64_t>(std::llround(t * 1e9)); };
@@ -68,21 +72,25 @@ double OperationalGap(const ArrivalSpec& a, double work, int64_t now_ns, double 
   return t;
 }
 
+// For members that report at an event's start: a gap that would pass the scale's next rise
+// ends within the first minute after it (or within the period, if shorter) instead.
+double CutAtRise(double gap, const ArrivalSpec& a, int64_t now_ns, const RateScale* scale, sim::Rng& rng) {
+  const int64_t rise = scale->NextRise(now_ns);
+  const double to_rise = static_cast<double>(rise - now_ns) * 1e-9;
+  if (rise == INT64_MAX || to_rise >= gap) return gap;
+  return to_rise + rng.Uniform01() * std::min(60.0, a.period.seconds());
+}
+
 }  // namespace
 
 sim::Duration NextGap(const ArrivalSpec& a, sim::Rng& rng, int64_t now_ns, double hour_now, const RateScale* scale,
                       bool report_at_rise) {
-  const bool varies = !(a.profile.empty() || a.profile == "flat") || a.burst.factor != 1 || scale != nullptr;
+  const bool varies = Varies(a, scale);
   if (a.process == ArrivalSpec::Process::kPeriodic) {
     double work = a.period.seconds();
     if (a.jitter.ns() > 0) work += (rng.Uniform01() - 0.5) * a.jitter.seconds();
     double gap = varies ? OperationalGap(a, work, now_ns, hour_now, scale) : work;
-    if (report_at_rise && scale != nullptr) {
-      const int64_t rise = scale->NextRise(now_ns);
-      const double to_rise = static_cast<double>(rise - now_ns) * 1e-9;
-      // Within the first minute of the event (or of the period, if shorter).
-      if (rise != INT64_MAX && to_rise < gap) gap = to_rise + rng.Uniform01() * std::min(60.0, a.period.seconds());
-    }
+    if (report_at_rise && scale != nullptr) gap = CutAtRise(gap, a, now_ns, scale, rng);
     return sim::Duration::Seconds(std::max(gap, 1e-6));
   }
   if (!varies) return sim::Duration::Seconds(sim::Exponential{1.0 / a.rate}(rng));
@@ -106,16 +114,11 @@ sim::Duration FirstOffset(const ArrivalSpec& a, sim::Rng& rng, double hour_at_st
     // start, where a longer gap is proportionally likelier to be under way (size-biased:
     // density ∝ g on [period − jitter/2, period + jitter/2]). A plain uniform phase of the
     // period would bunch the second reports of a jittered group around one period.
-    const bool varies = !(a.profile.empty() || a.profile == "flat") || a.burst.factor != 1 || scale != nullptr;
     const double lo = a.period.seconds() - 0.5 * a.jitter.seconds(), hi = a.period.seconds() + 0.5 * a.jitter.seconds();
     const double gap = std::sqrt(lo * lo + rng.Uniform01() * (hi * hi - lo * lo));
     const double work = rng.Uniform01() * gap;
-    double first = varies ? OperationalGap(a, work, 0, hour_at_start, scale) : work;
-    if (report_at_rise && scale != nullptr) {
-      const int64_t rise = scale->NextRise(-1);
-      const double to_rise = static_cast<double>(rise) * 1e-9;
-      if (rise != INT64_MAX && to_rise < first) first = to_rise + rng.Uniform01() * std::min(60.0, a.period.seconds());
-    }
+    double first = Varies(a, scale) ? OperationalGap(a, work, 0, hour_at_start, scale) : work;
+    if (report_at_rise && scale != nullptr) first = CutAtRise(first, a, -1, scale, rng);  // an event at 0 counts
     return sim::Duration::Seconds(first);
   }
   return NextGap(a, rng, 0, hour_at_start, scale);  // memoryless: the first gap is a gap
