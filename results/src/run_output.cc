@@ -81,11 +81,19 @@ struct Series {
   bool dashed = false;
 };
 
-// x: seconds from the start; labelled as local clock time when start_hour >= 0.
+// The time axis of a run's charts: seconds from the start, to the run's end; labelled as local
+// clock time when start_hour >= 0; the warm-up shaded.
+struct TimeAxis {
+  double end_s = 0;
+  double warmup_s = 0;
+  double start_hour = -1;
+};
+
 std::string LineChart(const std::string& title, const std::string& y_label, const std::vector<Series>& series,
-                      double warmup_s, bool log_y = false, double start_hour = -1) {
-  const double w = 720, h = 240, left = 64, right = 16, top = 28, bottom = 36;
-  double x_max = 1, y_max = 0, y_min = log_y ? 1e300 : 0;
+                      const TimeAxis& axis, bool log_y = false) {
+  const double w = 720, h = 240, left = 64, right = 28, top = 28, bottom = 36;
+  const double warmup_s = axis.warmup_s, start_hour = axis.start_hour;
+  double x_max = std::max(1.0, axis.end_s), y_max = 0, y_min = log_y ? 1e300 : 0;
   for (const Series& s : series) {
     for (auto [x, y] : s.points) {
       x_max = std::max(x_max, x);
@@ -124,9 +132,11 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
     const double xv = x_max * i / 5;
     std::string label = Fmt(xv, 0) + "s";
     if (start_hour >= 0) {
-      const int minutes = static_cast<int>(std::lround(start_hour * 60 + xv / 60)) % (24 * 60);
-      char clock[8];
-      std::snprintf(clock, sizeof clock, "%02d:%02d", minutes / 60, minutes % 60);
+      // Local clock time; with seconds when the ticks are less than a minute apart.
+      const long secs = std::lround(start_hour * 3600 + xv) % 86400;
+      char clock[16];
+      if (x_max / 5 < 60) std::snprintf(clock, sizeof clock, "%02ld:%02ld:%02ld", secs / 3600, secs / 60 % 60, secs % 60);
+      else std::snprintf(clock, sizeof clock, "%02ld:%02ld", secs / 3600, secs / 60 % 60);
       label = clock;
     }
     o << "<text x=\"" << X(xv) << "\" y=\"" << h - bottom + 16 << "\" class=\"axis\" text-anchor=\"middle\">" << label
@@ -142,7 +152,7 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
     }
     o << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.6\""
       << (s.dashed ? " stroke-dasharray=\"4 3\" opacity=\"0.7\"" : "") << "/>";
-    const double width = 14 + 6.5 * static_cast<double>(s.name.size()) + 14;
+    const double width = 14 + 7.2 * static_cast<double>(s.name.size()) + 16;
     if (legend_x + width > w - right) legend_x = left + 8, legend_y += 14;
     o << "<rect x=\"" << legend_x << "\" y=\"" << legend_y << "\" width=\"10\" height=\"10\" fill=\"" << s.color << "\"/>";
     o << "<text x=\"" << legend_x + 14 << "\" y=\"" << legend_y + 9 << "\" class=\"legend\">" << Esc(s.name) << "</text>";
@@ -443,13 +453,13 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
   o << "<p class=\"note\">Latency runs from each request's intended send time (open loop) to its response back at the requester:"
        " simulated uplink and downlink plus the broker's real response time. The grey band is the warm-up, left out of the"
        " summary.</p>";
-  const double clock = rec.options().start_hour;
+  const TimeAxis axis{rec.options().duration.seconds(), warmup, rec.options().start_hour};
   o << "<h2>Throughput over time</h2>"
-    << LineChart("requests and notifications per second", "per second", {thr, failed, notes}, warmup, false, clock);
+    << LineChart("requests and notifications per second", "per second", {thr, failed, notes}, axis);
   if (!by_domain.empty()) {
-    o << LineChart("source writes per second by service domain (log scale)", "per second", by_domain, warmup, true, clock);
+    o << LineChart("source writes per second by service domain (log scale)", "per second", by_domain, axis, true);
   }
-  o << "<h2>Latency over time</h2>" << LineChart("latency per interval (ms, log scale)", "ms", {p50, p99, pmax}, warmup, true, clock);
+  o << "<h2>Latency over time</h2>" << LineChart("latency per interval (ms, log scale)", "ms", {p50, p99, pmax}, axis, true);
   o << "<h2>Latency by operation</h2>" << BarChart("latency percentiles (ms, log scale)", bars);
   o << "<table><tr><th>operation</th><th>requests</th><th>ok</th><th>errors</th><th>throughput</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr>";
   auto row = [&](const std::string& name, const json& st) {
