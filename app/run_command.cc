@@ -1,6 +1,7 @@
 // `citybed run`, `citybed validate`, `citybed entities`, `citybed sources`: the scenario commands.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -118,29 +119,42 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                  static_cast<unsigned long long>((*world)->total_users()), s.regions.size(), s.duration.ToString().c_str(),
                  s.speed, url.c_str(), embedded ? " (embedded)" : "");
   }
+  // The live line shows what the broker is doing now: the rate and p99 of the responses that
+  // arrived since the last line (the recorder files latencies under their intended send time,
+  // so its newest intervals are still incomplete when the broker lags behind).
+  struct LiveObserver final : models::RunObserver {
+    models::RunObserver& next;
+    sim::LatencyHistogram recent{4};
+    explicit LiveObserver(models::RunObserver& n) : next(n) {}
+    void OnRequest(const models::RequestRecord& r) override {
+      if (r.ok) recent.Record(r.latency.ns());
+      next.OnRequest(r);
+    }
+    void OnNotification(const models::NotificationRecord& n) override { next.OnNotification(n); }
+  } live(recorder);
   models::EmulationOptions eo;
   eo.broker_url = url;
   eo.interrupt = &g_interrupted;
   uint64_t last_ok = 0;
+  double last_wall = 0;
   eo.on_progress = [&](const models::EmulationProgress& p) {
     if (o.quiet) return;
     const double frac = p.now.seconds() / p.duration.seconds();
     const double eta = frac > 0 ? p.wall_seconds * (1 - frac) / frac : 0;
-    const uint64_t rate = p.completed - last_ok;
+    if (!tty && static_cast<int64_t>(p.wall_seconds) % 10 != 0) return;  // a plain line every 10 s
+    const double rate = static_cast<double>(p.completed - last_ok) / std::max(1e-3, p.wall_seconds - last_wall);
+    const double p99 = static_cast<double>(live.recent.ValueAtPercentile(99)) / 1e6;  // 0 when none arrived
     last_ok = p.completed;
-    double p99 = 0;
-    if (!recorder.intervals().empty()) {
-      const auto& iv = recorder.intervals().size() > 1 ? recorder.intervals()[recorder.intervals().size() - 2]
-                                                       : recorder.intervals().back();
-      p99 = static_cast<double>(iv.latency.ValueAtPercentile(99)) / 1e6;
-    }
+    last_wall = p.wall_seconds;
+    live.recent.Reset();
     if (tty) {
-      std::fprintf(stderr, "\r[%s] %5.0fs/%.0fs ETA %4.0fs %7llu req/s p99 %7.2f ms failed %llu outstanding %llu  ",
-                   Bar(frac, 24).c_str(), p.now.seconds(), p.duration.seconds(), eta, static_cast<unsigned long long>(rate),
-                   p99, static_cast<unsigned long long>(p.failed), static_cast<unsigned long long>(p.outstanding));
-    } else if (static_cast<int64_t>(p.wall_seconds) % 10 == 0) {
-      std::fprintf(stderr, "t=%.0fs/%.0fs %llu req/s p99 %.2f ms failed %llu\n", p.now.seconds(), p.duration.seconds(),
-                   static_cast<unsigned long long>(rate), p99, static_cast<unsigned long long>(p.failed));
+      std::fprintf(stderr, "\r[%s] %5.0fs/%.0fs ETA %4.0fs %7.0f req/s p99 %7.2f ms failed %llu outstanding %llu  ",
+                   Bar(frac, 24).c_str(), p.now.seconds(), p.duration.seconds(), eta, rate, p99,
+                   static_cast<unsigned long long>(p.failed), static_cast<unsigned long long>(p.outstanding));
+    } else {
+      std::fprintf(stderr, "t=%.0fs/%.0fs %.0f req/s p99 %.2f ms failed %llu outstanding %llu\n", p.now.seconds(),
+                   p.duration.seconds(), rate, p99, static_cast<unsigned long long>(p.failed),
+                   static_cast<unsigned long long>(p.outstanding));
     }
   };
 
@@ -150,7 +164,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   const std::string started = UtcNowRfc3339();
-  models::EmulationResult result = models::RunEmulation(**world, *protocol, eo, recorder);
+  models::EmulationResult result = models::RunEmulation(**world, *protocol, eo, live);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   if (tty) std::fputc('\n', stderr);
