@@ -114,9 +114,10 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
 
   const bool tty = isatty(STDERR_FILENO) && !o.quiet;
   if (!o.quiet) {
-    std::fprintf(stderr, "citybed run: %s — %llu sources, %llu users in %zu regions; %s at %gx against %s%s\n",
+    std::fprintf(stderr, "citybed run: %s — %llu sources, %llu users in %zu region%s; %s at %gx against %s%s\n",
                  s.name.c_str(), static_cast<unsigned long long>((*world)->total_sources()),
-                 static_cast<unsigned long long>((*world)->total_users()), s.regions.size(), s.duration.ToString().c_str(),
+                 static_cast<unsigned long long>((*world)->total_users()), s.regions.size(), s.regions.size() == 1 ? "" : "s",
+                 s.duration.ToString().c_str(),
                  s.speed, url.c_str(), embedded ? " (embedded)" : "");
   }
   // The live line shows what the broker is doing now: the rate and p99 of the responses that
@@ -258,7 +259,8 @@ int Validate(const std::vector<std::string>& files) {
       ++bad;
       continue;
     }
-    std::printf("%s: valid — %zu regions, %llu sources, %llu users, %s\n", f.c_str(), s->regions.size(),
+    std::printf("%s: valid — %zu region%s, %llu sources, %llu users, %s\n", f.c_str(), s->regions.size(),
+                s->regions.size() == 1 ? "" : "s",
                 static_cast<unsigned long long>((*world)->total_sources()),
                 static_cast<unsigned long long>((*world)->total_users()), s->duration.ToString().c_str());
     PrintOfferedLoad(**world);

@@ -73,6 +73,17 @@ std::string Fmt(double v, int decimals = 2) {
   return buf;
 }
 
+// An axis label with no more decimals than it needs: 0, 750, 2.5, 0.01, 10,000.
+std::string AxisNumber(double v) {
+  int decimals = 0;
+  while (decimals < 3 && std::abs(v * std::pow(10, decimals) - std::round(v * std::pow(10, decimals))) > 1e-9) ++decimals;
+  std::string s = Fmt(v, decimals);
+  if (decimals == 0 && std::abs(v) >= 10000) {
+    for (int k = static_cast<int>(s.size()) - 3; k > (s[0] == '-' ? 1 : 0); k -= 3) s.insert(static_cast<size_t>(k), ",");
+  }
+  return s;
+}
+
 // A line chart as inline SVG: x in seconds, one or more series.
 struct Series {
   std::string name;
@@ -122,10 +133,18 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
     o << "<rect x=\"" << X(0) << "\" y=\"" << top << "\" width=\"" << X(warmup_s) - X(0) << "\" height=\"" << h - top - bottom
       << "\" class=\"warmup\"><title>warm-up (not in the summary)</title></rect>";
   }
-  for (int i = 0; i <= 4; ++i) {
-    const double yv = log_y ? std::pow(10, std::log10(y_min) + (std::log10(y_max) - std::log10(y_min)) * i / 4) : y_max * i / 4;
+  // Grid lines: quarters of a linear axis; decades of a log axis (every other one past six).
+  std::vector<double> grid;
+  if (log_y) {
+    const int d0 = static_cast<int>(std::lround(std::log10(y_min))), d1 = static_cast<int>(std::lround(std::log10(y_max)));
+    const int step = d1 - d0 > 6 ? 2 : 1;
+    for (int d = d0; d <= d1; d += step) grid.push_back(std::pow(10, d));
+  } else {
+    for (int i = 0; i <= 4; ++i) grid.push_back(y_max * i / 4);
+  }
+  for (double yv : grid) {
     o << "<line x1=\"" << left << "\" x2=\"" << w - right << "\" y1=\"" << Y(yv) << "\" y2=\"" << Y(yv) << "\" class=\"grid\"/>";
-    o << "<text x=\"" << left - 6 << "\" y=\"" << Y(yv) + 4 << "\" class=\"axis\" text-anchor=\"end\">" << Fmt(yv, yv < 10 ? 2 : 0)
+    o << "<text x=\"" << left - 6 << "\" y=\"" << Y(yv) + 4 << "\" class=\"axis\" text-anchor=\"end\">" << AxisNumber(yv)
       << "</text>";
   }
   for (int i = 0; i <= 5; ++i) {
