@@ -73,12 +73,12 @@ std::string Fmt(double v, int decimals = 2) {
   return buf;
 }
 
-// An axis label with no more decimals than it needs: 0, 750, 2.5, 0.01, 10,000.
+// An axis label with no more decimals than it needs: 0, 750, 2.5, 0.01, 1,000.
 std::string AxisNumber(double v) {
   int decimals = 0;
   while (decimals < 3 && std::abs(v * std::pow(10, decimals) - std::round(v * std::pow(10, decimals))) > 1e-9) ++decimals;
   std::string s = Fmt(v, decimals);
-  if (decimals == 0 && std::abs(v) >= 10000) {
+  if (decimals == 0 && std::abs(v) >= 1000) {
     for (int k = static_cast<int>(s.size()) - 3; k > (s[0] == '-' ? 1 : 0); k -= 3) s.insert(static_cast<size_t>(k), ",");
   }
   return s;
