@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """plot.py KNEE_CSV OUT_SVG [TITLE] -- draws a knee sweep (bench/knee/sweep.sh): latency percentiles
-and delivered rate against the offered rate, as a self-contained SVG (no plotting library)."""
+against the offered rate, with the broker's CPU share on the right axis when the sweep measured it
+(a broker it started), as a self-contained SVG (no plotting library)."""
 import csv
 import math
 import sys
@@ -13,18 +14,19 @@ def main():
     series = [("p50", "#4c78a8", [float(r["p50_ms"]) for r in rows]),
               ("p99", "#f58518", [float(r["p99_ms"]) for r in rows]),
               ("p99.9", "#e45756", [float(r["p999_ms"]) for r in rows])]
-    delivered = [float(r["delivered_per_s"]) for r in rows]
+    busy = [100 * float(r["broker_cpu"]) if r.get("broker_cpu") else None for r in rows]
+    has_busy = any(b is not None for b in busy)
     valid = [r["valid"] == "True" for r in rows]
     w, h, left, right, top, bottom = 760, 300, 64, 64, 34, 44
     x_max = 10 ** math.ceil(math.log10(max(xs))) if xs else 1
-    x_max = next(m * x_max / 10 for m in (2, 4, 5, 6, 8, 10) if m * x_max / 10 >= max(xs))
+    x_max = next(m * x_max / 10 for m in (2, 3, 4, 5, 6, 8, 10) if m * x_max / 10 >= max(xs))
     ys = [y for _, _, v in series for y in v if y > 0]
     y_min = 10 ** math.floor(math.log10(min(ys)))
     y_max = 10 ** math.ceil(math.log10(max(ys)))
     X = lambda x: left + (w - left - right) * x / x_max
     Y = lambda y: top + (h - top - bottom) * (1 - (math.log10(max(y, y_min)) - math.log10(y_min)) /
                                               (math.log10(y_max) - math.log10(y_min)))
-    R = lambda r: top + (h - top - bottom) * (1 - r / x_max)  # delivered rate, same scale as x
+    R = lambda pct: top + (h - top - bottom) * (1 - pct / 100)  # broker CPU share, 0..100 %
     o = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" font-family="sans-serif">' % (w, h),
          '<rect width="100%" height="100%" fill="#fff"/>',
          '<text x="%d" y="18" font-size="14" font-weight="600">%s</text>' % (left, title)]
@@ -36,12 +38,13 @@ def main():
     for i in range(6):
         xv = x_max * i / 5
         o.append('<text x="%.1f" y="%d" font-size="11" fill="#555" text-anchor="middle">%d</text>' % (X(xv), h - bottom + 16, xv))
-        o.append('<text x="%d" y="%.1f" font-size="11" fill="#54a24b">%d</text>' % (w - right + 6, R(xv) + 4, xv))
+        if has_busy:
+            o.append('<text x="%d" y="%.1f" font-size="11" fill="#54a24b">%d %%</text>' % (w - right + 6, R(20 * i) + 4, 20 * i))
     o.append('<text x="%d" y="%d" font-size="12" fill="#333" text-anchor="middle">offered requests per second</text>'
              % ((left + w - right) / 2, h - 8))
-    o.append('<path d="M%.1f,%.1f L%.1f,%.1f" stroke="#bbb" stroke-dasharray="3 3"/>' % (X(0), R(0), X(x_max), R(x_max)))
-    pts = " ".join("%.1f,%.1f" % (X(x), R(d)) for x, d in zip(xs, delivered))
-    o.append('<polyline points="%s" fill="none" stroke="#54a24b" stroke-width="1.6"/>' % pts)
+    if has_busy:
+        pts = " ".join("%.1f,%.1f" % (X(x), R(b)) for x, b in zip(xs, busy) if b is not None)
+        o.append('<polyline points="%s" fill="none" stroke="#54a24b" stroke-width="1.6" stroke-dasharray="5 3"/>' % pts)
     for name, color, ys_ in series:
         pts = " ".join("%.1f,%.1f" % (X(x), Y(y)) for x, y in zip(xs, ys_))
         o.append('<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>' % (pts, color))
@@ -49,7 +52,8 @@ def main():
             o.append('<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>' % (X(x), Y(y), color if v else "#fff")
                      + ('' if v else '<circle cx="%.1f" cy="%.1f" r="3" fill="none" stroke="%s"/>' % (X(x), Y(y), color)))
     lx = left + 8
-    for name, color in [(n, c) for n, c, _ in series] + [("delivered/s (right axis)", "#54a24b")]:
+    legend = [(n, c) for n, c, _ in series] + ([("broker CPU (right axis)", "#54a24b")] if has_busy else [])
+    for name, color in legend:
         o.append('<rect x="%d" y="%d" width="10" height="10" fill="%s"/>' % (lx, top + 2, color))
         o.append('<text x="%d" y="%d" font-size="11">%s</text>' % (lx + 14, top + 11, name))
         lx += 14 + 7 * len(name) + 14
