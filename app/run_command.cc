@@ -208,6 +208,12 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
               t["failed"].dump().c_str(), t["throughput_per_s"].get<double>(), l["p50"].get<double>(),
               l["p99"].get<double>(), l["max"].get<double>());
   for (const auto& reason : result.invalid_reasons) std::printf("  invalid: %s\n", reason.c_str());
+  if (result.subscriptions_failed > 0) {
+    // Created mostly during the warm-up, so outside the summary's window: say it here.
+    std::printf("  warning: %llu of %llu subscriptions were refused by the broker; notification figures are incomplete\n",
+                static_cast<unsigned long long>(result.subscriptions_failed),
+                static_cast<unsigned long long>(result.subscriptions));
+  }
   for (const auto& obj : summary["slo"]) {
     std::printf("  SLO %-4s %s\n", obj["pass"].get<bool>() ? "pass" : "FAIL", obj["objective"].get<std::string>().c_str());
   }

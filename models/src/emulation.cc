@@ -4,6 +4,7 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -60,6 +61,17 @@ class Emulation {
       return result_;
     }
     const std::string base = "http://" + options_.listen_host + ":" + std::to_string(listener_.port());
+    {
+      const auto unix_now = std::chrono::system_clock::now().time_since_epoch();
+      const double now_s = std::chrono::duration<double>(unix_now).count();
+      char tag[24];
+      std::snprintf(tag, sizeof tag, "%012llx",
+                    static_cast<unsigned long long>(sim::Mix64(static_cast<uint64_t>(unix_now.count()) ^ listener_.port()) >> 16));
+      run_tag_ = tag;
+      // The run's wall-clock end, plus its drain bound and a second.
+      subscriptions_expire_ = FormatRfc3339(now_s + (scenario_.duration.seconds() + 1) / scenario_.speed +
+                                            scenario_.broker.timeout.seconds() + 1);
+    }
     result_.notification_url = base + "/notify";
     std::vector<std::string> own;
     for (const SourceModel* m : SourceModels()) {
@@ -232,8 +244,12 @@ class Emulation {
         break;
       case RequestSpec::Op::kSubscribe: {
         SubscriptionRequest sub;
-        sub.id = "urn:ngsi-ld:Subscription:citybed:" + world_.regions()[static_cast<size_t>(region)].spec->id + ":" +
-                 std::to_string(next_subscription_++);
+        // Unique to this run, so that runs one after the other against the same broker do not
+        // collide; and expiring soon after the run, so that a broker does not keep notifying a
+        // receiver that is gone.
+        sub.id = "urn:ngsi-ld:Subscription:citybed:" + run_tag_ + ":" + world_.regions()[static_cast<size_t>(region)].spec->id +
+                 ":" + std::to_string(next_subscription_++);
+        sub.expires_at = subscriptions_expire_;
         sub.type = req.entity_type;
         sub.watched = &req.watched;
         sub.q = req.q;
@@ -446,6 +462,7 @@ class Emulation {
     if (o.status >= 400) r.problem = ProblemType(o.body);
     if (!down.delivered && o.error.empty()) r.error = "network";
     r.ok = o.ok() && down.delivered;
+    if (f.op == OpKind::kSubscribe && !r.ok) ++result_.subscriptions_failed;
     if (r.ok) {
       ++result_.completed;
       consecutive_transport_errors_ = 0;
@@ -591,6 +608,8 @@ class Emulation {
   uint64_t outstanding_ = 0;
   uint64_t pending_dispatch_ = 0;  // requests on their simulated uplink
   uint64_t next_subscription_ = 0;
+  std::string run_tag_;               // 12 hex digits, different in every run
+  std::string subscriptions_expire_;  // RFC 3339
   std::vector<Crowd> crowds_;
   uint64_t consecutive_transport_errors_ = 0;
   Clock::time_point last_success_ = Clock::now();

@@ -99,6 +99,10 @@ class NgsiLd final : public BrokerProtocol {
       body += R"(,"q":)";
       AppendJsonString(body, s.q);
     }
+    if (!s.expires_at.empty()) {
+      body += R"(,"expiresAt":)";
+      AppendJsonString(body, s.expires_at);
+    }
     body += R"(,"notification":{"format":"normalized","endpoint":{"uri":)";
     AppendJsonString(body, s.endpoint);
     body += R"(,"accept":"application/json"}}})";

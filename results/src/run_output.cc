@@ -346,6 +346,7 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
                         {"in_window", rec.notifications()},
                         {"malformed", r.notification_errors},
                         {"subscriptions", r.subscriptions},
+                        {"subscriptions_failed", r.subscriptions_failed},
                         {"latency_ms", LatencyJson(rec.freshness())}};
   const auto& lag = r.executor.lag;
   j["generator"] = {{"valid", r.executor.valid},

@@ -1,6 +1,7 @@
 // End to end: the emulation drives a real broker (the embedded one) and the results agree with
 // what the broker itself holds and counts.
 #include <boost/asio.hpp>
+#include <chrono>
 #include <boost/beast.hpp>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "citybed/broker/broker.h"
+#include "citybed/common/strings.h"
 #include "citybed/models/emulation.h"
 #include "citybed/models/protocol.h"
 #include "citybed/models/world.h"
@@ -162,6 +164,56 @@ TEST_CASE("E2E: the broker holds what the sources sent and counts what citybed c
   CHECK(recorder.total().sent == recorder.all_sent());
   CHECK(static_cast<double>(recorder.all_sent()) + 1 ==  // + the readiness check, GET /version
         Metric(metrics, "citybed_http_requests_total{"));
+  b.Stop();
+}
+
+TEST_CASE("E2E: runs one after the other against the same broker keep their subscriptions apart", "[e2e]") {
+  Scenario s = Load(R"({
+    "name": "twice", "duration": "3s", "warmup": "0s", "seed": 5,
+    "regions": [{"id": "a", "lat": 35.68, "lon": 139.77, "population": 1e5, "radius_km": 3}],
+    "sources": [{"kind": "parking-spot", "count": 20, "arrival": {"process": "periodic", "period": "500ms"}}],
+    "users": [{"kind": "app", "count": 2, "arrival": {"process": "periodic", "period": "1s"},
+               "requests": [{"op": "subscribe", "type": "ParkingSpot"}, {"op": "get", "type": "ParkingSpot"}]}]
+  })");
+  broker::BrokerOptions bo;
+  bo.server.port = 0;
+  broker::Broker b(bo);
+  REQUIRE(b.Start());
+  const int64_t before = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  for (int run = 0; run < 2; ++run) {
+    auto world = World::Build(s);  // the same scenario and seed: the same workload
+    REQUIRE(world);
+    auto protocol = MakeNgsiLdProtocol(b.url().substr(7));
+    results::Recorder recorder(RecorderFor(s));
+    EmulationOptions eo;
+    eo.broker_url = b.url();
+    const EmulationResult result = RunEmulation(**world, *protocol, eo, recorder);
+    INFO("run " << run);
+    REQUIRE(result.valid());
+    CHECK(result.subscriptions == 2);
+    CHECK(result.subscriptions_failed == 0);  // the same ids again would be 409 AlreadyExists
+    CHECK(result.notifications > 0);          // and the first run's receiver would get them
+    CHECK(result.notification_errors == 0);
+  }
+  // Both runs' subscriptions are there, each expiring shortly after its run: 3 s at speed 1,
+  // plus the drain bound (the broker timeout) and a second or two.
+  broker::Request list;
+  list.method = broker::Method::kGet;
+  list.target = "/ngsi-ld/v1/subscriptions?limit=100";
+  const broker::Response r = b.Handle(list);
+  REQUIRE(r.status == 200);
+  const json::array subs = json::parse(r.body).as_array();
+  REQUIRE(subs.size() == 4);
+  std::set<std::string> ids;
+  for (const json::value& v : subs) {
+    ids.insert(std::string(v.at("id").as_string()));
+    const auto expires = ParseRfc3339Micros(v.at("expiresAt").as_string());
+    REQUIRE(expires);
+    CHECK(*expires > before);
+    CHECK(*expires < before + static_cast<int64_t>((2 * 3 + s.broker.timeout.seconds() + 10) * 1e6));
+  }
+  CHECK(ids.size() == 4);
   b.Stop();
 }
 

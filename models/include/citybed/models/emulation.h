@@ -56,7 +56,7 @@ struct EmulationResult {
   uint64_t sent = 0, completed = 0, failed = 0, network_failures = 0, skipped = 0;
   uint64_t max_outstanding = 0;
   uint64_t notifications = 0, notified_entities = 0, notification_errors = 0;
-  uint64_t subscriptions = 0;
+  uint64_t subscriptions = 0, subscriptions_failed = 0;  // sent; answered with an error (warm-up included)
   sim::Time end;
   double wall_seconds = 0;
   bool valid() const { return invalid_reasons.empty(); }

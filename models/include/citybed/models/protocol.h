@@ -19,6 +19,7 @@ struct SubscriptionRequest {
   const std::vector<std::string>* watched = nullptr;
   std::string_view q;
   std::string endpoint;       // where notifications go
+  std::string expires_at;     // RFC 3339; empty for a subscription that does not expire
 };
 
 class BrokerProtocol {
