@@ -32,8 +32,8 @@ if [[ -z $url ]]; then
 fi
 echo "# knee sweep of $(basename "$scenario") against $url; $WALL s of wall time per step"
 csv=$OUT/knee.csv
-echo "speed,offered_per_s,delivered_per_s,p50_ms,p99_ms,p999_ms,error_rate,valid,p99_lag_ms,broker_cpu" > "$csv"
-printf '%6s %10s %10s %9s %9s %9s %8s %6s %9s %7s\n' speed offered/s ok/s p50_ms p99_ms p99.9_ms errors valid lag_p99 broker
+echo "speed,offered_per_s,delivered_per_s,p50_ms,p99_ms,p999_ms,error_rate,valid,p99_lag_ms,broker_cpu,conn_wait_p99_ms,notifications_per_s" > "$csv"
+printf '%6s %10s %10s %9s %9s %9s %8s %6s %9s %7s %9s %8s\n' speed offered/s ok/s p50_ms p99_ms p99.9_ms errors valid lag_p99 broker conn_wait notif/s
 # CPU seconds the started broker has used so far (utime + stime of /proc/PID/stat); empty for BROKER=URL.
 cpu() { [[ -n $pid && -r /proc/$pid/stat ]] && awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat"; }
 for s in $SPEEDS; do
@@ -51,9 +51,11 @@ r, l, g = s["requests"], s["latency_ms"], s["generator"]
 window = s["window"]["to_s"] - s["window"]["from_s"]
 offered = r["sent"] / window * speed      # requests per wall second
 delivered = r["ok"] / window * speed
-row = [speed, offered, delivered, l["p50"], l["p99"], l["p999"], r["error_rate"], s["valid"], g["p99_lag_ms"], busy]
-print("%6g %10.0f %10.0f %9.2f %9.2f %9.2f %7.2f%% %6s %9.3f %7s" % (row[0], row[1], row[2], row[3], row[4], row[5],
-      100 * row[6], "yes" if row[7] else "NO", row[8], "%.0f%%" % (100 * float(busy)) if busy else "-"))
+notified = s["notifications"]["received"] / window * speed
+row = [speed, offered, delivered, l["p50"], l["p99"], l["p999"], r["error_rate"], s["valid"], g["p99_lag_ms"], busy,
+       g["connection_wait_p99_ms"], notified]
+print("%6g %10.0f %10.0f %9.2f %9.2f %9.2f %7.2f%% %6s %9.3f %7s %9.2f %8.0f" % (row[0], row[1], row[2], row[3], row[4],
+      row[5], 100 * row[6], "yes" if row[7] else "NO", row[8], "%.0f%%" % (100 * float(busy)) if busy else "-", row[10], row[11]))
 open(sys.argv[3], "a").write(",".join(str(x) for x in row) + "\n")
 PY
 done
