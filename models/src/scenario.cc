@@ -87,6 +87,23 @@ class Reader {
     }
   }
 
+  // Calls f(element, pointer) for every element of the array obj[key] that is an object, and
+  // reports a value that is not an array and elements that are not objects. Absent: nothing.
+  template <class F>
+  void EachObject(const json& obj, const std::string& ptr, const char* key, F&& f) {
+    const json* array = Get(obj, ptr, key, false);
+    if (array == nullptr) return;
+    const std::string at = At(ptr, key);
+    if (!array->is_array()) {
+      Error(at, "must be an array");
+      return;
+    }
+    for (size_t i = 0; i < array->size(); ++i) {
+      const std::string p = At(at, i);
+      if (IsObject((*array)[i], p)) f((*array)[i], p);
+    }
+  }
+
   const json* Get(const json& obj, const std::string& ptr, const char* key, bool required) {
     auto it = obj.find(key);
     if (it == obj.end()) {
@@ -450,17 +467,8 @@ std::optional<sim::Duration> ReadTimeOfDay(Reader& r, const json& obj, const std
 }
 
 void ReadEvents(Reader& r, const json& doc, Scenario& s, const std::set<std::string>& types) {
-  auto it = doc.find("events");
-  if (it == doc.end()) return;
-  if (!it->is_array()) {
-    r.Error("/events", "must be an array");
-    return;
-  }
   const auto& domains = DomainNames();
-  for (size_t i = 0; i < it->size(); ++i) {
-    const std::string p = At(std::string("/events"), i);
-    const json& ej = (*it)[i];
-    if (!r.IsObject(ej, p)) continue;
+  r.EachObject(doc, "", "events", [&](const json& ej, const std::string& p) {
     r.Keys(ej, p, {"kind", "at", "regions", "largest", "ramp", "duration", "decay", "intensity", "rate_factors", "crowd", "description"});
     EventSpec e;
     if (auto kind = r.Str(ej, p, "kind", true)) {
@@ -533,7 +541,7 @@ void ReadEvents(Reader& r, const json& doc, Scenario& s, const std::set<std::str
       }
     }
     s.events.push_back(std::move(e));
-  }
+  });
 }
 
 void ReadBackbone(Reader& r, const json& g, const std::string& gp, Scenario& s) {
@@ -603,29 +611,20 @@ void ReadNetwork(Reader& r, const json& doc, Scenario& s) {
     if (auto m = r.Int(obj, ptr, "max_retries", false, 0, 20)) n.retransmit.max_retries = static_cast<int>(*m);
     return;
   }
-  if (const json* nodes = r.Get(obj, ptr, "nodes", false)) {
-    if (!nodes->is_array()) {
-      r.Error(At(ptr, "nodes"), "must be an array");
-    } else {
-      for (size_t i = 0; i < nodes->size(); ++i) {
-        const std::string p = At(At(ptr, "nodes"), i);
-        const json& nj = (*nodes)[i];
-        if (!r.IsObject(nj, p)) continue;
-        r.Keys(nj, p, {"id", "lat", "lon", "kind", "name"});
-        NodeSpec node;
-        if (auto id = r.Str(nj, p, "id", true)) {
-          if (!ValidId(*id)) r.Error(At(p, "id"), "must be 1-64 letters, digits, - _ or .");
-          if (!node_ids.insert(*id).second) r.Error(At(p, "id"), "duplicate node id \"" + *id + "\"");
-          node.id = *id;
-        }
-        node.lat = r.Num(nj, p, "lat", false, -90, 90);
-        node.lon = r.Num(nj, p, "lon", false, -180, 180);
-        r.Str(nj, p, "kind");
-        r.Str(nj, p, "name");
-        n.nodes.push_back(node);
-      }
+  r.EachObject(obj, ptr, "nodes", [&](const json& nj, const std::string& p) {
+    r.Keys(nj, p, {"id", "lat", "lon", "kind", "name"});
+    NodeSpec node;
+    if (auto id = r.Str(nj, p, "id", true)) {
+      if (!ValidId(*id)) r.Error(At(p, "id"), "must be 1-64 letters, digits, - _ or .");
+      if (!node_ids.insert(*id).second) r.Error(At(p, "id"), "duplicate node id \"" + *id + "\"");
+      node.id = *id;
     }
-  }
+    node.lat = r.Num(nj, p, "lat", false, -90, 90);
+    node.lon = r.Num(nj, p, "lon", false, -180, 180);
+    r.Str(nj, p, "kind");
+    r.Str(nj, p, "name");
+    n.nodes.push_back(node);
+  });
   auto node_ref = [&](const json& o, const std::string& p, const char* key, std::string& out) {
     if (auto id = r.Str(o, p, key, true)) {
       if (!node_ids.count(*id)) {
@@ -638,33 +637,24 @@ void ReadNetwork(Reader& r, const json& doc, Scenario& s) {
       }
     }
   };
-  if (const json* links = r.Get(obj, ptr, "links", false)) {
-    if (!links->is_array()) {
-      r.Error(At(ptr, "links"), "must be an array");
-    } else {
-      for (size_t i = 0; i < links->size(); ++i) {
-        const std::string p = At(At(ptr, "links"), i);
-        const json& lj = (*links)[i];
-        if (!r.IsObject(lj, p)) continue;
-        r.Keys(lj, p, {"from", "to", "latency", "bandwidth", "loss"});
-        LinkSpec link;
-        node_ref(lj, p, "from", link.from);
-        node_ref(lj, p, "to", link.to);
-        link.latency = r.Dur(lj, p, "latency", false, false);
-        if (auto b = r.Bandwidth(lj, p, "bandwidth")) link.bandwidth_bps = *b;
-        if (auto l = r.Num(lj, p, "loss", false, 0, 0.999)) link.loss = *l;
-        if (!link.latency && !link.from.empty() && !link.to.empty()) {
-          for (const NodeSpec& nd : n.nodes) {
-            if ((nd.id == link.from || nd.id == link.to) && (!nd.lat || !nd.lon)) {
-              r.Error(At(p, "latency"), "is required: node \"" + nd.id + "\" has no coordinates to derive it from");
-              break;
-            }
-          }
+  r.EachObject(obj, ptr, "links", [&](const json& lj, const std::string& p) {
+    r.Keys(lj, p, {"from", "to", "latency", "bandwidth", "loss"});
+    LinkSpec link;
+    node_ref(lj, p, "from", link.from);
+    node_ref(lj, p, "to", link.to);
+    link.latency = r.Dur(lj, p, "latency", false, false);
+    if (auto b = r.Bandwidth(lj, p, "bandwidth")) link.bandwidth_bps = *b;
+    if (auto l = r.Num(lj, p, "loss", false, 0, 0.999)) link.loss = *l;
+    if (!link.latency && !link.from.empty() && !link.to.empty()) {
+      for (const NodeSpec& nd : n.nodes) {
+        if ((nd.id == link.from || nd.id == link.to) && (!nd.lat || !nd.lon)) {
+          r.Error(At(p, "latency"), "is required: node \"" + nd.id + "\" has no coordinates to derive it from");
+          break;
         }
-        n.links.push_back(link);
       }
     }
-  }
+    n.links.push_back(link);
+  });
   node_ref(obj, ptr, "broker_node", n.broker_node);
   if (const json* access = r.Get(obj, ptr, "access", false)) {
     const std::string p = At(ptr, "access");
@@ -699,16 +689,7 @@ void ReadNetwork(Reader& r, const json& doc, Scenario& s) {
 
 void ReadUsers(Reader& r, const json& doc, Scenario& s, const std::set<std::string>& region_ids,
                const std::set<std::string>& types) {
-  auto it = doc.find("users");
-  if (it == doc.end()) return;
-  if (!it->is_array()) {
-    r.Error("/users", "must be an array");
-    return;
-  }
-  for (size_t i = 0; i < it->size(); ++i) {
-    const std::string p = At(std::string("/users"), i);
-    const json& uj = (*it)[i];
-    if (!r.IsObject(uj, p)) continue;
+  r.EachObject(doc, "", "users", [&](const json& uj, const std::string& p) {
     r.Keys(uj, p, {"kind", "regions", "count", "per_10k", "arrival", "requests", "description"});
     UserSpec u;
     u.kind = r.Str(uj, p, "kind", true).value_or("");
@@ -725,7 +706,7 @@ void ReadUsers(Reader& r, const json& doc, Scenario& s, const std::set<std::stri
       }
     }
     s.users.push_back(std::move(u));
-  }
+  });
 }
 
 void ReadSlo(Reader& r, const json& doc, Scenario& s) {
@@ -902,37 +883,28 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
 
   // Sources.
   std::set<std::string> types;
-  if (const json* sources = r.Get(doc, "", "sources", false)) {
-    if (!sources->is_array()) {
-      r.Error("/sources", "must be an array");
-    } else {
-      const auto kinds = SourceKindNames();
-      for (size_t i = 0; i < sources->size(); ++i) {
-        const std::string p = At(std::string("/sources"), i);
-        const json& sj = (*sources)[i];
-        if (!r.IsObject(sj, p)) continue;
-        r.Keys(sj, p, {"kind", "regions", "count", "per_10k", "arrival", "description"});
-        SourceSpec src;
-        if (auto kind = r.Str(sj, p, "kind", true)) {
-          const SourceModel* model = FindSourceModel(*kind);
-          if (model == nullptr) {
-            std::string message = "unknown source kind \"" + *kind + "\"";
-            const std::string hint = ClosestMatch(*kind, kinds);
-            if (!hint.empty()) message += " (did you mean \"" + hint + "\"?)";
-            message += "; `citybed sources` lists them";
-            r.Error(At(p, "kind"), message);
-          } else {
-            types.insert(std::string(model->entity_type()));
-          }
-          src.kind = *kind;
-        }
-        src.regions = ReadRegionRefs(r, sj, p, region_ids);
-        ReadPopulationCount(r, sj, p, src.count, src.per_10k);
-        if (const json* a = r.Get(sj, p, "arrival", true)) ReadArrival(r, *a, At(p, "arrival"), src.arrival);
-        s.sources.push_back(std::move(src));
+  const auto kinds = SourceKindNames();
+  r.EachObject(doc, "", "sources", [&](const json& sj, const std::string& p) {
+    r.Keys(sj, p, {"kind", "regions", "count", "per_10k", "arrival", "description"});
+    SourceSpec src;
+    if (auto kind = r.Str(sj, p, "kind", true)) {
+      const SourceModel* model = FindSourceModel(*kind);
+      if (model == nullptr) {
+        std::string message = "unknown source kind \"" + *kind + "\"";
+        const std::string hint = ClosestMatch(*kind, kinds);
+        if (!hint.empty()) message += " (did you mean \"" + hint + "\"?)";
+        message += "; `citybed sources` lists them";
+        r.Error(At(p, "kind"), message);
+      } else {
+        types.insert(std::string(model->entity_type()));
       }
+      src.kind = *kind;
     }
-  }
+    src.regions = ReadRegionRefs(r, sj, p, region_ids);
+    ReadPopulationCount(r, sj, p, src.count, src.per_10k);
+    if (const json* a = r.Get(sj, p, "arrival", true)) ReadArrival(r, *a, At(p, "arrival"), src.arrival);
+    s.sources.push_back(std::move(src));
+  });
   ReadUsers(r, doc, s, region_ids, types);
   ReadEvents(r, doc, s, types);
   ReadSlo(r, doc, s);

@@ -134,3 +134,19 @@ TEST_CASE("JSON pointers escape ~ and / in keys", "[models]") {
                       "a/b~c": 1})");
   CHECK(Has(e, "/a~1b~0c", "unknown key"));
 }
+
+TEST_CASE("Lists that are not arrays, and list items that are not objects, are named", "[models]") {
+  auto e = Errors(R"({
+    "name": "t", "duration": "10s",
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
+    "network": {"nodes": 3, "links": [5], "broker_node": "x"},
+    "sources": {"x": 1}, "users": "no", "events": [1, {"kind": "earthquake", "at": "1s"}]
+  })");
+  INFO(Dump(e));
+  CHECK(Has(e, "/network/nodes", "must be an array"));
+  CHECK(Has(e, "/network/links/0", "must be an object (got a number)"));
+  CHECK(Has(e, "/sources", "must be an array"));
+  CHECK(Has(e, "/users", "must be an array"));
+  CHECK(Has(e, "/events/0", "must be an object"));
+  for (const auto& err : e) CHECK(err.pointer.rfind("/events/1", 0) != 0);  // the valid event is read
+}
