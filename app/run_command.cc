@@ -2,6 +2,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -11,6 +14,7 @@
 #include "citybed/broker/broker.h"
 #include "citybed/common/log.h"
 #include "citybed/common/strings.h"
+#include "citybed/common/url.h"
 #include "citybed/models/emulation.h"
 #include "citybed/models/protocol.h"
 #include "citybed/models/scenario.h"
@@ -18,6 +22,7 @@
 #include "citybed/results/recorder.h"
 #include "citybed/results/run_output.h"
 #include "commands.h"
+#include "host_probe.h"
 #include "exit_codes.h"
 
 namespace citybed::app {
@@ -34,6 +39,7 @@ struct RunOptions {
   double speed = 0;
   int64_t seed = -1;
   bool quiet = false;
+  bool force = false;
   std::string log_level = "warn";
 };
 
@@ -47,6 +53,16 @@ std::unique_ptr<models::Scenario> Load(const std::string& file) {
     return nullptr;
   }
   return std::make_unique<models::Scenario>(std::move(*s));
+}
+
+// Resident memory of this process (MiB), from /proc/self/status.
+double ResidentMiB() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::round(std::atof(line.c_str() + 6) / 1024.0 * 10) / 10;
+  }
+  return 0;
 }
 
 std::string Bar(double fraction, int width) {
@@ -73,9 +89,13 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   if (o.speed > 0) s.speed = o.speed;
   if (o.seed >= 0) s.seed = static_cast<uint64_t>(o.seed);
   if (!o.broker.empty()) {
-    if (o.broker != "embedded" && !StartsWith(o.broker, "http://")) {
-      std::fprintf(stderr, "citybed run: --broker must be \"embedded\" or an http:// URL\n");
-      return kExitUsage;
+    if (o.broker != "embedded") {
+      auto url = ParseHttpUrl(o.broker);
+      if (!url || url->scheme != "http") {
+        std::fprintf(stderr, "citybed run: --broker must be \"embedded\" or an http:// URL: %s\n",
+                     url ? "https is not supported" : url.error().message.c_str());
+        return kExitUsage;
+      }
     }
     s.broker.url = o.broker;
   }
@@ -83,6 +103,14 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   if (!world) {
     std::fprintf(stderr, "%s: %s\n", o.file.c_str(), world.error().message.c_str());
     return kExitUsage;
+  }
+
+  // The results folder is checked before anything runs: a run whose results cannot be written
+  // is not started.
+  const std::string dir = o.out.empty() ? s.outputs.dir + "/" + results::RunFolderName(s.name) : o.out;
+  if (auto ok = results::PrepareRunFolder(dir, o.force); !ok) {
+    std::fprintf(stderr, "citybed run: %s\n", ok.error().message.c_str());
+    return ok.error().code == ErrorCode::kAlreadyExists ? kExitUsage : kExitRuntimeError;
   }
 
   // The broker: the embedded one in this process, or the given URL.
@@ -128,7 +156,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     sim::LatencyHistogram recent{4};
     explicit LiveObserver(models::RunObserver& n) : next(n) {}
     void OnRequest(const models::RequestRecord& r) override {
-      if (r.ok) recent.Record(r.latency.ns());
+      if (r.ok()) recent.Record(r.latency.ns());
       next.OnRequest(r);
     }
     void OnNotification(const models::NotificationRecord& n) override { next.OnNotification(n); }
@@ -149,11 +177,11 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     last_wall = p.wall_seconds;
     live.recent.Reset();
     if (tty) {
-      std::fprintf(stderr, "\r[%s] %5.0fs/%.0fs ETA %4.0fs %7.0f req/s p99 %7.2f ms failed %llu outstanding %llu  ",
+      std::fprintf(stderr, "\r[%s] %5.0fs/%.0fs ETA %4.0fs %7.0f ok/s (wall) p99 %7.2f ms failed %llu outstanding %llu  ",
                    Bar(frac, 24).c_str(), p.now.seconds(), p.duration.seconds(), eta, rate, p99,
                    static_cast<unsigned long long>(p.failed), static_cast<unsigned long long>(p.outstanding));
     } else {
-      std::fprintf(stderr, "t=%.0fs/%.0fs %.0f req/s p99 %.2f ms failed %llu outstanding %llu\n", p.now.seconds(),
+      std::fprintf(stderr, "t=%.0fs/%.0fs %.0f ok/s (wall) p99 %.2f ms failed %llu outstanding %llu\n", p.now.seconds(),
                    p.duration.seconds(), rate, p99, static_cast<unsigned long long>(p.failed),
                    static_cast<unsigned long long>(p.outstanding));
     }
@@ -165,6 +193,10 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   const std::string started = UtcNowRfc3339();
+  const int64_t started_unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch()).count();
+  const HostProbe host;
+  const double broker_cpu_before = embedded ? embedded->CpuSeconds() : 0;
   models::EmulationResult result = models::RunEmulation(**world, *protocol, eo, live);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
@@ -176,9 +208,17 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   info.broker_url = url;
   info.broker_embedded = embedded != nullptr;
   info.started_utc = started;
+  info.started_unix_us = started_unix_us;
   info.command_line = command_line;
   info.sources = (*world)->total_sources();
   info.users = (*world)->total_users();
+  info.host = host.Describe();
+  if (embedded) {
+    const double cpu = embedded->CpuSeconds() - broker_cpu_before;
+    info.broker_resources["cpu_seconds"] = std::round(cpu * 1000) / 1000;
+    if (result.wall_seconds > 0) info.broker_resources["cpu_share"] = std::round(cpu / result.wall_seconds * 1e4) / 1e4;
+    info.broker_resources["rss_mib"] = ResidentMiB();
+  }
   for (const auto& g : (*world)->sources()) {
     info.sources_by_domain[std::string(g.model->domain())] += g.count;
     info.sources_by_region[s.regions[static_cast<size_t>(g.region)].id] += g.count;
@@ -190,23 +230,42 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     info.entities_by_region[s.regions[static_cast<size_t>(g.region)].id] += written;
     info.entities_by_type[std::string(g.model->entity_type())] += written;
   }
+  // Notifications that never arrived count as failures in the freshness percentiles.
+  recorder.AddMissingNotifications(result.broker_notifications.missing + result.notifications_lost,
+                                   result.drain_end.SinceStart());
+  const results::GeneratorVerdict generator = results::JudgeGenerator(s, result, recorder);
+  if (!generator.valid) result.invalid_reasons.push_back(generator.reason);
   const results::SloVerdict slo = results::EvaluateSlo(s.slo, recorder);
-  const nlohmann::json manifest = results::BuildManifest(info);
-  const nlohmann::json summary = results::BuildSummary(recorder, info, slo);
-  const std::string dir = o.out.empty() ? s.outputs.dir + "/" + results::RunFolderName(s.name) : o.out;
-  auto written = results::WriteRunFolder(dir, manifest, summary, results::BuildTimeseriesCsv(recorder),
-                                         s.outputs.report ? results::BuildReportHtml(summary, manifest, recorder) : "");
+  results::RunFiles files;
+  files.manifest = results::BuildManifest(info);
+  files.summary = results::BuildSummary(recorder, info, slo, generator);
+  files.csv = results::BuildTimeseriesCsv(recorder, info);
+  files.csv_metadata = results::BuildTimeseriesMetadata(recorder);
+  if (s.outputs.report) files.html = results::BuildReportHtml(files.summary, files.manifest, recorder);
+  auto written = results::WriteRunFolder(dir, files);
   if (embedded) embedded->Stop();
   if (!written) {
     std::fprintf(stderr, "citybed run: cannot write the results: %s\n", written.error().message.c_str());
     return kExitRuntimeError;
   }
+  const nlohmann::json& summary = files.summary;
   const auto& t = summary["requests"];
-  const auto& l = summary["latency_ms"];
-  std::printf("%s run of %s: %s requests, %s ok, %s failed, %.1f req/s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-              result.valid() ? "valid" : "INVALID", s.name.c_str(), t["sent"].dump().c_str(), t["ok"].dump().c_str(),
-              t["failed"].dump().c_str(), t["throughput_per_s"].get<double>(), l["p50"].get<double>(),
-              l["p99"].get<double>(), l["max"].get<double>());
+  const auto& l = t["latency_ms"];
+  const bool measured = summary["measured"].get<bool>();
+  std::printf("%s run of %s: %s requests scheduled in %s s of simulated time, %s ok, %s failed\n",
+              result.valid() ? "valid" : "INVALID", s.name.c_str(), t["scheduled"].dump().c_str(),
+              FormatSecondsExact(static_cast<int64_t>(std::llround(summary["window"]["simulated_s"].get<double>() * 1e9))).c_str(),
+              t["ok"].dump().c_str(), t["failed"].dump().c_str());
+  if (measured) {
+    std::printf("  throughput %.1f ok/s per simulated second (%.1f per wall second at speed %g); latency of all %s "
+                "requests: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                t["throughput"]["ok_per_simulated_s"].get<double>(), t["throughput"]["ok_per_wall_s"].get<double>(), s.speed,
+                l["count"].dump().c_str(), l["p50"].get<double>(), l["p99"].get<double>(), l["max"].get<double>());
+  } else {
+    std::printf("  nothing was measured: %s\n",
+                summary["window"].contains("note") ? summary["window"]["note"].get<std::string>().c_str()
+                                                   : "no request was made in the measurement window");
+  }
   for (const auto& reason : result.invalid_reasons) std::printf("  invalid: %s\n", reason.c_str());
   if (result.subscriptions_failed > 0) {
     // Created mostly during the warm-up, so outside the summary's window: say it here.
@@ -214,17 +273,35 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                 static_cast<unsigned long long>(result.subscriptions_failed),
                 static_cast<unsigned long long>(result.subscriptions));
   }
-  for (const auto& obj : summary["slo"]) {
-    std::printf("  SLO %-4s %s\n", obj["pass"].get<bool>() ? "pass" : "FAIL", obj["objective"].get<std::string>().c_str());
+  if (summary["notifications"]["missing"].get<uint64_t>() > 0) {
+    std::printf("  warning: %s notifications the broker triggered never arrived (counted as failures in freshness)\n",
+                summary["notifications"]["missing"].dump().c_str());
+  }
+  if (info.host.contains("warning")) std::printf("  warning: %s\n", info.host["warning"].get<std::string>().c_str());
+  if (measured) {
+    for (const auto& obj : summary["slo"]) {
+      const std::string verdict = obj["verdict"].get<std::string>();
+      std::string measured_text;
+      if (obj.contains("measured_ms") && !obj["measured_ms"].is_null()) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " (measured %.2f ms over %s samples)", obj["measured_ms"].get<double>(),
+                      obj["samples"].dump().c_str());
+        measured_text = buf;
+      }
+      std::printf("  SLO %-15s %s%s\n", verdict == "pass" ? "pass" : verdict == "fail" ? "FAIL" : verdict.c_str(),
+                  obj["objective"].get<std::string>().c_str(), measured_text.c_str());
+    }
   }
   std::printf("results: %s\n", dir.c_str());
-  if (!result.valid()) return kExitInvalidRun;
-  if (!slo.pass) return kExitSloFailed;
+  if (!result.valid() || !measured) return kExitInvalidRun;
+  if (!slo.pass || !slo.judged) return kExitSloFailed;
   return kExitOk;
 }
 
 namespace {
-// The expected request rate over the run, sampled every 1/240 of it: what the broker will be asked.
+// The expected request rate over the run (World::OfferedAt, the same definition the workload
+// sends by), averaged with the trapezoid rule over 1/240 steps of the run: what the broker will
+// be asked, per operation and per kind of source or user.
 void PrintOfferedLoad(const models::World& world) {
   const models::Scenario& s = world.scenario();
   constexpr int kSamples = 240;
@@ -239,15 +316,30 @@ void PrintOfferedLoad(const models::World& world) {
     mean.sources += w * l.sources;
     mean.users += w * l.users;
     mean.crowds += w * l.crowds;
+    for (size_t k = 0; k < l.by_op.size(); ++k) mean.by_op[k] += w * l.by_op[k];
+    for (const auto& [kind, rate] : l.by_kind) mean.by_kind[kind] += w * rate;
     if (l.total() > peak) peak = l.total(), peak_at = t;
   }
   mean.sources /= sum, mean.users /= sum, mean.crowds /= sum;
+  for (double& x : mean.by_op) x /= sum;
+  for (auto& [kind, rate] : mean.by_kind) rate /= sum;
   const double hour = world.HourAt(peak_at);
   const int minutes = static_cast<int>(hour * 60) % (24 * 60);
-  std::printf("  offered load (simulated time): mean %.0f req/s (sources %.0f, users %.0f, crowds %.0f), peak %.0f req/s at %02d:%02d\n",
+  std::printf("  offered load, requests per simulated second: mean %.1f (sources %.1f, users %.1f, crowds %.1f), "
+              "peak %.1f at %02d:%02d\n",
               mean.total(), mean.sources, mean.users, mean.crowds, peak, minutes / 60, minutes % 60);
-  std::printf("  at speed %g the broker sees about %.0f req/s on average, %.0f at the peak\n", s.speed, mean.total() * s.speed,
-              peak * s.speed);
+  std::printf("    by operation:");
+  for (size_t k = 0; k < mean.by_op.size(); ++k) {
+    if (mean.by_op[k] > 0) std::printf(" %s %.1f", std::string(models::OpKindName(static_cast<models::OpKind>(k))).c_str(), mean.by_op[k]);
+  }
+  std::printf("\n    by kind:");
+  for (const auto& [kind, rate] : mean.by_kind) std::printf(" %s %.1f", kind.c_str(), rate);
+  std::printf("\n");
+  if (const uint64_t subs = world.SubscriptionsAtStart(); subs > 0) {
+    std::printf("    plus %llu subscriptions made by the users at the start\n", static_cast<unsigned long long>(subs));
+  }
+  std::printf("  at speed %g the broker sees about %.1f requests per wall second on average, %.1f at the peak\n", s.speed,
+              mean.total() * s.speed, peak * s.speed);
 }
 }  // namespace
 
@@ -349,6 +441,7 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
       ->check(CLI::PositiveNumber);
   run->add_option("--seed", o->seed, "Random seed (overrides the scenario)")->check(CLI::NonNegativeNumber);
   run->add_flag("--quiet", o->quiet, "No progress output");
+  run->add_flag("--force", o->force, "Replace the results already in --out");
   run->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   run->callback([o, &action, command_line] { action = [o, command_line] { return RunScenario(*o, command_line); }; });
 

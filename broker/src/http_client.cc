@@ -13,35 +13,9 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
-Expected<Url> ParseUrl(std::string_view url) {
-  Url u;
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return Unexpected(Error::InvalidArgument("\"" + std::string(url) + "\" is not an absolute URL"));
-  }
-  u.scheme = std::string(url.substr(0, scheme_end));
-  std::string_view rest = url.substr(scheme_end + 3);
-  const size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (!authority.empty() && authority.front() == '[') {  // [::1]:8080
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) return Unexpected(Error::InvalidArgument("bad IPv6 host in " + std::string(url)));
-    u.host = std::string(authority.substr(1, close - 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') u.port = std::string(authority.substr(close + 2));
-  } else {
-    const size_t colon = authority.rfind(':');
-    u.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) u.port = std::string(authority.substr(colon + 1));
-  }
-  if (u.host.empty()) return Unexpected(Error::InvalidArgument("no host in " + std::string(url)));
-  if (u.port.empty()) u.port = u.scheme == "https" ? "443" : "80";
-  return u;
-}
-
 Expected<HttpResult> HttpRequest(Method method, const std::string& url, const std::vector<Header>& headers,
                                  std::string body, std::chrono::milliseconds timeout, size_t max_body_bytes) {
-  auto parsed = ParseUrl(url);
+  auto parsed = ParseHttpUrl(url);
   if (!parsed) return Unexpected(parsed.error());
   if (parsed->scheme != "http") {
     return Unexpected(Error::Unavailable("only http:// URLs are supported, not " + parsed->scheme + "://"));

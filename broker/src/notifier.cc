@@ -1,5 +1,7 @@
 #include "citybed/broker/notifier.h"
 
+#include "citybed/common/cpu_time.h"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -99,7 +101,7 @@ class Notifier::Impl {
   }
 
   void Dispatch(const JobPtr& job, bool retry_on_fresh) {
-    auto url = ParseUrl(job->uri);
+    auto url = ParseHttpUrl(job->uri);
     if (!url || url->scheme != "http") {
       Fail(job, nullptr, nullptr, "endpoint " + job->uri + " is not an http:// URL", false);
       return;
@@ -242,6 +244,10 @@ class Notifier::Impl {
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
+
+ public:
+  // From the owner's thread (as Start and Stop).
+  double CpuSeconds() { return thread_.joinable() ? ThreadCpuSeconds(thread_) : 0.0; }
   std::unordered_map<std::string, Endpoint> endpoints_;  // io thread only
   std::atomic<bool> accepting_{false};
   std::atomic<size_t> queued_{0};
@@ -256,5 +262,6 @@ void Notifier::Start() { impl_->Start(); }
 void Notifier::Stop(std::chrono::milliseconds flush) { impl_->Stop(flush); }
 bool Notifier::Enqueue(NotificationJob job) { return impl_->Enqueue(std::move(job)); }
 NotifierCounters Notifier::Counters() const { return impl_->Counters(); }
+double Notifier::CpuSeconds() const { return impl_->CpuSeconds(); }
 
 }  // namespace citybed::broker

@@ -1,5 +1,7 @@
 #include "citybed/broker/server.h"
 
+#include "citybed/common/cpu_time.h"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -360,6 +362,14 @@ HttpServer::~HttpServer() { Stop(std::chrono::milliseconds(1000)); }
 Expected<void> HttpServer::Start() { return impl_->Start(); }
 void HttpServer::Stop(std::chrono::milliseconds grace) { impl_->Stop(grace); }
 uint16_t HttpServer::port() const { return impl_->bound_port.load(); }
+double HttpServer::CpuSeconds() const {
+  double total = 0;
+  if (!impl_->running) return total;
+  for (const auto& w : impl_->workers) {
+    if (w->thread.joinable()) total += ThreadCpuSeconds(w->thread);
+  }
+  return total;
+}
 size_t HttpServer::open_connections() const { return impl_->open.load(); }
 
 }  // namespace citybed::broker

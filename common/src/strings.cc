@@ -97,6 +97,21 @@ std::string PercentEncode(std::string_view in, std::string_view keep) {
   return out;
 }
 
+std::string FormatSecondsExact(int64_t ns) {
+  const bool negative = ns < 0;
+  const uint64_t a = negative ? uint64_t{0} - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+  std::string out = (negative ? "-" : "") + std::to_string(a / 1000000000);
+  uint64_t frac = a % 1000000000;
+  if (frac != 0) {
+    char digits[16];
+    std::snprintf(digits, sizeof digits, "%09llu", static_cast<unsigned long long>(frac));
+    std::string f(digits);
+    while (!f.empty() && f.back() == '0') f.pop_back();
+    out += "." + f;
+  }
+  return out;
+}
+
 std::string FormatRfc3339(double unix_seconds) {
   double whole = std::floor(unix_seconds);
   auto secs = static_cast<std::time_t>(whole);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <limits>
 
 #include "citybed/models/sources.h"
 
@@ -21,6 +22,20 @@ double RateAt(const ArrivalSpec& a, int64_t t_ns, double hour, const RateScale* 
 }
 
 namespace {
+
+// A gap "beyond the horizon", in seconds.
+constexpr double kNeverSeconds = std::numeric_limits<double>::infinity();
+
+// Seconds from now to the horizon (infinite when there is none).
+double SecondsTo(int64_t horizon_ns, int64_t now_ns) {
+  return horizon_ns == INT64_MAX ? kNeverSeconds : static_cast<double>(horizon_ns - now_ns) * 1e-9;
+}
+
+// A gap in seconds as a Duration, or kNever when it reaches the horizon.
+sim::Duration GapOrNever(double gap_s, double horizon_s) {
+  if (!(gap_s < horizon_s) || !(gap_s < 9e9)) return kNever;  // also NaN; 9e9 s is 285 years
+  return sim::Duration::Seconds(std::max(gap_s, 1e-6));
+}
 
 bool Varies(const ArrivalSpec& a, const RateScale* scale) {
   return !(a.profile.empty() || a.profile == "flat") || a.burst.factor != 1 || scale != nullptr;
@@ -41,7 +56,8 @@ int64_t NextJump(const ArrivalSpec& a, int64_t t_ns, const RateScale* scale) {
 // Seconds until the factor's integral from now reaches `work` (operational time): a periodic
 // process under a varying rate is a fixed-period process in operational time. Trapezoids of at
 // most kStep seconds; within the last one the factor is taken as linear and solved exactly.
-double OperationalGap(const ArrivalSpec& a, double work, int64_t now_ns, double hour_now, const RateScale* scale) {
+double OperationalGap(const ArrivalSpec& a, double work, int64_t now_ns, double hour_now, const RateScale* scale,
+                      double horizon_s) {
   constexpr double kStep = 60;
   auto at = [&](double t) { return now_ns + static_cast<int64_t>(std::llround(t * 1e9)); };
   auto factor = [&](double t) {
@@ -49,7 +65,10 @@ double OperationalGap(const ArrivalSpec& a, double work, int64_t now_ns, double 
   };
   double t = 0, f0 = factor(0);
   int64_t jump = NextJump(a, now_ns, scale);
-  for (int guard = 0; guard < 1000000 && work > 1e-9; ++guard) {
+  // Every step is a minute long (or ends at a jump, of which there are few), so the loop is
+  // bounded by the horizon: a day is 1,440 steps.
+  while (work > 1e-9) {
+    if (t >= horizon_s) return kNeverSeconds;
     double step = std::min(kStep, work / f0);
     // Steps end at jumps, and the factor just before a jump is the one of the step's start.
     bool to_jump = false;
@@ -84,44 +103,51 @@ double CutAtRise(double gap, const ArrivalSpec& a, int64_t now_ns, const RateSca
 }  // namespace
 
 sim::Duration NextGap(const ArrivalSpec& a, sim::Rng& rng, int64_t now_ns, double hour_now, const RateScale* scale,
-                      bool report_at_rise) {
+                      bool report_at_rise, int64_t horizon_ns) {
   const bool varies = Varies(a, scale);
+  const double horizon_s = SecondsTo(horizon_ns, now_ns);
   if (a.process == ArrivalSpec::Process::kPeriodic) {
     double work = a.period.seconds();
     if (a.jitter.ns() > 0) work += (rng.Uniform01() - 0.5) * a.jitter.seconds();
-    double gap = varies ? OperationalGap(a, work, now_ns, hour_now, scale) : work;
+    double gap = varies ? OperationalGap(a, work, now_ns, hour_now, scale, horizon_s) : work;
     if (report_at_rise && scale != nullptr) gap = CutAtRise(gap, a, now_ns, scale, rng);
-    return sim::Duration::Seconds(std::max(gap, 1e-6));
+    return GapOrNever(gap, horizon_s);
   }
-  if (!varies) return sim::Duration::Seconds(sim::Exponential{1.0 / a.rate}(rng));
-  // Thinning from the largest factor the rate can reach.
-  const double bound = ProfilePeak(a.profile) * std::max(1.0, a.burst.factor) * (scale ? std::max(1.0, scale->Max()) : 1.0);
-  const double peak = a.rate * bound;
+  if (!varies) return GapOrNever(sim::Exponential{1.0 / a.rate}(rng), horizon_s);
+  // Thinning (Lewis and Shedler) from a majorant of the factor that is refreshed after every
+  // rejected candidate: MaxFrom(t) bounds the scale from t on, so a decaying crowd's majorant
+  // decays with it. Candidates past the horizon end the search.
+  const double fixed = ProfilePeak(a.profile) * std::max(1.0, a.burst.factor);
   double t = 0;
-  for (int guard = 0; guard < 1000000; ++guard) {
-    t += sim::Exponential{1.0 / peak}(rng);
+  for (;;) {
+    const int64_t from = now_ns + static_cast<int64_t>(t * 1e9);
+    const double bound = fixed * (scale ? std::max(0.0, scale->MaxFrom(from)) : 1.0);
+    if (!(bound > 0)) return kNever;  // the rate is zero from here on
+    t += sim::Exponential{1.0 / (a.rate * bound)}(rng);
+    if (!(t < horizon_s) || !(t < 9e9)) return kNever;
     const int64_t at = now_ns + static_cast<int64_t>(t * 1e9);
-    const double accept = RateFactor(a, at, hour_now + t / 3600.0, scale) / bound;
+    const double accept = RateFactor(a, at, std::fmod(hour_now + t / 3600.0, 24.0), scale) / bound;
     if (rng.Uniform01() < accept) break;
   }
-  return sim::Duration::Seconds(t);
+  return sim::Duration::Seconds(std::max(t, 1e-6));
 }
 
 sim::Duration FirstOffset(const ArrivalSpec& a, sim::Rng& rng, double hour_at_start, const RateScale* scale,
-                          bool report_at_rise) {
+                          bool report_at_rise, int64_t horizon_ns) {
   if (a.process == ArrivalSpec::Process::kPeriodic) {
     // The stationary phase, in operational time: a uniform point of the gap under way at the
     // start, where a longer gap is proportionally likelier to be under way (size-biased:
     // density ∝ g on [period − jitter/2, period + jitter/2]). A plain uniform phase of the
     // period would bunch the second reports of a jittered group around one period.
+    const double horizon_s = SecondsTo(horizon_ns, 0);
     const double lo = a.period.seconds() - 0.5 * a.jitter.seconds(), hi = a.period.seconds() + 0.5 * a.jitter.seconds();
     const double gap = std::sqrt(lo * lo + rng.Uniform01() * (hi * hi - lo * lo));
     const double work = rng.Uniform01() * gap;
-    double first = Varies(a, scale) ? OperationalGap(a, work, 0, hour_at_start, scale) : work;
+    double first = Varies(a, scale) ? OperationalGap(a, work, 0, hour_at_start, scale, horizon_s) : work;
     if (report_at_rise && scale != nullptr) first = CutAtRise(first, a, -1, scale, rng);  // an event at 0 counts
-    return sim::Duration::Seconds(first);
+    return GapOrNever(first, horizon_s);
   }
-  return NextGap(a, rng, 0, hour_at_start, scale);  // memoryless: the first gap is a gap
+  return NextGap(a, rng, 0, hour_at_start, scale, false, horizon_ns);  // memoryless: the first gap is a gap
 }
 
 }  // namespace citybed::models

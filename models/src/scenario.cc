@@ -250,7 +250,10 @@ void ReadArrival(Reader& r, const json& obj, const std::string& ptr, ArrivalSpec
   const std::string process = r.Str(obj, ptr, "process").value_or("periodic");
   if (process == "periodic") {
     out.process = ArrivalSpec::Process::kPeriodic;
-    if (auto p = r.Dur(obj, ptr, "period", true, true)) out.period = *p;
+    if (auto p = r.Dur(obj, ptr, "period", true, true)) {
+      out.period = *p;
+      if (p->ns() < 1000000) r.Error(At(ptr, "period"), "must be at least 1ms (got " + p->ToString() + ")");
+    }
     if (auto j = r.Dur(obj, ptr, "jitter", false, false)) {
       out.jitter = *j;
       if (*j > out.period) r.Error(At(ptr, "jitter"), "must not exceed the period (" + out.period.ToString() + ")");
@@ -527,7 +530,10 @@ void ReadEvents(Reader& r, const json& doc, Scenario& s, const std::set<std::str
         r.Keys(*c, cp, {"per_10k", "ramp", "decay", "rate", "requests"});
         e.crowd.per_10k = r.Num(*c, cp, "per_10k", true, 0, 1e5).value_or(0);
         if (auto v = r.Dur(*c, cp, "ramp", false, false)) e.crowd.ramp = *v;
-        if (auto v = r.Dur(*c, cp, "decay", false, true)) e.crowd.decay = *v;
+        if (auto v = r.Dur(*c, cp, "decay", false, true)) {
+          e.crowd.decay = *v;
+          if (v->ns() < 1000000000) r.Error(At(cp, "decay"), "must be at least 1s (got " + v->ToString() + ")");
+        }
         if (auto v = r.Num(*c, cp, "rate", false, 0, 100, true)) e.crowd.rate = *v;
         const json* reqs = r.Get(*c, cp, "requests", true);
         if (reqs != nullptr && (!reqs->is_array() || reqs->empty())) {
@@ -913,7 +919,10 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
     if (r.IsObject(*o, "/outputs")) {
       r.Keys(*o, "/outputs", {"dir", "interval", "report"});
       if (auto d = r.Str(*o, "/outputs", "dir")) s.outputs.dir = *d;
-      if (auto i = r.Dur(*o, "/outputs", "interval", false, true)) s.outputs.interval = *i;
+      if (auto i = r.Dur(*o, "/outputs", "interval", false, true)) {
+        s.outputs.interval = *i;
+        if (i->ns() < 1000000) r.Error("/outputs/interval", "must be at least 1ms (got " + i->ToString() + ")");
+      }
       if (auto rep = r.Bool(*o, "/outputs", "report")) s.outputs.report = *rep;
     }
   }
@@ -923,6 +932,13 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
       if (auto b = r.Dur(*g, "/generator", "lag_bound", false, true)) s.generator.lag_bound = *b;
       if (auto p = r.Num(*g, "/generator", "lag_percentile", false, 0, 100, true)) s.generator.lag_percentile = *p;
     }
+  }
+  // Time-series rows must not straddle the warm-up's end: the summary's window then equals a
+  // whole number of rows, and the CSV's sums equal the summary's counts.
+  if (s.outputs.interval.ns() > 0 && s.warmup.ns() % s.outputs.interval.ns() != 0) {
+    r.Error(doc.contains("outputs") && doc["outputs"].is_object() && doc["outputs"].contains("interval") ? "/outputs/interval" : "/warmup",
+            "the warm-up (" + s.warmup.ToString() + ") must be a whole number of output intervals (" +
+                s.outputs.interval.ToString() + ")");
   }
   if (!r.errors.empty()) return Unexpected(std::move(r.errors));
   return s;

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 
+#include "citybed/common/strings.h"
 #include "citybed/models/generators.h"
 
 namespace citybed::models {
@@ -100,10 +101,12 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
       for (const SourceGroup& other : w->sources_) {
         if (other.model == model && other.region == g.region) numbering += other.count;
       }
+      g.first_index = numbering;
       g.first_global = w->total_sources_;
       g.key = sim::Mix64(streams.seed() ^ sim::HashName("source/" + spec.kind + "/" + r.id) ^ sim::Mix64(numbering + 1));
       g.state.assign(static_cast<size_t>(g.count) * model->state_size(), 0);
       g.reports.assign(g.count, 0);
+      g.last_write.assign(g.count, LastWrite{});
       for (const EventSpec* e : w->events_[ri]) {
         if (e->rate_factors.count(std::string(model->domain()))) g.events = EventScale(w.get(), g.region, std::string(model->domain()));
       }
@@ -122,7 +125,7 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
   // Initial states.
   for (SourceGroup& g : w->sources_) {
     for (uint32_t i = 0; i < g.count; ++i) {
-      sim::Rng rng = ReportRng(g, i, 0xFFFFFFFFu);
+      sim::Rng rng = MemberRng(g.key, i, "init");
       g.model->Init(w->Context(g, i, 0), g.StateOf(i), rng);
     }
   }
@@ -149,6 +152,32 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
       if (any) g.mix = sim::Discrete(weights);
       w->total_users_ += g.count;
       w->users_.push_back(std::move(g));
+    }
+  }
+  // Flash crowds: one group per (event, region).
+  for (size_t e = 0; e < s.events.size(); ++e) {
+    const EventSpec& ev = s.events[e];
+    if (ev.crowd.per_10k <= 0 || ev.crowd.requests.empty()) continue;
+    for (const std::string& id : ev.regions) {
+      const int region = s.RegionIndex(id);
+      if (region < 0) continue;
+      CrowdGroup c;
+      c.event = &ev;
+      c.region = region;
+      c.count = GroupSize(0, ev.crowd.per_10k, s.regions[static_cast<size_t>(region)].population);
+      if (c.count == 0) continue;
+      c.key = sim::Mix64(streams.seed() ^ sim::HashName("crowd/" + id) ^ sim::Mix64(e + 1));
+      c.arrival.process = ArrivalSpec::Process::kPoisson;
+      c.arrival.rate = ev.crowd.rate;
+      c.scale = DecayScale(ev.at.ns(), ev.crowd.decay.seconds());
+      std::vector<double> weights;
+      for (const RequestSpec& r : ev.crowd.requests) {
+        const bool recurring = r.op != RequestSpec::Op::kSubscribe;
+        weights.push_back(recurring ? r.weight : 0.0);
+        c.has_mix = c.has_mix || recurring;
+      }
+      if (c.has_mix) c.mix = sim::Discrete(weights);
+      w->crowds_.push_back(std::move(c));
     }
   }
   // Gravity model: interest of region i in region j ~ pop_i · pop_j / (d_ij + 10 km)^2, and
@@ -256,41 +285,111 @@ double World::HourAt(int64_t t_ns) const {
   return std::fmod(start_hour_ + static_cast<double>(t_ns) / 3.6e12, 24.0);
 }
 
-namespace {
-// Requests one action of a mix makes on average (subscriptions are made once, not per action).
-double RequestsPerAction(const std::vector<RequestSpec>& requests) {
-  double weight = 0, pages = 0;
+OpKind OpOf(RequestSpec::Op op) {
+  switch (op) {
+    case RequestSpec::Op::kGet: return OpKind::kGet;
+    case RequestSpec::Op::kQuery: return OpKind::kQuery;
+    case RequestSpec::Op::kGeoQuery: return OpKind::kGeoQuery;
+    case RequestSpec::Op::kSubscribe: return OpKind::kSubscribe;
+    default: return OpKind::kCount;
+  }
+}
+
+std::array<double, static_cast<size_t>(OpKind::kCount)> RequestsPerAction(const std::vector<RequestSpec>& requests) {
+  std::array<double, static_cast<size_t>(OpKind::kCount)> out{};
+  double weight = 0;
   for (const RequestSpec& r : requests) {
     if (r.op == RequestSpec::Op::kSubscribe) continue;
     weight += r.weight;
-    pages += r.weight * r.pages;
+    out[static_cast<size_t>(OpOf(r.op))] += r.weight * (r.op == RequestSpec::Op::kQuery ? r.pages : 1);
   }
-  return weight > 0 ? pages / weight : 0;
+  if (weight > 0) {
+    for (double& x : out) x /= weight;
+  }
+  return out;
+}
+
+namespace {
+size_t Subscriptions(const std::vector<RequestSpec>& requests) {
+  return static_cast<size_t>(std::count_if(requests.begin(), requests.end(),
+                                           [](const RequestSpec& r) { return r.op == RequestSpec::Op::kSubscribe; }));
 }
 }  // namespace
+
+uint64_t World::SubscriptionsAtStart() const {
+  uint64_t n = 0;
+  for (const UserGroup& g : users_) n += uint64_t{g.count} * Subscriptions(g.spec->requests);
+  return n;
+}
+
+std::string World::SourceEntityId(const SourceGroup& g, uint32_t source) const {
+  return EntityId(*g.model, regions_[static_cast<size_t>(g.region)].spec->id, g.first_index + source);
+}
+
+std::optional<std::pair<int, uint32_t>> World::FindSource(std::string_view id) const {
+  // urn:ngsi-ld:<Type>:<region>:<prefix>-<number>
+  const auto parts = Split(id, ':');
+  if (parts.size() != 5) return std::nullopt;
+  const int region = scenario_->RegionIndex(std::string(parts[3]));
+  if (region < 0) return std::nullopt;
+  const std::string_view last = parts[4];
+  const size_t dash = last.rfind('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const std::string_view prefix = last.substr(0, dash), digits = last.substr(dash + 1);
+  uint64_t number = 0;
+  if (digits.empty() || digits.size() > 9) return std::nullopt;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    number = number * 10 + static_cast<uint64_t>(c - '0');
+  }
+  for (int gi : GroupsOfType(region, std::string(parts[2]))) {
+    const SourceGroup& g = sources_[static_cast<size_t>(gi)];
+    if (g.model->id_prefix() != prefix || number < g.first_index || number >= uint64_t{g.first_index} + g.count) continue;
+    return std::make_pair(gi, static_cast<uint32_t>(number - g.first_index));
+  }
+  return std::nullopt;
+}
 
 OfferedLoad World::OfferedAt(int64_t t_ns) const {
   OfferedLoad load;
   const double hour = HourAt(t_ns);
-  for (const SourceGroup& g : sources_) load.sources += g.count * RateAt(g.spec->arrival, t_ns, hour, g.scale());
-  for (const UserGroup& g : users_) {
-    load.users += g.count * RateAt(g.spec->arrival, t_ns, hour) * RequestsPerAction(g.spec->requests);
+  for (const SourceGroup& g : sources_) {
+    const double rate = g.count * RateAt(g.spec->arrival, t_ns, hour, g.scale());
+    load.sources += rate;
+    load.by_op[static_cast<size_t>(OpKind::kUpsert)] += rate;
+    load.by_kind[std::string(g.model->kind())] += rate;
   }
-  for (const EventSpec& e : scenario_->events) {
-    const CrowdSpec& c = e.crowd;
-    const double since = static_cast<double>(t_ns - e.at.ns()) * 1e-9;
-    if (c.per_10k <= 0 || c.requests.empty() || since < 0) continue;
-    const double ramp = c.ramp.seconds();
-    const double joined = ramp > 0 ? std::min(1.0, since / ramp) : 1.0;
-    const double per_member = c.rate * std::exp(-since / c.decay.seconds()) * RequestsPerAction(c.requests);
-    double joining = 0;  // joins per second per member
-    if (ramp > 0 && since < ramp) joining = 1.0 / ramp;
-    for (const std::string& id : e.regions) {
-      const int ri = scenario_->RegionIndex(id);
-      if (ri < 0) continue;
-      const double members = GroupSize(0, c.per_10k, scenario_->regions[static_cast<size_t>(ri)].population);
-      load.crowds += members * (joined * per_member + joining * static_cast<double>(c.requests.size()));
+  for (const UserGroup& g : users_) {
+    const double actions = g.count * RateAt(g.spec->arrival, t_ns, hour);
+    const auto per_action = RequestsPerAction(g.spec->requests);
+    double sum = 0;
+    for (size_t k = 0; k < per_action.size(); ++k) {
+      load.by_op[k] += actions * per_action[k];
+      sum += actions * per_action[k];
     }
+    load.users += sum;
+    load.by_kind[g.spec->kind] += sum;
+  }
+  for (const CrowdGroup& c : crowds_) {
+    const CrowdSpec& spec = c.event->crowd;
+    const double since = static_cast<double>(t_ns - c.event->at.ns()) * 1e-9;
+    if (since < 0) continue;
+    const double ramp = spec.ramp.seconds();
+    // Joined members act at the decaying rate; joining ones make their subscriptions.
+    const double joined = ramp > 0 ? std::min(1.0, since / ramp) : 1.0;
+    const double joining = ramp > 0 && since < ramp ? c.count / ramp : 0;  // joins per second
+    const double actions = c.count * joined * RateAt(c.arrival, t_ns, hour, &c.scale);
+    const auto per_action = RequestsPerAction(spec.requests);
+    double sum = 0;
+    for (size_t k = 0; k < per_action.size(); ++k) {
+      load.by_op[k] += actions * per_action[k];
+      sum += actions * per_action[k];
+    }
+    const double subscribing = joining * static_cast<double>(Subscriptions(spec.requests));
+    load.by_op[static_cast<size_t>(OpKind::kSubscribe)] += subscribing;
+    sum += subscribing;
+    load.crowds += sum;
+    load.by_kind["crowd:" + c.event->kind] += sum;
   }
   return load;
 }

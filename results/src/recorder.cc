@@ -1,54 +1,64 @@
 #include "citybed/results/recorder.h"
 
-#include <cmath>
+#include <algorithm>
 
 namespace citybed::results {
 
 namespace {
-double Ms(int64_t ns) { return std::round(static_cast<double>(ns) / 1e3) / 1e3; }  // µs precision
+// Intervals this far behind the newest completion are compacted; a record later than that
+// still lands in its interval (the sparse form takes it), only more slowly.
+constexpr int64_t kOpenIntervals = 120;
 }  // namespace
 
-nlohmann::json LatencyJson(const sim::LatencyHistogram& h) {
-  return {{"p50", Ms(h.ValueAtPercentile(50))},   {"p90", Ms(h.ValueAtPercentile(90))},
-          {"p99", Ms(h.ValueAtPercentile(99))},   {"p999", Ms(h.ValueAtPercentile(99.9))},
-          {"max", Ms(h.Max())},                   {"mean", Ms(static_cast<int64_t>(h.Mean()))},
-          {"count", h.Count()}};
+std::string CauseOf(const models::RequestRecord& r) {
+  switch (r.outcome) {
+    case models::Outcome::kOk: return "ok";
+    case models::Outcome::kStatus: {
+      std::string s = "HTTP " + std::to_string(r.status);
+      if (!r.problem.empty()) s.append(" ").append(r.problem);
+      return s;
+    }
+    case models::Outcome::kConnection: return r.error.empty() ? std::string("connection error") : std::string(r.error);
+    default: return std::string(models::OutcomeName(r.outcome));
+  }
 }
 
 void RequestStats::Add(const models::RequestRecord& r) {
-  ++sent;
+  ++scheduled;
+  if (r.sent) ++sent;
+  ++outcomes[static_cast<size_t>(r.outcome)];
   bytes_up += r.bytes_up;
   bytes_down += r.bytes_down;
-  if (r.ok) {
-    ++ok;
-    latency.Record(r.latency.ns());
-    return;
+  network_ns += r.network.ns();
+  latency.Record(r.latency.ns());
+  switch (r.outcome) {
+    case models::Outcome::kOk:
+      ++ok;
+      latency_ok.Record(r.latency.ns());
+      break;
+    case models::Outcome::kStatus:
+      ++statuses[std::to_string(r.status)];
+      if (!r.problem.empty()) ++problems[std::string(r.problem)];
+      break;
+    case models::Outcome::kConnection:
+      ++transport[r.error.empty() ? std::string("connection error") : std::string(r.error)];
+      break;
+    default:
+      break;
   }
-  if (!r.error.empty()) ++errors[std::string(r.error)];
-  else ++errors[std::to_string(r.status)];
-  if (!r.problem.empty()) ++problems[std::string(r.problem)];
-}
-
-nlohmann::json RequestStats::ToJson(double window_seconds) const {
-  nlohmann::json j;
-  j["sent"] = sent;
-  j["ok"] = ok;
-  j["failed"] = failed();
-  j["errors"] = errors;
-  j["problems"] = problems;
-  j["throughput_per_s"] = window_seconds > 0 ? std::round(static_cast<double>(ok) / window_seconds * 100) / 100 : 0.0;
-  j["error_rate"] = sent ? static_cast<double>(failed()) / static_cast<double>(sent) : 0.0;
-  j["latency_ms"] = LatencyJson(latency);
-  j["bytes_up"] = bytes_up;
-  j["bytes_down"] = bytes_down;
-  return j;
 }
 
 Recorder::Recorder(RecorderOptions options)
-    : options_(std::move(options)),
-      regions_(options_.regions.size()),
-      domains_(options_.domains.size()),
-      freshness_by_region_(options_.regions.size()) {}
+    : options_(std::move(options)), regions_(options_.regions.size()), domains_(options_.domains.size()) {
+  if (options_.interval.ns() <= 0) options_.interval = sim::Duration::Seconds(1);
+}
+
+sim::Duration Recorder::IntervalLength(size_t i) const {
+  const sim::Time start = IntervalStart(i);
+  const sim::Time end = sim::Time() + options_.duration;
+  if (start < end && end < start + options_.interval) return end - start;
+  return options_.interval;
+}
 
 Interval& Recorder::IntervalAt(sim::Time t) {
   const size_t i = static_cast<size_t>(std::max<int64_t>(0, t.ns() / options_.interval.ns()));
@@ -56,23 +66,43 @@ Interval& Recorder::IntervalAt(sim::Time t) {
   return intervals_[i];
 }
 
+void Recorder::CompactBefore(size_t index) {
+  while (compacted_ < index && compacted_ < intervals_.size()) intervals_[compacted_++].latency.Compact();
+}
+
 void Recorder::OnRequest(const models::RequestRecord& r) {
-  ++all_sent_;
+  ++all_scheduled_;
   ++all_by_op_[static_cast<size_t>(r.op)];
-  Interval& in = IntervalAt(r.intended);
-  ++in.ops[static_cast<size_t>(r.op)];
-  if (r.domain >= 0 && static_cast<size_t>(r.domain) < in.domains.size()) ++in.domains[static_cast<size_t>(r.domain)];
-  if (r.ok) {
-    ++in.ok;
-    in.latency.Record(r.latency.ns());
-  } else {
-    ++in.failed;
+  {
+    Interval& in = IntervalAt(r.intended);
+    ++in.offered[static_cast<size_t>(r.op)];
+    if (r.domain >= 0 && static_cast<size_t>(r.domain) < in.domains.size()) ++in.domains[static_cast<size_t>(r.domain)];
   }
-  if (r.intended < sim::Time() + options_.warmup) return;
+  {
+    Interval& done = IntervalAt(std::max(r.completed, r.intended));
+    if (r.ok()) ++done.ok;
+    else ++done.failed;
+    done.latency.Record(r.latency.ns());
+    if (r.waited.ns() > 0) {
+      ++done.waited;
+      done.wait_sum_ns += r.waited.ns();
+      done.wait_max_ns = std::max(done.wait_max_ns, r.waited.ns());
+    }
+    const int64_t index = std::max(r.completed, r.intended).ns() / options_.interval.ns();
+    if (index > kOpenIntervals) CompactBefore(static_cast<size_t>(index - kOpenIntervals));
+  }
+  if (r.intended < sim::Time() + options_.warmup || r.intended >= sim::Time() + options_.duration) return;
   total_.Add(r);
   ops_[static_cast<size_t>(r.op)].Add(r);
   if (r.region >= 0 && static_cast<size_t>(r.region) < regions_.size()) regions_[static_cast<size_t>(r.region)].Add(r);
   if (r.domain >= 0 && static_cast<size_t>(r.domain) < domains_.size()) domains_[static_cast<size_t>(r.domain)].Add(r);
+  if (!r.name.empty()) named_[std::string(r.name)].Add(r);
+  if (!r.ok()) {
+    CauseSeen& c = causes_[CauseOf(r)];
+    ++c.count;
+    c.first = std::min(c.first, r.completed);
+    c.last = std::max(c.last, r.completed);
+  }
 }
 
 void Recorder::OnNotification(const models::NotificationRecord& n) {
@@ -80,9 +110,20 @@ void Recorder::OnNotification(const models::NotificationRecord& n) {
   if (n.arrival < sim::Time() + options_.warmup) return;
   ++notifications_;
   freshness_.Record(n.freshness.ns());
-  if (n.region >= 0 && static_cast<size_t>(n.region) < freshness_by_region_.size()) {
-    freshness_by_region_[static_cast<size_t>(n.region)].Record(n.freshness.ns());
+}
+
+void Recorder::AddMissingNotifications(uint64_t n, sim::Duration as) {
+  if (n == 0) return;
+  missing_ += n;
+  freshness_.Record(as.ns(), n);
+}
+
+size_t Recorder::IntervalMemoryBytes() const {
+  size_t bytes = intervals_.capacity() * sizeof(Interval);
+  for (const Interval& in : intervals_) {
+    bytes += in.latency.MemoryBytes() - sizeof(in.latency) + in.domains.capacity() * sizeof(uint64_t);
   }
+  return bytes;
 }
 
 }  // namespace citybed::results

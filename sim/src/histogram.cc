@@ -13,7 +13,65 @@ LatencyHistogram::LatencyHistogram(int sub_bucket_bits)
     throw std::invalid_argument("LatencyHistogram: sub_bucket_bits must be in 1..14");
   }
   // Exponents e = 1 .. kMaxValueBits-1-sub_bits, plus the exact range [0, 2S).
-  counts_.assign(IndexOf((uint64_t{1} << kMaxValueBits) - 1) + 1, 0);
+  counts_.assign(BucketCount(), 0);
+}
+
+size_t LatencyHistogram::BucketCount() const { return IndexOf((uint64_t{1} << kMaxValueBits) - 1) + 1; }
+
+template <class F>
+void LatencyHistogram::Visit(F&& f) const {
+  if (compact_) {
+    for (uint64_t e : sparse_) {
+      if (!f(static_cast<size_t>(e >> kCountBits), e & kCountMask)) return;
+    }
+    return;
+  }
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    if (counts_[i] != 0 && !f(i, counts_[i])) return;
+  }
+}
+
+void LatencyHistogram::AddToBucket(size_t index, uint64_t count) {
+  if (!compact_) {
+    counts_[index] += count;
+    return;
+  }
+  const uint64_t key = uint64_t{index} << kCountBits;
+  auto it = std::lower_bound(sparse_.begin(), sparse_.end(), key);
+  if (it != sparse_.end() && (*it >> kCountBits) == index && (*it & kCountMask) + count <= kCountMask) {
+    *it += count;
+  } else if (it != sparse_.end() && (*it >> kCountBits) == index) {
+    // A bucket beyond 2^44 in the sparse form: go back to the dense one.
+    counts_.assign(BucketCount(), 0);
+    for (uint64_t e : sparse_) counts_[e >> kCountBits] += e & kCountMask;
+    sparse_.clear();
+    sparse_.shrink_to_fit();
+    compact_ = false;
+    counts_[index] += count;
+  } else {
+    sparse_.insert(it, key | std::min(count, kCountMask));
+    if (count > kCountMask) AddToBucket(index, count - kCountMask);
+  }
+}
+
+void LatencyHistogram::Compact() {
+  if (compact_) return;
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    if (counts_[i] == 0) continue;
+    if (counts_[i] > kCountMask) return;  // keep dense: a count the sparse form cannot hold
+  }
+  sparse_.clear();
+  for (size_t i = 0; i < counts_.size(); ++i) {
+    if (counts_[i] != 0) sparse_.push_back((uint64_t{i} << kCountBits) | counts_[i]);
+  }
+  sparse_.shrink_to_fit();
+  counts_.clear();
+  counts_.shrink_to_fit();
+  compact_ = true;
+}
+
+size_t LatencyHistogram::MemoryBytes() const {
+  return sizeof(*this) + counts_.capacity() * sizeof(uint64_t) + sparse_.capacity() * sizeof(uint64_t);
 }
 
 // v < 2S: index v. Otherwise, with e = floor(log2 v) - sub_bits >= 1: index S·e + (v >> e),
@@ -42,7 +100,7 @@ void LatencyHistogram::Record(int64_t value, uint64_t count) {
   if (value < 0) value = 0;
   const uint64_t capped = std::min<uint64_t>(static_cast<uint64_t>(value),
                                              (uint64_t{1} << kMaxValueBits) - 1);
-  counts_[IndexOf(capped)] += count;
+  AddToBucket(IndexOf(capped), count);
   count_ += count;
   min_ = std::min(min_, value);
   max_ = std::max(max_, value);
@@ -54,7 +112,14 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
     throw std::invalid_argument("LatencyHistogram::Merge: different sub_bucket_bits");
   }
   if (other.count_ == 0) return;
-  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  if (!compact_ && !other.compact_) {
+    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  } else {
+    other.Visit([this](size_t i, uint64_t c) {
+      AddToBucket(i, c);
+      return true;
+    });
+  }
   count_ += other.count_;
   min_ = std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
@@ -62,7 +127,10 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
 }
 
 void LatencyHistogram::Reset() {
-  std::fill(counts_.begin(), counts_.end(), 0);
+  sparse_.clear();
+  sparse_.shrink_to_fit();
+  compact_ = false;
+  counts_.assign(BucketCount(), 0);
   count_ = 0;
   min_ = std::numeric_limits<int64_t>::max();
   max_ = 0;
@@ -77,15 +145,15 @@ int64_t LatencyHistogram::ValueAtPercentile(double p) const {
   uint64_t rank = static_cast<uint64_t>(std::ceil(exact_rank - 1e-9));
   rank = std::clamp<uint64_t>(rank, 1, count_);
   uint64_t seen = 0;
-  for (size_t i = 0; i < counts_.size(); ++i) {
-    seen += counts_[i];
-    if (seen >= rank) {
-      const int64_t lo = LowestOf(i), hi = HighestOf(i);
-      const int64_t mid = lo + (hi - lo + 1) / 2;
-      return std::clamp(mid, min_, max_);
-    }
-  }
-  return max_;
+  int64_t found = max_;
+  Visit([&](size_t i, uint64_t c) {
+    seen += c;
+    if (seen < rank) return true;
+    const int64_t lo = LowestOf(i), hi = HighestOf(i);
+    found = std::clamp(lo + (hi - lo + 1) / 2, min_, max_);
+    return false;
+  });
+  return found;
 }
 
 double LatencyHistogram::FractionAtOrBelow(int64_t v) const {
@@ -94,15 +162,20 @@ double LatencyHistogram::FractionAtOrBelow(int64_t v) const {
   const size_t last = IndexOf(std::min<uint64_t>(static_cast<uint64_t>(v),
                                                  (uint64_t{1} << kMaxValueBits) - 1));
   uint64_t seen = 0;
-  for (size_t i = 0; i <= last; ++i) seen += counts_[i];
+  Visit([&](size_t i, uint64_t c) {
+    if (i > last) return false;
+    seen += c;
+    return true;
+  });
   return static_cast<double>(seen) / static_cast<double>(count_);
 }
 
 void LatencyHistogram::ForEachBucket(
     const std::function<void(int64_t, int64_t, uint64_t)>& f) const {
-  for (size_t i = 0; i < counts_.size(); ++i) {
-    if (counts_[i] != 0) f(LowestOf(i), HighestOf(i), counts_[i]);
-  }
+  Visit([&](size_t i, uint64_t c) {
+    f(LowestOf(i), HighestOf(i), c);
+    return true;
+  });
 }
 
 }  // namespace citybed::sim

@@ -39,18 +39,26 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void StartSweeper() {
-    const auto period = std::clamp<Clock::duration>(options_.timeout / 4, std::chrono::milliseconds(5),
+    const auto period = std::clamp<Clock::duration>(options_.timeout / 20, std::chrono::milliseconds(5),
                                                     std::chrono::milliseconds(100));
     sweeper_.expires_after(period);
     sweeper_.async_wait([self = shared_from_this()](const beast::error_code& ec) {
       if (ec || self->shut_down_) return;
       const auto now = Clock::now();
       for (auto& c : self->conns_) {
-        if (c->busy && !c->timed_out && now - c->started > self->options_.timeout) {
+        if (c->busy && !c->timed_out && now >= self->DeadlineOf(*c)) {
           c->timed_out = true;
           beast::error_code ignored;
           c->socket.close(ignored);
         }
+      }
+      // Waiting requests come in roughly deadline order: expire from the front; one further
+      // back is expired when a connection would take it (Pump).
+      while (!self->waiting_.empty() && self->waiting_.front().deadline <= now) {
+        Pending p = std::move(self->waiting_.front());
+        self->waiting_.pop_front();
+        ++self->stats_.timeouts;
+        self->Fail(p.done, p.queued, "timeout");
       }
       self->StartSweeper();
     });
@@ -62,7 +70,7 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
     }
   }
 
-  void Send(std::string wire, HttpCompletion done) {
+  void Send(std::string wire, HttpCompletion done, Clock::time_point deadline) {
     ++stats_.sent;
     if (shut_down_) {
       Fail(done, Clock::now(), "cancelled");
@@ -76,7 +84,7 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
       sweeping_ = true;
       StartSweeper();
     }
-    waiting_.push_back(Pending{std::move(wire), done, Clock::now()});
+    waiting_.push_back(Pending{std::move(wire), done, Clock::now(), deadline});
     stats_.max_waiting = std::max(stats_.max_waiting, waiting_.size());
     Pump();
   }
@@ -108,6 +116,7 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
     std::string wire;
     HttpCompletion done;
     Clock::time_point queued;
+    Clock::time_point deadline = Clock::time_point::max();
   };
   struct Conn {
     explicit Conn(asio::io_context& io) : socket(io) {}
@@ -115,10 +124,14 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
     beast::flat_buffer buffer;
     std::optional<http::response_parser<http::string_body>> parser;
     bool connected = false, connecting = false, busy = false, timed_out = false;
-    bool reused = false, retried = false;
+    bool reused = false, retried = false, written = false;
     Pending current;
     Clock::time_point started;
   };
+
+  Clock::time_point DeadlineOf(const Conn& c) const {
+    return c.current.deadline != Clock::time_point::max() ? c.current.deadline : c.started + options_.timeout;
+  }
 
   void Fail(const HttpCompletion& done, Clock::time_point queued, const char* why) {
     ++stats_.failed;
@@ -130,12 +143,20 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
 
   void Pump() {
     for (auto& c : conns_) {
+      // Requests whose deadline passed while they waited are not sent.
+      while (!waiting_.empty() && waiting_.front().deadline <= Clock::now()) {
+        Pending p = std::move(waiting_.front());
+        waiting_.pop_front();
+        ++stats_.timeouts;
+        Fail(p.done, p.queued, "timeout");
+      }
       if (waiting_.empty()) return;
       if (c->busy || c->connecting) continue;
       Conn& conn = *c;
       conn.busy = true;
       conn.timed_out = false;
       conn.retried = false;
+      conn.written = false;
       conn.current = std::move(waiting_.front());
       waiting_.pop_front();
       conn.started = Clock::now();
@@ -195,6 +216,7 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
                           self->Complete(conn, ec);
                           return;
                         }
+                        conn.written = true;
                         self->Read(conn);
                       });
   }
@@ -208,7 +230,7 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
 
   void Complete(Conn& conn, beast::error_code ec) {
     // A keep-alive connection the server closed meanwhile: resend once on a fresh connection.
-    if (ec && conn.reused && !conn.retried && !conn.timed_out &&
+    if (ec && conn.reused && !conn.retried && !conn.timed_out && !shut_down_ &&
         (ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof ||
          ec == asio::error::broken_pipe)) {
       conn.retried = true;
@@ -218,11 +240,14 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
     }
     HttpOutcome o;
     o.waited = conn.started - conn.current.queued;
+    o.sent = conn.written;
     if (ec) {
       conn.connected = false;
       beast::error_code ignored;
       conn.socket.close(ignored);
-      if (conn.timed_out) {
+      if (shut_down_) {
+        o.error = "cancelled";
+      } else if (conn.timed_out) {
         o.error = "timeout";
         ++stats_.timeouts;
       } else if (ec == asio::error::connection_refused) {
@@ -235,6 +260,7 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
       auto& res = conn.parser->get();
       o.status = static_cast<int>(res.result_int());
       if (auto it = res.find("NGSILD-Results-Count"); it != res.end()) o.results_count = std::string(it->value());
+      else if (auto v2 = res.find("Fiware-Total-Count"); v2 != res.end()) o.results_count = std::string(v2->value());
       if (options_.keep_body) o.body = std::move(res.body());
       if (!res.keep_alive()) {
         conn.connected = false;
@@ -265,7 +291,9 @@ HttpClientPool::HttpClientPool(asio::io_context& io, HttpClientOptions options)
     : impl_(std::make_shared<Impl>(io, options)), options_(std::move(options)) {}
 HttpClientPool::~HttpClientPool() { impl_->Shutdown(); }
 void HttpClientPool::Warm() { impl_->Warm(); }
-void HttpClientPool::Send(std::string wire, HttpCompletion done) { impl_->Send(std::move(wire), done); }
+void HttpClientPool::Send(std::string wire, HttpCompletion done, Clock::time_point deadline) {
+  impl_->Send(std::move(wire), done, deadline);
+}
 void HttpClientPool::Shutdown() { impl_->Shutdown(); }
 HttpClientStats HttpClientPool::Stats() const { return impl_->Stats(); }
 

@@ -1,5 +1,8 @@
 #include "citybed/sim/realtime.h"
 
+#include "citybed/common/cpu_time.h"
+
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -11,6 +14,20 @@ RealtimeExecutor::RealtimeExecutor(Engine& engine, boost::asio::io_context& io,
   if (!(options_.speed > 0) || !std::isfinite(options_.speed)) {
     throw std::invalid_argument("RealtimeExecutor: speed must be a finite number > 0");
   }
+  if (options_.max_wake_ahead < options_.min_wake_ahead) options_.max_wake_ahead = options_.min_wake_ahead;
+  wake_ahead_ = options_.min_wake_ahead;
+}
+
+// Timers wake late by an amount that depends on the host (an idle vCPU's wake-up, the
+// scheduler): arm the next ones ahead by 1.5 times the worst of the last 64.
+void RealtimeExecutor::NoteOversleep(Clock::duration late, RealtimeReport& report) {
+  const int64_t ns = std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(late).count());
+  report.oversleep.Record(ns);
+  recent_oversleep_[oversleep_count_++ % recent_oversleep_.size()] = ns;
+  const size_t n = std::min(oversleep_count_, recent_oversleep_.size());
+  const int64_t worst = *std::max_element(recent_oversleep_.begin(), recent_oversleep_.begin() + static_cast<long>(n));
+  const auto ahead = std::chrono::nanoseconds(worst + worst / 2);
+  wake_ahead_ = std::clamp<Clock::duration>(ahead, options_.min_wake_ahead, options_.max_wake_ahead);
 }
 
 Time RealtimeExecutor::WallToSim(Clock::time_point wall) const {
@@ -43,9 +60,12 @@ RealtimeReport RealtimeExecutor::RunUntil(Time end) {
   stop_ = false;
   const uint64_t injected_before = injected_;
   const Clock::time_point wall_begin = Clock::now();
+  const double cpu_begin = ThisThreadCpuSeconds();
+  Clock::duration spinning{};
   if (io_.stopped()) io_.restart();
 
   Clock::time_point last_poll{};
+  Clock::time_point spin_since{};  // when the current spin began; {} when not spinning
   while (!stop_) {
     Clock::time_point now = Clock::now();
     if (now - last_poll >= options_.spin_poll) {
@@ -59,12 +79,19 @@ RealtimeReport RealtimeExecutor::RunUntil(Time end) {
     const Clock::time_point due = SimToWall(target);
     now = Clock::now();
     if (now < due) {
-      if (due - now < options_.spin_threshold) continue;  // spin: the event is due very soon
-      ArmTimer(due);
+      if (due - now <= wake_ahead_) {  // spin: the event is due within the wake-ahead
+        if (spin_since == Clock::time_point{}) spin_since = now;
+        continue;
+      }
+      if (spin_since != Clock::time_point{}) spinning += now - spin_since, spin_since = {};
+      const Clock::time_point wake = due - wake_ahead_;
+      ArmTimer(wake);
       io_.run_one();  // sleeps until the timer or an I/O completion
       last_poll = Clock::now();
+      if (!timer_pending_ && armed_for_ == wake) NoteOversleep(last_poll - wake, report);
       continue;
     }
+    if (spin_since != Clock::time_point{}) spinning += now - spin_since, spin_since = {};
     if (next > end) break;  // the end time has come and no event is left before it
     // Run every event that is due by now; re-read the clock as the batch goes on.
     while (!stop_) {
@@ -90,8 +117,12 @@ RealtimeReport RealtimeExecutor::RunUntil(Time end) {
   timer_pending_ = false;
   io_.poll();  // let the cancelled wait finish
 
+  if (spin_since != Clock::time_point{}) spinning += Clock::now() - spin_since;
   report.stopped = stop_;
   report.injected = injected_ - injected_before;
+  report.cpu_seconds = ThisThreadCpuSeconds() - cpu_begin;
+  report.spin_seconds = std::chrono::duration<double>(spinning).count();
+  report.wake_ahead = Duration(wake_ahead_);
   report.wall_elapsed = Duration(Clock::now() - wall_begin);
   report.max_lag = Duration::Nanoseconds(report.lag.Max());
   report.lag_at_percentile = Duration::Nanoseconds(report.lag.ValueAtPercentile(options_.lag_percentile));

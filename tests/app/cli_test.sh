@@ -32,7 +32,9 @@ expect "validate reports all mistakes at once"    2 '4 mistakes' -- "$bin" valid
 expect "run refuses an invalid scenario"          2 'nothing was run' -- "$bin" run "$fx/broken.json" --out "$tmp/never"
 [[ ! -e $tmp/never ]] || { echo "FAIL run on an invalid scenario created results"; fail=1; }
 expect "entities prints NDJSON entities"          0 '^\{"id":"urn:ngsi-ld:AirQualityObserved:a:aq-000000"' -- "$bin" entities "$fx/tiny.json" --sample 2
-expect "validate prints the offered load"        0 'mean 22 req/s \(sources 20, users 2, crowds 0\)' -- "$bin" validate "$fx/tiny.json"
+expect "validate prints the offered load"        0 'mean 22.0 \(sources 20.0, users 2.0, crowds 0.0\)' -- "$bin" validate "$fx/tiny.json"
+expect "validate prints it per operation"        0 'by operation: upsert 20.0 query 2.0' -- "$bin" validate "$fx/tiny.json"
+expect "validate prints it per kind"             0 'by kind: air-quality 20.0 dashboard 2.0' -- "$bin" validate "$fx/tiny.json"
 expect "regions prints generated regions as CSV"  0 '^r100,' -- "$bin" regions "$root/scenarios/rollout-100.json"
 if "$bin" regions "$root/scenarios/rollout-100.json" 2>&1 >/dev/null | grep -qE '^100 regions, .* diameter [0-9.]+ms, mean path to the broker'; then
   echo "ok   regions reports the network on stderr"

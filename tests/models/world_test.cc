@@ -259,11 +259,15 @@ TEST_CASE("The offered load is the expected request rate of sources, users and c
   CHECK(calm.users == Approx(4 * 3 / 10.0));
   CHECK(calm.crowds == 0);
   // Five minutes into the rain: region a's gauges report 4 times as often; 100 crowd members,
-  // half of them joined (two requests each on joining, over 10 minutes), acting at 0.1/s decaying.
+  // half of them joined (on joining each makes its one subscription — not its other requests —
+  // over 10 minutes), acting at 0.1/s decaying.
   const OfferedLoad rain = (*w)->OfferedAt(Duration::Minutes(65).ns());
   CHECK(rain.sources == Approx(2 * 1.0 + 5.0 * 4 + 5.0));
   CHECK(rain.users == Approx(calm.users));
-  CHECK(rain.crowds == Approx(100 * (0.5 * 0.1 * std::exp(-300.0 / 3600) + 2.0 / 600)));
+  CHECK(rain.crowds == Approx(100 * (0.5 * 0.1 * std::exp(-300.0 / 3600) + 1.0 / 600)));
+  CHECK(rain.by_op[static_cast<size_t>(OpKind::kSubscribe)] == Approx(100 * 1.0 / 600));
+  CHECK(rain.by_op[static_cast<size_t>(OpKind::kGet)] == Approx(100 * 0.5 * 0.1 * std::exp(-300.0 / 3600)));
+  CHECK(rain.by_kind.at("crowd:heavy-rain") == Approx(rain.crowds));
   // After the crowd has joined, only its decaying actions remain.
   const OfferedLoad later = (*w)->OfferedAt(Duration::Minutes(80).ns());
   CHECK(later.crowds == Approx(100 * 0.1 * std::exp(-1200.0 / 3600)));

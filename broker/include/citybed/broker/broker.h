@@ -59,6 +59,8 @@ class Broker {
   SubscriptionManager& subscriptions() { return subs_; }
   ContextResolver& contexts() { return contexts_; }
   std::string RenderMetrics() const;
+  // CPU seconds used by the broker's own threads (serving and notifying), while it runs.
+  double CpuSeconds() const { return server_->CpuSeconds() + notifier_.CpuSeconds(); }
 
  private:
   Response Version() const;

@@ -10,16 +10,10 @@
 
 #include "citybed/broker/http_message.h"
 #include "citybed/common/expected.h"
+#include "citybed/common/url.h"
 
 namespace citybed::broker {
 
-struct Url {
-  std::string scheme;  // "http"
-  std::string host;
-  std::string port;    // "80" when absent
-  std::string target;  // path and query, "/" when absent
-};
-Expected<Url> ParseUrl(std::string_view url);
 
 struct HttpResult {
   int status = 0;

@@ -63,6 +63,8 @@ class Notifier {
   // Queues a job; false (and counted as dropped) if the queue is full or the notifier stopped.
   bool Enqueue(NotificationJob job);
   NotifierCounters Counters() const;
+  // CPU time the delivery thread has used (seconds), while it runs.
+  double CpuSeconds() const;
 
  private:
   class Impl;

@@ -49,6 +49,8 @@ class HttpServer {
   void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   uint16_t port() const;
   size_t open_connections() const;
+  // CPU time the serving threads have used (seconds), while they run.
+  double CpuSeconds() const;
 
   class Impl;  // defined in src/server.cc
 

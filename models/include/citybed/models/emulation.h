@@ -1,18 +1,24 @@
-// RunEmulation: the core loop of citybed. The World's sources and users are paced to the wall
-// clock by the real-time executor and send real requests to a real broker; every response and
+// RunEmulation: the core loop of citybed. The World's workload (workload.h) is paced to the wall
+// clock by the real-time executor; the RequestDriver carries each request over the simulated
+// network to the HttpBrokerPort, which sends it to a real broker; every request and every
 // notification is reported to a RunObserver.
 //
 // - Open loop: a request leaves at its scheduled time whatever is still outstanding, and its
 //   latency runs from that intended time — time waiting for a free connection and executor lag
 //   count, so an overloaded broker shows as latency, not as a lower send rate.
+// - Every request the workload makes is reported once, whatever became of it (observer.h):
+//   answered, failed, timed out (counted from the intended send time) or cancelled at the end.
 // - Network: a request first pays its region's uplink (propagation + serialization of its bytes,
 //   losses cost retransmission timeouts, or the request fails after the last retry); the real
 //   response then pays the downlink. Simulated delays are in simulated time; the broker's part is
 //   real wall time (it is not scaled by `speed`).
-// - Notifications arrive at an HTTP listener inside citybed; freshness = arrival at the
-//   subscriber (after its downlink) − the observation time the entity carries.
+// - Notifications arrive at an HTTP listener inside citybed and pay the subscriber's simulated
+//   downlink; freshness = arrival at the subscriber − the observation time the entity carries,
+//   charging the write's real uplink (kept per source by the driver). Notifications the broker
+//   triggered but that never arrived are counted (NotificationAccount).
 // - Health: the executor's lag, outstanding requests and connection waits are measured; a run
-//   whose lag exceeded its bound, or whose broker vanished, is invalid and says why.
+//   whose broker vanished is invalid and says why. Whether the lag allows the run to count as a
+//   measurement of the broker is judged afterwards, against what was measured (results/).
 #pragma once
 
 #include <atomic>
@@ -43,6 +49,16 @@ struct EmulationOptions {
   const std::atomic<bool>* interrupt = nullptr;  // set (e.g. by SIGINT) to end the run early
 };
 
+// Notifications the broker says it triggered during the run, against those received: known
+// when the broker exposes citybed's Prometheus counters (the embedded broker does), read before
+// and after the run. A broker shared with other subscribers inflates them.
+struct NotificationAccount {
+  bool known = false;
+  uint64_t triggered = 0;  // matched writes: notifications the broker should send
+  uint64_t sent = 0, failed = 0, dropped = 0;  // delivered; failed after retries; dropped from its queue
+  uint64_t missing = 0;    // triggered − received (0 when more arrived)
+};
+
 struct EmulationResult {
   bool reached_end = false;   // ran for the whole duration
   bool interrupted = false;   // ended by `interrupt`
@@ -53,11 +69,20 @@ struct EmulationResult {
   sim::RealtimeReport executor;
   sim::HttpClientStats pool;
   sim::LatencyHistogram pool_wait{4};  // ns a request waited for a connection
-  uint64_t sent = 0, completed = 0, failed = 0, network_failures = 0, skipped = 0;
+  // Requests, warm-up included: made by the workload, handed to the broker port (their uplink
+  // delivered), written to the broker; answered ok; failed (any cause); of which lost on the
+  // simulated network, timed out, cancelled at the end.
+  uint64_t emitted = 0, dispatched = 0, sent = 0, completed = 0, failed = 0;
+  uint64_t network_failures = 0, timeouts = 0, cancelled = 0;
+  uint64_t skipped = 0;  // gets not made: no entity of the asked type had reported yet
   uint64_t max_outstanding = 0;
   uint64_t notifications = 0, notified_entities = 0, notification_errors = 0;
+  uint64_t notifications_lost = 0;        // entities in notifications lost on the simulated downlink
+  uint64_t freshness_nominal_uplink = 0;  // freshness samples charged a nominal uplink (see docs)
+  NotificationAccount broker_notifications;
   uint64_t subscriptions = 0, subscriptions_failed = 0;  // sent; answered with an error (warm-up included)
-  sim::Time end;
+  sim::Time end;        // where the run's clock stopped (the duration, or earlier)
+  sim::Time drain_end;  // after the drain
   double wall_seconds = 0;
   bool valid() const { return invalid_reasons.empty(); }
 };

@@ -1,6 +1,7 @@
-// What a run reports as it goes. The emulation (and later the queueing model) calls a
-// RunObserver for every completed request and every notification; results/ implements it.
-// Models never write results themselves, and nothing is ever parsed from logs.
+// What a run reports as it goes. The RequestDriver calls a RunObserver once for every request
+// the workload made — answered, failed, timed out or cancelled — and the notification receiver
+// once for every notified entity; results/ implements it. Models never write results
+// themselves, and nothing is ever parsed from logs.
 #pragma once
 
 #include <cstdint>
@@ -13,18 +14,37 @@ namespace citybed::models {
 enum class OpKind : uint8_t { kUpsert, kGet, kQuery, kGeoQuery, kSubscribe, kCount };
 std::string_view OpKindName(OpKind op);  // "upsert", "get", "query", "geo-query", "subscribe"
 
+// What became of a request. Every request the workload made ends in exactly one of these.
+enum class Outcome : uint8_t {
+  kOk,          // a 2xx answer came back within the timeout
+  kStatus,      // an HTTP error status (4xx, 5xx) came back within the timeout
+  kTimeout,     // no answer within the timeout, counted from the intended send time
+  kConnection,  // the connection failed: refused, reset, closed (no HTTP answer)
+  kNetwork,     // lost on the simulated network after the last retransmission
+  kCancelled,   // still unanswered when the run ended (interrupted, or the broker was lost)
+  kCount
+};
+std::string_view OutcomeName(Outcome o);  // "ok", "status", "timeout", "connection", "network", "cancelled"
+
 struct RequestRecord {
   OpKind op = OpKind::kUpsert;
   int region = 0;
   int domain = -1;          // index into DomainNames() for source writes, -1 otherwise
+  std::string_view name;    // the scenario's name for a user's request, "" for none
+  Outcome outcome = Outcome::kOk;
+  bool sent = false;        // the request reached the broker (written to a connection)
   sim::Time intended;       // when the request was meant to leave its source (open loop)
-  sim::Duration latency;    // intended send -> response back at the requester
+  sim::Time completed;      // when the outcome was known at the requester (simulated time)
+  // Intended send -> outcome at the requester: the answer's arrival, or for a timeout the
+  // timeout, for a cancelled request the run's end, for a network loss the time it gave up.
+  sim::Duration latency;
   sim::Duration network;    // the simulated part (uplink + downlink, with retransmissions)
+  sim::Duration waited;     // waiting for a free connection to the broker (part of latency)
   int status = 0;           // HTTP status, 0 when none
-  std::string_view error;   // transport error ("timeout", "connection refused", "network"), or ""
-  std::string_view problem; // NGSI-LD error type of a problem response ("BadRequestData"), or ""
+  std::string_view error;   // transport error text ("connection refused", ...), or ""
+  std::string_view problem; // error type of an error answer ("BadRequestData"), or ""
   uint64_t bytes_up = 0, bytes_down = 0;
-  bool ok = false;
+  bool ok() const { return outcome == Outcome::kOk; }
 };
 
 struct NotificationRecord {

@@ -8,13 +8,17 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <array>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "citybed/common/expected.h"
 #include "citybed/models/arrivals.h"
+#include "citybed/models/observer.h"
 #include "citybed/models/scenario.h"
 #include "citybed/models/sources.h"
 #include "citybed/sim/network.h"
@@ -49,15 +53,25 @@ class EventScale final : public RateScale {
   std::string domain_;
 };
 
+// The last write of a source as it crossed the simulated uplink: which observation (low 32
+// bits of its observedAt in µs) and how long the uplink took (µs, retransmissions included).
+// Notification freshness uses it to charge the write's real uplink, not a nominal one.
+struct LastWrite {
+  uint32_t observed_us_low = 0;
+  uint32_t uplink_us = UINT32_MAX;  // UINT32_MAX: none yet
+};
+
 struct SourceGroup {
   const SourceModel* model = nullptr;
   const SourceSpec* spec = nullptr;
   int region = 0;
   uint32_t count = 0;
+  uint32_t first_index = 0;       // number of the group's first source in its entity ids
   uint64_t first_global = 0;      // global index of the group's first source
   uint64_t key = 0;               // stream key of the group
   std::vector<uint8_t> state;     // count * model->state_size()
   std::vector<uint32_t> reports;  // reports made, per source
+  std::vector<LastWrite> last_write;  // per source
   EventScale events;              // inactive when no event touches the group
   const RateScale* scale() const { return events.active() ? &events : nullptr; }
 
@@ -72,12 +86,43 @@ struct UserGroup {
   sim::Discrete mix;  // over spec->requests by weight (subscriptions excluded: made at start)
 };
 
+// A flash crowd: the users one event brings to one region. Members join uniformly over the
+// crowd's ramp and make the crowd's subscriptions as they join; from then on each acts as a
+// Poisson process at `crowd.rate` decaying from the event's start, drawing a request from the
+// mix of the crowd's other requests.
+struct CrowdGroup {
+  const EventSpec* event = nullptr;
+  int region = 0;
+  uint32_t count = 0;
+  uint64_t key = 0;
+  ArrivalSpec arrival;  // Poisson at crowd.rate
+  DecayScale scale{0, 1};
+  sim::Discrete mix;    // over the crowd's requests (subscriptions weigh 0)
+  bool has_mix = false;
+};
+
+// The random stream of one draw of one member (a source, a user, a crowd member) of a group,
+// named by its purpose and a counter: independent of every other member, purpose and counter.
+inline sim::Rng MemberRng(uint64_t group_key, uint32_t member, std::string_view purpose, uint64_t counter = 0) {
+  return sim::Rng(sim::Mix64(group_key ^ sim::Mix64(sim::HashName(purpose) ^ (uint64_t{member} << 32)) ^
+                             sim::Mix64(counter + 0x632be59bd9b4e019ULL)));
+}
+
+// What one action of a mix of requests sends, on average, per operation: a request drawn by
+// weight (a paged query counts its pages). Subscriptions are not drawn by actions: they are
+// made once (users at the start, crowd members on joining). The one place where "what a kind
+// sends" is defined: the World's offered load and the workload both use it.
+std::array<double, static_cast<size_t>(OpKind::kCount)> RequestsPerAction(const std::vector<RequestSpec>& requests);
+OpKind OpOf(RequestSpec::Op op);
+
 // Requests per second of simulated time the scenario offers the broker at one instant: the
 // sources' reports, the users' actions (a paged query counts its pages) and the events' flash
 // crowds (their joining requests spread over the ramp). Expected values of the arrival
 // processes, not a draw: what capacity planning starts from.
 struct OfferedLoad {
   double sources = 0, users = 0, crowds = 0;
+  std::array<double, static_cast<size_t>(OpKind::kCount)> by_op{};  // the same total, per operation
+  std::map<std::string, double> by_kind;  // per source kind, user kind and "crowd:<event kind>"
   double total() const { return sources + users + crowds; }
 };
 
@@ -89,6 +134,10 @@ class World {
   std::vector<RegionRuntime>& regions() { return regions_; }
   std::vector<SourceGroup>& sources() { return sources_; }
   std::vector<UserGroup>& users() { return users_; }
+  std::vector<CrowdGroup>& crowds() { return crowds_; }
+  const std::vector<SourceGroup>& sources() const { return sources_; }
+  const std::vector<UserGroup>& users() const { return users_; }
+  const std::vector<CrowdGroup>& crowds() const { return crowds_; }
   sim::Network& network() { return network_; }
   uint64_t total_sources() const { return total_sources_; }
   uint64_t total_users() const { return total_users_; }
@@ -96,8 +145,10 @@ class World {
   // The random stream of one report of one source: independent of every other source,
   // and of every other report of the same source.
   static sim::Rng ReportRng(const SourceGroup& g, uint32_t source, uint32_t report) {
-    return sim::Rng(sim::Mix64(g.key ^ sim::Mix64((uint64_t{source} << 32) | report)));
+    return MemberRng(g.key, source, "report", report);
   }
+  // The entity id of a source.
+  std::string SourceEntityId(const SourceGroup& g, uint32_t source) const;
   // The context of a source for a report at simulated time `t_ns`.
   SourceContext Context(const SourceGroup& g, uint32_t source, int64_t t_ns) const;
   // A place inside a region, uniform over its disk, from the given stream.
@@ -116,12 +167,17 @@ class World {
   int64_t UnixMicrosAt(int64_t t_ns) const { return scenario_->start_unix_us + t_ns / 1000; }
   // Expected request rate at time t (see OfferedLoad).
   OfferedLoad OfferedAt(int64_t t_ns) const;
+  // Subscriptions the users make at the start (crowds' subscriptions are in OfferedAt).
+  uint64_t SubscriptionsAtStart() const;
+  // The source group and member that write entity `id`, if it is one of this world's.
+  std::optional<std::pair<int, uint32_t>> FindSource(std::string_view id) const;
 
  private:
   const Scenario* scenario_ = nullptr;
   std::vector<RegionRuntime> regions_;
   std::vector<SourceGroup> sources_;
   std::vector<UserGroup> users_;
+  std::vector<CrowdGroup> crowds_;
   sim::Network network_;
   uint64_t total_sources_ = 0, total_users_ = 0;
   std::vector<std::vector<std::pair<std::string, std::vector<int>>>> by_type_;  // [region] -> (type, groups)

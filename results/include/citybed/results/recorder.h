@@ -1,7 +1,17 @@
-// Recorder: the RunObserver that turns a run's observations into its results — latency
-// histograms per operation, region and domain, error counts by status and NGSI-LD problem type,
-// notification freshness, and fixed-interval time series. Observations whose intended time lies
-// in the warm-up go to the time series only, never to the summary.
+// Recorder: the RunObserver that turns a run's observations into its results.
+//
+// - The summary counts every request whose *intended* send time lies in the measurement
+//   window [warm-up, end): scheduled, sent, ok, and every failure by cause. Its latency
+//   percentiles cover all of them — a failed request at its observed latency, a timed-out one
+//   at the timeout, a cancelled one at the run's end — so that SLOs are judged on every request
+//   the scenario asked for; success-only percentiles are kept apart ("latency_ok").
+// - Slices: all requests, per operation, per region, per service domain, per named request.
+// - Time series: fixed intervals of simulated time. What was offered is filed by intended send
+//   time; what completed (and its latency), by completion time; notifications by arrival. Rows
+//   from the end of the run on are the drain. Interval histograms older than two minutes are
+//   compacted (sparse), so a day at one-second intervals stays small.
+// - Notification freshness, with notifications that never arrived counted as failures.
+// Times are integer nanoseconds (sim::Time) throughout: no rounding decides a row.
 // Not thread-safe: the run's thread calls it.
 #pragma once
 
@@ -17,6 +27,9 @@
 
 namespace citybed::results {
 
+constexpr size_t kOps = static_cast<size_t>(models::OpKind::kCount);
+constexpr size_t kOutcomes = static_cast<size_t>(models::Outcome::kCount);
+
 struct RecorderOptions {
   sim::Duration warmup;
   sim::Duration duration;
@@ -28,21 +41,42 @@ struct RecorderOptions {
 
 // Counts and latencies of one slice of the requests (all, one operation, one region, ...).
 struct RequestStats {
-  sim::LatencyHistogram latency;  // ok requests, ns
-  uint64_t sent = 0, ok = 0;
-  std::map<std::string, uint64_t> errors;    // by HTTP status ("404") or transport error ("timeout")
-  std::map<std::string, uint64_t> problems;  // by NGSI-LD error type
+  sim::LatencyHistogram latency;     // every request, ns (failures at their observed latency)
+  sim::LatencyHistogram latency_ok;  // requests answered ok, ns
+  uint64_t scheduled = 0;            // requests made (intended in the window)
+  uint64_t sent = 0;                 // of which reached the broker
+  uint64_t ok = 0;
+  std::array<uint64_t, kOutcomes> outcomes{};
+  std::map<std::string, uint64_t> statuses;   // error answers by HTTP status ("404")
+  std::map<std::string, uint64_t> problems;   // error answers by error type ("BadRequestData")
+  std::map<std::string, uint64_t> transport;  // connection failures by message
   uint64_t bytes_up = 0, bytes_down = 0;
+  int64_t network_ns = 0;            // sum of the simulated network parts of the latencies
   void Add(const models::RequestRecord& r);
-  uint64_t failed() const { return sent - ok; }
-  nlohmann::json ToJson(double window_seconds) const;
+  uint64_t failed() const { return scheduled - ok; }
+  uint64_t count(models::Outcome o) const { return outcomes[static_cast<size_t>(o)]; }
 };
 
+// One row of the time series.
 struct Interval {
-  sim::LatencyHistogram latency{4};  // ok requests, ns (~3 % resolution)
-  std::array<uint64_t, static_cast<size_t>(models::OpKind::kCount)> ops{};
-  uint64_t ok = 0, failed = 0, notifications = 0;
-  std::vector<uint64_t> domains;  // source writes by domain index
+  std::array<uint64_t, kOps> offered{};  // requests by intended send time, per operation
+  uint64_t ok = 0, failed = 0;           // requests completed in the interval
+  sim::LatencyHistogram latency{4};      // their latency (every outcome), ns, ~3 % resolution
+  uint64_t waited = 0;                   // of them, requests that waited for a connection
+  int64_t wait_sum_ns = 0, wait_max_ns = 0;
+  uint64_t notifications = 0;            // notified entities, by arrival
+  std::vector<uint64_t> domains;         // source writes by domain index (intended time)
+  uint64_t offered_total() const {
+    uint64_t n = 0;
+    for (uint64_t c : offered) n += c;
+    return n;
+  }
+};
+
+// A failure cause as the errors table shows it, with when it was first and last seen.
+struct CauseSeen {
+  uint64_t count = 0;
+  sim::Time first = sim::Time::Max(), last;
 };
 
 class Recorder : public models::RunObserver {
@@ -50,38 +84,53 @@ class Recorder : public models::RunObserver {
   explicit Recorder(RecorderOptions options);
   void OnRequest(const models::RequestRecord& r) override;
   void OnNotification(const models::NotificationRecord& n) override;
+  // Notifications the broker triggered that never arrived (or were lost on the simulated
+  // downlink): each counts in the freshness percentiles as a failure, recorded at `as` (the
+  // run's length with its drain: older than anything a run can measure).
+  void AddMissingNotifications(uint64_t n, sim::Duration as);
 
   const RequestStats& total() const { return total_; }
   const RequestStats& operation(models::OpKind op) const { return ops_[static_cast<size_t>(op)]; }
   const std::vector<RequestStats>& regions() const { return regions_; }
   const std::vector<RequestStats>& domains() const { return domains_; }
-  const sim::LatencyHistogram& freshness() const { return freshness_; }
-  uint64_t notifications() const { return notifications_; }
+  const std::map<std::string, RequestStats>& named() const { return named_; }
+  const std::map<std::string, CauseSeen>& causes() const { return causes_; }
+  const sim::LatencyHistogram& freshness() const { return freshness_; }  // with missing ones
+  uint64_t notifications() const { return notifications_; }              // received in the window
+  uint64_t missing_notifications() const { return missing_; }
   const std::vector<Interval>& intervals() const { return intervals_; }
   const RecorderOptions& options() const { return options_; }
-  double WindowSeconds() const { return (options_.duration - options_.warmup).seconds(); }
+  // The interval length of row i (the last row before the end may be shorter).
+  sim::Duration IntervalLength(size_t i) const;
+  sim::Time IntervalStart(size_t i) const { return sim::Time() + options_.interval * static_cast<int64_t>(i); }
 
-  // Every observation, warm-up included: for checks against the broker's own counters.
-  uint64_t all_sent() const { return all_sent_; }
-  const std::array<uint64_t, static_cast<size_t>(models::OpKind::kCount)>& all_sent_by_op() const { return all_by_op_; }
+  // Every request, warm-up included: for checks against the broker's own counters.
+  uint64_t all_scheduled() const { return all_scheduled_; }
+  const std::array<uint64_t, kOps>& all_by_op() const { return all_by_op_; }
+  // Bytes of memory the interval histograms hold (for the memory benchmark).
+  size_t IntervalMemoryBytes() const;
 
  private:
   Interval& IntervalAt(sim::Time t);
+  void CompactBefore(size_t index);
 
   RecorderOptions options_;
   RequestStats total_;
-  std::array<RequestStats, static_cast<size_t>(models::OpKind::kCount)> ops_;
+  std::array<RequestStats, kOps> ops_;
   std::vector<RequestStats> regions_;
   std::vector<RequestStats> domains_;
+  std::map<std::string, RequestStats> named_;
+  std::map<std::string, CauseSeen> causes_;
   sim::LatencyHistogram freshness_;
-  std::vector<sim::LatencyHistogram> freshness_by_region_;
-  uint64_t notifications_ = 0;
+  uint64_t notifications_ = 0, missing_ = 0;
   std::vector<Interval> intervals_;
-  uint64_t all_sent_ = 0;
-  std::array<uint64_t, static_cast<size_t>(models::OpKind::kCount)> all_by_op_{};
+  size_t compacted_ = 0;  // intervals [0, compacted_) are in the compact form
+  uint64_t all_scheduled_ = 0;
+  std::array<uint64_t, kOps> all_by_op_{};
 };
 
-// {"p50": .., "p90": .., "p99": .., "p999": .., "max": .., "mean": ..} in milliseconds.
-nlohmann::json LatencyJson(const sim::LatencyHistogram& h);
+// The cause of a failed request as one string: "HTTP 404 ResourceNotFound", "timeout",
+// "connection refused", "network", "cancelled".
+std::string CauseOf(const models::RequestRecord& r);
 
 }  // namespace citybed::results

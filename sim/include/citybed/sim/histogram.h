@@ -7,10 +7,12 @@
 // error, well inside 1 % from 1 µs to 1 h. Values up to 2^43 ns (2.4 h) are bucketed; larger
 // values land in the last bucket (count, min, max and mean stay exact).
 //
-// Memory is constant: (45 - sub_bucket_bits) · S counters (37 KiB at the default; 5 KiB at
-// sub_bucket_bits = 4, ~3 % error). Record is O(1) with no allocation. Count, min, max and sum
-// are exact. Merge requires equal sub_bucket_bits. Not thread-safe: keep one per thread and
-// Merge.
+// Memory: (45 - sub_bucket_bits) · S counters (37 KiB at the default; 5 KiB at
+// sub_bucket_bits = 4, ~3 % error), and Record is O(1) with no allocation. Compact() switches a
+// histogram that will rarely change again (a closed interval of a time series) to a sparse
+// form of 8 bytes per non-empty bucket, where Record costs a binary search and an insertion;
+// every query answers the same in both forms. Count, min, max and sum are exact. Merge requires
+// equal sub_bucket_bits. Not thread-safe: keep one per thread and Merge.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +30,10 @@ class LatencyHistogram {
 
   void Record(int64_t value, uint64_t count = 1);
   void Merge(const LatencyHistogram& other);
-  void Reset();
+  void Reset();  // empty, in the dense form
+  void Compact();
+  bool compact() const { return compact_; }
+  size_t MemoryBytes() const;
 
   uint64_t Count() const { return count_; }
   int64_t Min() const { return count_ ? min_ : 0; }
@@ -54,10 +59,21 @@ class LatencyHistogram {
   size_t IndexOf(uint64_t v) const;
   int64_t LowestOf(size_t index) const;
   int64_t HighestOf(size_t index) const;
+  size_t BucketCount() const;
+  void AddToBucket(size_t index, uint64_t count);
+  // Visits non-empty buckets in ascending order as (index, count) until f returns false.
+  template <class F>
+  void Visit(F&& f) const;
+
+  // Sparse entries: bucket index in the high 20 bits, count in the low 44.
+  static constexpr int kCountBits = 44;
+  static constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
 
   int sub_bits_;
   uint64_t sub_count_;
-  std::vector<uint64_t> counts_;
+  std::vector<uint64_t> counts_;  // dense form
+  std::vector<uint64_t> sparse_;  // compact form, sorted by index
+  bool compact_ = false;
   uint64_t count_ = 0;
   int64_t min_ = std::numeric_limits<int64_t>::max();
   int64_t max_ = 0;

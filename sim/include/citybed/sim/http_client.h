@@ -6,7 +6,14 @@
 // Every request completes exactly once, on the io_context's thread, with a response or an
 // error: connection refused, reset, or a timeout enforced by a sweeper (no timer per request).
 // A request's `waited` is its time in the queue before a connection took it, so open-loop
-// latency can include it. Not thread-safe: use from the io_context's thread only.
+// latency can include it.
+//
+// Timeouts: a request may carry its own deadline (for open-loop load, the intended send time
+// plus the timeout); one still waiting for a connection at its deadline fails with "timeout"
+// without being sent, one in flight has its connection closed. Without a deadline, the
+// request gets `timeout` from when a connection takes it. The sweeper looks every
+// timeout/20 (5 to 100 ms), so a timeout is reported up to that much late.
+// Not thread-safe: use from the io_context's thread only.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -30,8 +37,9 @@ struct HttpOutcome {
   int status = 0;              // 0 when there is no HTTP response (see error)
   std::string error;           // empty on success: "connection refused", "timeout", ...
   std::string body;
-  std::string results_count;   // NGSILD-Results-Count, if present
+  std::string results_count;   // NGSILD-Results-Count (or NGSI-v2 Fiware-Total-Count), if present
   std::chrono::nanoseconds waited{0};  // in the queue before a connection took the request
+  bool sent = false;           // the request was written completely to a connection
   bool ok() const { return error.empty() && status >= 200 && status < 300; }
 };
 
@@ -57,7 +65,8 @@ class HttpClientPool {
 
   // Opens the connections now (instead of on first use). Completion is asynchronous.
   void Warm();
-  void Send(std::string wire, HttpCompletion done);
+  using Clock = std::chrono::steady_clock;
+  void Send(std::string wire, HttpCompletion done, Clock::time_point deadline = Clock::time_point::max());
   // Fails every waiting and in-flight request with "cancelled" and closes the connections.
   void Shutdown();
   HttpClientStats Stats() const;

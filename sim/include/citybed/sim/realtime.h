@@ -12,8 +12,12 @@
 //   invalid run's measurements describe the generator, not the system under test; callers
 //   must report it as invalid rather than as a result.
 //
-// - Short waits (below `spin_threshold`) are spun rather than slept, so that a generator
-//   issuing events every few microseconds neither oversleeps nor pays a timer per event.
+// - Timing: a wait is slept through a timer armed *ahead* of the due time, by how late timers
+//   have recently woken (an idle virtual CPU wakes up late: hundreds of µs to milliseconds),
+//   and the rest is spun, polling I/O. Waits shorter than the wake-ahead are spun outright, so
+//   a generator issuing events every few microseconds neither oversleeps nor pays a timer per
+//   event. The wake-ahead adapts between `min_wake_ahead` and `max_wake_ahead`; the CPU this
+//   costs is reported (cpu_seconds, spin_seconds).
 //
 // Not thread-safe: the Engine, the io_context's run loop and this object share one thread.
 // To stop from another thread (or a signal), post a call to Stop() to the io_context.
@@ -21,6 +25,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -35,10 +40,11 @@ struct RealtimeOptions {
   double speed = 1.0;                          // simulated seconds per wall-clock second, > 0
   Duration lag_bound = Duration::Milliseconds(50);  // allowed lag at lag_percentile
   double lag_percentile = 99.0;
-  // Waits shorter than this are spun (polling I/O at most every `spin_poll`) instead of slept
-  // through a timer: at high event rates a timer per event costs two system calls and wakes
-  // up late. 0 disables spinning.
-  std::chrono::nanoseconds spin_threshold{50'000};
+  // A timer is armed this much ahead of the due time, and the rest spun (polling I/O at most
+  // every `spin_poll`): the wake-ahead follows the largest oversleep of the last 64 timer
+  // wake-ups (times 1.5), kept within [min, max]. min = max = 0 disables spinning.
+  std::chrono::nanoseconds min_wake_ahead{50'000};
+  std::chrono::nanoseconds max_wake_ahead{2'000'000};
   std::chrono::nanoseconds spin_poll{20'000};
 };
 
@@ -52,6 +58,10 @@ struct RealtimeReport {
   LatencyHistogram lag;         // lag per event, nanoseconds
   Duration max_lag;
   Duration lag_at_percentile;
+  double cpu_seconds = 0;        // CPU time of the executor's thread during the run
+  double spin_seconds = 0;       // of the wall time, spent spinning towards due times
+  Duration wake_ahead;           // the wake-ahead at the end of the run
+  LatencyHistogram oversleep{4}; // how late timers woke up, ns
 };
 
 class RealtimeExecutor {
@@ -89,8 +99,13 @@ class RealtimeExecutor {
   Engine& engine_;
   boost::asio::io_context& io_;
   RealtimeOptions options_;
+  void NoteOversleep(Clock::duration late, RealtimeReport& report);
+
   boost::asio::steady_timer timer_;
   Clock::time_point armed_for_{};
+  Clock::duration wake_ahead_{};
+  std::array<int64_t, 64> recent_oversleep_{};  // ns, a ring
+  size_t oversleep_count_ = 0;
   bool timer_pending_ = false;
   bool started_ = false;
   Clock::time_point wall_origin_{};

@@ -40,9 +40,10 @@ class Duration {
   static Expected<Duration> Parse(std::string_view text);
 
   constexpr int64_t ns() const { return ns_; }
-  constexpr double seconds() const { return static_cast<double>(ns_) * 1e-9; }
-  constexpr double millis() const { return static_cast<double>(ns_) * 1e-6; }
-  constexpr double micros() const { return static_cast<double>(ns_) * 1e-3; }
+  // Divided, not multiplied by 1e-9: 60 s is exactly 60.0, not 60.00000000000001.
+  constexpr double seconds() const { return static_cast<double>(ns_) / 1e9; }
+  constexpr double millis() const { return static_cast<double>(ns_) / 1e6; }
+  constexpr double micros() const { return static_cast<double>(ns_) / 1e3; }
   std::chrono::nanoseconds chrono() const { return std::chrono::nanoseconds(ns_); }
   std::string ToString() const;  // "250ms", "1.5s"
 
@@ -78,7 +79,7 @@ class Time {
   static constexpr Time FromSeconds(double s) { return Time() + Duration::Seconds(s); }
 
   constexpr int64_t ns() const { return ns_; }
-  constexpr double seconds() const { return static_cast<double>(ns_) * 1e-9; }
+  constexpr double seconds() const { return static_cast<double>(ns_) / 1e9; }
   constexpr Duration SinceStart() const { return Duration::Nanoseconds(ns_); }
   std::string ToString() const;  // "t=1.5s"
 

@@ -1,0 +1,53 @@
+#include "citybed/models/http_port.h"
+
+namespace citybed::models {
+
+HttpBrokerPort::HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor,
+                               sim::HttpClientOptions options)
+    : io_(io), executor_(executor), pool_(io, std::move(options)) {}
+
+void HttpBrokerPort::Submit(uint32_t slot, std::string&& wire, sim::Duration budget) {
+  if (slot >= dispatched_.size()) {
+    dispatched_.resize(slot + 1);
+    pending_.resize(slot + 1, 0);
+  }
+  const sim::Time now = executor_.engine().Now();
+  dispatched_[slot] = now;
+  pending_[slot] = 1;
+  const auto door = executor_.SimToWall(now);
+  const auto deadline = budget == sim::Duration::Max() ? sim::HttpClientPool::Clock::time_point::max()
+                                                       : door + budget.chrono();
+  pool_.Send(std::move(wire), {&HttpBrokerPort::OnDone, this, slot}, deadline);
+}
+
+void HttpBrokerPort::OnDone(void* self_ptr, uint64_t tag, sim::HttpOutcome& o) {
+  auto* self = static_cast<HttpBrokerPort*>(self_ptr);
+  const uint32_t slot = static_cast<uint32_t>(tag);
+  if (slot >= self->pending_.size() || !self->pending_[slot]) return;
+  self->pending_[slot] = 0;
+  const auto now = sim::HttpClientPool::Clock::now();
+  PortOutcome out;
+  out.status = o.status;
+  out.error = std::move(o.error);
+  out.body = std::move(o.body);
+  out.results_count = std::move(o.results_count);
+  out.sent = o.sent;
+  out.waited = sim::Duration(o.waited);
+  out.broker = sim::Duration(now - self->executor_.SimToWall(self->dispatched_[slot]));
+  out.answered = std::max(self->executor_.WallToSim(now), self->executor_.engine().Now());
+  if (self->client_ != nullptr) self->client_->OnPortDone(slot, out);
+}
+
+void HttpBrokerPort::CancelAll() {
+  pool_.Shutdown();
+  io_.poll();  // the closed connections' handlers complete their requests
+  // Whatever the pool did not complete (it should have), complete here.
+  for (uint32_t slot = 0; slot < pending_.size(); ++slot) {
+    if (!pending_[slot]) continue;
+    sim::HttpOutcome o;
+    o.error = "cancelled";
+    OnDone(this, slot, o);
+  }
+}
+
+}  // namespace citybed::models
