@@ -93,12 +93,20 @@ class Notifier::Impl {
     dropped_.fetch_add(left);
   }
 
+  // A job ended (delivered or given up): wakes whoever waits on the counters.
   void Finish() {
-    if (queued_.fetch_sub(1) == 1) {
-      std::lock_guard lock(mu_);
-      cv_.notify_all();
-    }
+    queued_.fetch_sub(1);
+    std::lock_guard lock(mu_);
+    cv_.notify_all();
   }
+
+ public:
+  bool WaitUntil(const std::function<bool(const NotifierCounters&)>& done, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return done(Counters()); });
+  }
+
+ private:
 
   void Dispatch(const JobPtr& job, bool retry_on_fresh) {
     auto url = ParseHttpUrl(job->uri);
@@ -263,5 +271,8 @@ void Notifier::Stop(std::chrono::milliseconds flush) { impl_->Stop(flush); }
 bool Notifier::Enqueue(NotificationJob job) { return impl_->Enqueue(std::move(job)); }
 NotifierCounters Notifier::Counters() const { return impl_->Counters(); }
 double Notifier::CpuSeconds() const { return impl_->CpuSeconds(); }
+bool Notifier::WaitUntil(const std::function<bool(const NotifierCounters&)>& done, std::chrono::milliseconds timeout) {
+  return impl_->WaitUntil(done, timeout);
+}
 
 }  // namespace citybed::broker

@@ -215,17 +215,16 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
     res_.keep_alive(keep_alive && !worker_.stopping);
-    route_ = route;
-    method_ = method;
-    start_ = start;
+    // Counted when the answer is handed to the socket, so that a client holding its answer
+    // always finds it in /metrics (the duration is the handling, without the write).
+    server_.metrics.RecordRequest(route, method, static_cast<int>(res_.result_int()),
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
     http::async_write(socket_, res_, [self = shared_from_this()](const beast::error_code& ec, size_t) {
       self->OnWrite(ec);
     });
   }
 
   void OnWrite(const beast::error_code& ec) {
-    server_.metrics.RecordRequest(route_, method_, static_cast<int>(res_.result_int()),
-                                  std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count());
     if (ec || !res_.keep_alive()) {
       beast::error_code ignored;
       socket_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -254,9 +253,6 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kIdle;
   Clock::time_point deadline_;
   bool closed_ = false;
-  int route_ = -1;
-  Method method_ = Method::kOther;
-  Clock::time_point start_;
 };
 
 Expected<void> HttpServer::Impl::Start() {

@@ -4,16 +4,18 @@
 
 namespace citybed::sim {
 
+// Through the Erlang B recursion B(k) = a·B(k−1) / (k + a·B(k−1)), B(0) = 1, every step of
+// which stays in [0, 1]: no a^c or c! to overflow, for any number of servers. Then
+// C = B / (1 − ρ(1 − B)) with ρ = a/c.
 double ErlangC(int servers, double a) {
+  if (servers <= 0) return 1.0;
   const double c = servers;
-  if (a >= c) return 1.0;
-  double sum = 0, term = 1;  // term = a^k / k!
-  for (int k = 0; k < servers; ++k) {
-    if (k > 0) term *= a / k;
-    sum += term;
-  }
-  const double top = term * a / c / (1 - a / c);  // a^c / c! · 1/(1 − ρ)
-  return top / (sum + top);
+  if (!(a < c)) return 1.0;
+  if (a <= 0) return 0.0;
+  double b = 1.0;
+  for (int k = 1; k <= servers; ++k) b = a * b / (k + a * b);
+  const double rho = a / c;
+  return b / (1 - rho * (1 - b));
 }
 
 double MMcMeanWait(int servers, double lambda, double mu) {

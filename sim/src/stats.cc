@@ -39,6 +39,33 @@ double StudentTQuantile(double level, double dof) {
   return boost::math::quantile(dist, 0.5 + level / 2);
 }
 
+size_t MserTruncation(const std::vector<double>& series, size_t batch) {
+  if (batch == 0) batch = 1;
+  const size_t n = series.size() / batch;
+  if (n < 4) return 0;
+  std::vector<double> means(n);
+  for (size_t b = 0; b < n; ++b) {
+    double sum = 0;
+    for (size_t k = 0; k < batch; ++k) sum += series[b * batch + k];
+    means[b] = sum / static_cast<double>(batch);
+  }
+  // Suffix sums of Y and Y²: the statistic of every d in one pass from the end.
+  std::vector<double> s1(n + 1, 0.0), s2(n + 1, 0.0);
+  for (size_t b = n; b-- > 0;) {
+    s1[b] = s1[b + 1] + means[b];
+    s2[b] = s2[b + 1] + means[b] * means[b];
+  }
+  size_t best = 0;
+  double best_value = std::numeric_limits<double>::infinity();
+  for (size_t d = 0; d <= n / 2; ++d) {
+    const double m = static_cast<double>(n - d);
+    const double sse = std::max(0.0, s2[d] - s1[d] * s1[d] / m);
+    const double value = sse / (m * m);
+    if (value < best_value) best_value = value, best = d;
+  }
+  return best * batch;
+}
+
 ConfidenceInterval MeanConfidenceInterval(const std::vector<double>& values, double level) {
   RunningStats s;
   for (double v : values) s.Add(v);

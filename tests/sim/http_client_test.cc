@@ -93,6 +93,32 @@ TEST_CASE("HttpClientPool reports refused connections and timeouts as errors", "
   }
 }
 
+TEST_CASE("HttpClientPool times requests out at their own deadline, unsent if still waiting", "[sim][http]") {
+  boost::asio::io_context io;
+  // A server that accepts but never answers, and one connection: the second request waits.
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  boost::asio::ip::tcp::socket held(io);
+  silent.async_accept(held, [](const boost::system::error_code&) {});
+  HttpClientPool pool(io, {.host = "127.0.0.1", .port = std::to_string(silent.local_endpoint().port()),
+                           .connections = 1, .timeout = 10s});
+  Collector c;
+  c.io = &io;
+  c.want = 2;
+  const auto now = HttpClientPool::Clock::now();
+  pool.Send(FormatRequest("GET", "/a", "x", "", "", ""), c.Completion(1), now + 400ms);
+  pool.Send(FormatRequest("GET", "/b", "x", "", "", ""), c.Completion(2), now + 100ms);
+  io.run_for(10s);
+  REQUIRE(c.done.size() == 2);
+  // The waiting one expires first and is never written; the one in flight is closed later.
+  CHECK(c.done[0].first == 2);
+  CHECK(c.done[0].second.error == "timeout");
+  CHECK_FALSE(c.done[0].second.sent);
+  CHECK(c.done[1].first == 1);
+  CHECK(c.done[1].second.error == "timeout");
+  CHECK(c.done[1].second.sent);
+  CHECK(pool.Stats().timeouts == 2);
+}
+
 TEST_CASE("FormatRequest writes a valid HTTP/1.1 request", "[sim][http]") {
   CHECK(FormatRequest("GET", "/a?b=1", "h:1", "X-A: 1\r\n", "", "") == "GET /a?b=1 HTTP/1.1\r\nHost: h:1\r\nX-A: 1\r\n\r\n");
   CHECK(FormatRequest("POST", "/p", "h", "", "application/json", "{}") ==

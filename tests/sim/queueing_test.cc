@@ -89,3 +89,16 @@ TEST_CASE("FifoStation rejects jobs beyond its queue capacity", "[sim]") {
   CHECK(rejected == 2);
   CHECK(engine.Now() == Time::FromSeconds(3));
 }
+
+TEST_CASE("Erlang C is exact for small and stable for a thousand servers", "[sim]") {
+  // Reference values from exact rational arithmetic (sum of a^k/k! as fractions).
+  CHECK(ErlangC(1, 0.5) == Approx(0.5).epsilon(1e-12));
+  CHECK(ErlangC(2, 1.0) == Approx(1.0 / 3).epsilon(1e-12));
+  CHECK(ErlangC(10, 8.0) == Approx(0.409180150796444).epsilon(1e-12));
+  CHECK(ErlangC(100, 95.0) == Approx(0.506456853913021).epsilon(1e-10));
+  CHECK(ErlangC(1000, 950.0) == Approx(0.0682534153771414).epsilon(1e-10));  // a^c/c! overflows a double
+  CHECK(ErlangC(1000, 999.9) == Approx(0.996075123873248).epsilon(1e-10));
+  CHECK(ErlangC(100000, 99000.0) > 0);
+  CHECK(std::isfinite(MMcMeanWait(1000, 950.0, 1.0)));
+  CHECK(ErlangC(4, 4.0) == 1.0);  // unstable
+}

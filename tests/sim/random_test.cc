@@ -1,4 +1,5 @@
 #include <boost/math/distributions/chi_squared.hpp>
+#include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
@@ -65,11 +66,32 @@ void CheckChiSquare(const std::function<int64_t(Rng&)>& draw, const std::functio
 }  // namespace
 
 TEST_CASE("xoshiro256** matches the reference sequence", "[sim]") {
-  // State seeded with SplitMix64(0): the first outputs are fixed forever.
-  Rng a(0), b(0);
-  for (int i = 0; i < 100; ++i) REQUIRE(a.Next() == b.Next());
-  Rng c(1);
-  CHECK(Rng(0).Next() != c.Next());
+  // The authors' reference implementation (xoshiro256starstar.c) from the state {1, 2, 3, 4}
+  // gives these first outputs.
+  Rng rng = Rng::FromState({1, 2, 3, 4});
+  const uint64_t reference[] = {11520ULL, 0ULL, 1509978240ULL, 1215971899390074240ULL, 1216172134540287360ULL,
+                                607988272756665600ULL};
+  for (uint64_t want : reference) CHECK(rng.Next() == want);
+}
+
+TEST_CASE("Seeds expand into the state through the reference SplitMix64", "[sim]") {
+  // splitmix64.c from the seed 1234567: the published first outputs.
+  uint64_t x = 1234567;
+  const uint64_t reference[] = {6457827717110365317ULL, 3203168211198807973ULL, 9817491932198370423ULL,
+                                4593380528125082431ULL, 16408922859458223821ULL};
+  for (uint64_t want : reference) {
+    x += 0x9e3779b97f4a7c15ULL;
+    CHECK(Mix64(x) == want);
+  }
+  // Rng(seed) takes its four words from SplitMix64(seed): the same as FromState of them.
+  uint64_t y = 42;
+  std::array<uint64_t, 4> words{};
+  for (uint64_t& w : words) {
+    y += 0x9e3779b97f4a7c15ULL;
+    w = Mix64(y);
+  }
+  Rng a(42), b = Rng::FromState(words);
+  for (int i = 0; i < 10; ++i) CHECK(a.Next() == b.Next());
 }
 
 TEST_CASE("Rng::Below is unbiased and in range", "[sim]") {

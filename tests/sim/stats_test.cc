@@ -63,3 +63,20 @@ TEST_CASE("TimeSeries buckets values by fixed intervals", "[sim]") {
   CHECK(ts.Rate(2) == Approx(1));
   CHECK(ts.BucketStart(2) == Time::FromSeconds(2));
 }
+
+TEST_CASE("MSER-5 cuts a transient and keeps a stationary series", "[sim]") {
+  Rng rng(11);
+  Normal noise{0, 1};
+  // 20,000 observations whose first 2,000 decay from +30 to the stationary mean 0.
+  std::vector<double> transient;
+  for (int i = 0; i < 20000; ++i) transient.push_back(30 * std::exp(-i / 400.0) + noise(rng));
+  const size_t cut = MserTruncation(transient, 5);
+  INFO("cut " << cut);
+  CHECK(cut >= 1200);
+  CHECK(cut <= 4000);
+  CHECK(cut % 5 == 0);
+  std::vector<double> stationary;
+  for (int i = 0; i < 20000; ++i) stationary.push_back(noise(rng));
+  CHECK(MserTruncation(stationary, 5) < 2000);
+  CHECK(MserTruncation({1, 2, 3}, 5) == 0);  // too short to judge
+}

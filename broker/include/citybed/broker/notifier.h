@@ -63,6 +63,9 @@ class Notifier {
   // Queues a job; false (and counted as dropped) if the queue is full or the notifier stopped.
   bool Enqueue(NotificationJob job);
   NotifierCounters Counters() const;
+  // Waits until `done(Counters())` holds — re-checked whenever a notification is delivered or
+  // given up — or `timeout` passes; returns whether it holds. For tests and orderly shutdown.
+  bool WaitUntil(const std::function<bool(const NotifierCounters&)>& done, std::chrono::milliseconds timeout);
   // CPU time the delivery thread has used (seconds), while it runs.
   double CpuSeconds() const;
 

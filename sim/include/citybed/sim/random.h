@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cmath>
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <utility>
@@ -44,6 +45,13 @@ class Rng {
       seed += 0x9e3779b97f4a7c15ULL;
       w = Mix64(seed);
     }
+  }
+
+  // A generator in exactly this state (not all zero): for checks against reference outputs.
+  static Rng FromState(const std::array<uint64_t, 4>& state) {
+    Rng r;
+    for (size_t i = 0; i < 4; ++i) r.s_[i] = state[i];
+    return r;
   }
 
   uint64_t Next() {

@@ -54,6 +54,12 @@ double StudentTQuantile(double level, double dof);
 // CI of the mean of independent, identically distributed replication results.
 ConfidenceInterval MeanConfidenceInterval(const std::vector<double>& values, double level = 0.95);
 
+// MSER-5 warm-up detection (White 1997; Franklin and White 2008): the series is cut into
+// batches of `batch` observations; the truncation d (in batches, at most half of them) that
+// minimises the marginal standard error of the rest, Σ_{i>d} (Y_i − Ȳ_d)² / (n − d)², is the
+// warm-up. Returns the number of observations to discard (a multiple of `batch`). O(n).
+size_t MserTruncation(const std::vector<double>& series, size_t batch = 5);
+
 // Rows are replications, columns are metrics (e.g. mean latency per operation).
 class ReplicationMatrix {
  public:
