@@ -133,7 +133,7 @@ TEST_CASE("HTTP: malformed requests get 400 and huge headers 431", "[broker][htt
   }
 }
 
-TEST_CASE("HTTP: slow and idle connections are closed by their timeouts", "[broker][http]") {
+TEST_CASE("HTTP: slow and idle connections are closed by their timeouts", "[broker][http][timing]") {
   Running b;
   const auto t0 = std::chrono::steady_clock::now();
   Raw slow(b.broker.port());

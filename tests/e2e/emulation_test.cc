@@ -83,7 +83,7 @@ double Metric(const std::string& text, const std::string& line_prefix) {
 
 }  // namespace
 
-TEST_CASE("E2E: the broker holds what the sources sent and counts what citybed counted", "[e2e]") {
+TEST_CASE("E2E: the broker holds what the sources sent and counts what citybed counted", "[e2e][timing]") {
   Scenario s = Load(R"({
     "name": "e2e", "duration": "10s", "warmup": "0s", "seed": 11,
     "regions": [{"id": "north", "lat": 43.06, "lon": 141.35, "population": 1e6, "radius_km": 5},
@@ -173,7 +173,7 @@ TEST_CASE("E2E: the broker holds what the sources sent and counts what citybed c
   b.Stop();
 }
 
-TEST_CASE("E2E: runs one after the other against the same broker keep their subscriptions apart", "[e2e]") {
+TEST_CASE("E2E: runs one after the other against the same broker keep their subscriptions apart", "[e2e][timing]") {
   Scenario s = Load(R"({
     "name": "twice", "duration": "3s", "warmup": "0s", "seed": 5,
     "regions": [{"id": "a", "lat": 35.68, "lon": 139.77, "population": 1e5, "radius_km": 3}],
@@ -278,7 +278,7 @@ class SlowServer {
 
 }  // namespace
 
-TEST_CASE("E2E: against a slow server latency grows with the queue while the send rate holds", "[e2e]") {
+TEST_CASE("E2E: against a slow server latency grows with the queue while the send rate holds", "[e2e][timing]") {
   SlowServer slow;
   // 100 requests/s offered to a server that does 50/s on the one connection allowed.
   Scenario s = Load(R"({
@@ -326,7 +326,7 @@ class StopAfter : public RunObserver {
 };
 }  // namespace
 
-TEST_CASE("E2E: a broker that disappears ends the run with the errors recorded", "[e2e]") {
+TEST_CASE("E2E: a broker that disappears ends the run with the errors recorded", "[e2e][timing]") {
   Scenario s = Load(R"({
     "name": "lost", "duration": "60s",
     "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
@@ -356,7 +356,7 @@ TEST_CASE("E2E: a broker that disappears ends the run with the errors recorded",
   CHECK(recorder.total().transport.count("connection refused") == 1);
 }
 
-TEST_CASE("E2E: an unreachable broker is reported before anything is sent", "[e2e]") {
+TEST_CASE("E2E: an unreachable broker is reported before anything is sent", "[e2e][timing]") {
   Scenario s = Load(R"({"name": "none", "duration": "5s",
     "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
     "sources": [{"kind": "weather", "count": 1, "arrival": {"process": "periodic", "period": "1s"}}]})");
@@ -375,4 +375,35 @@ TEST_CASE("E2E: an unreachable broker is reported before anything is sent", "[e2
   CHECK(result.sent == 0);
   REQUIRE_FALSE(result.invalid_reasons.empty());
   CHECK_THAT(result.invalid_reasons[0], Catch::Contains("does not answer GET /version"));
+}
+
+TEST_CASE("E2E: notifications the broker dropped are counted as missing, not silently lost", "[e2e][timing]") {
+  // A broker whose notification queue holds one job: most notifications of a burst are dropped.
+  Scenario s = Load(R"({"name": "drops", "duration": "4s", "seed": 3,
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
+    "sources": [{"kind": "parking-spot", "count": 300, "arrival": {"process": "periodic", "period": "1s"}}],
+    "users": [{"kind": "app", "count": 3, "arrival": {"process": "periodic", "period": "1h"},
+               "requests": [{"op": "subscribe", "type": "ParkingSpot"}]}]})");
+  auto world = World::Build(s);
+  REQUIRE(world);
+  broker::BrokerOptions bo;
+  bo.server.port = 0;
+  bo.notifier.queue_capacity = 1;
+  broker::Broker b(bo);
+  REQUIRE(b.Start());
+  auto protocol = MakeNgsiLdProtocol(b.url().substr(7));
+  results::Recorder recorder(RecorderFor(s));
+  EmulationOptions eo;
+  eo.broker_url = b.url();
+  const EmulationResult result = RunEmulation(**world, *protocol, eo, recorder);
+  REQUIRE(result.reached_end);
+  const NotificationAccount& a = result.broker_notifications;
+  REQUIRE(a.known);
+  const double dropped = Metric(b.RenderMetrics(), "citybed_notifications_dropped_total ");
+  CHECK(a.dropped == static_cast<uint64_t>(dropped));
+  CHECK(a.dropped > 100);
+  CHECK(a.triggered == a.sent + a.failed + a.dropped);
+  CHECK(a.missing == a.triggered - result.notifications);
+  CHECK(a.missing >= a.dropped);
+  b.Stop();
 }

@@ -251,3 +251,15 @@ TEST_CASE("Compacted interval histograms answer as before and take little memory
   CHECK(compact.ValueAtPercentile(99.99) == dense.ValueAtPercentile(99.99));
   CHECK(compact.Count() == dense.Count());
 }
+
+TEST_CASE("Missing notifications count as failures in the freshness percentiles", "[results]") {
+  const Scenario s = Load(Scenario3Min("0s"));
+  results::Recorder rec(RecorderFor(s));
+  for (int i = 0; i < 90; ++i) rec.OnNotification({0, sim::Time() + Duration::Seconds(10), Duration::Milliseconds(20)});
+  CHECK(rec.freshness().ValueAtPercentile(99) < 25'000'000);
+  rec.AddMissingNotifications(10, Duration::Seconds(190));
+  CHECK(rec.missing_notifications() == 10);
+  CHECK(rec.freshness().Count() == 100);
+  CHECK(rec.freshness().ValueAtPercentile(95) >= 189'000'000'000);  // the missing tenth is the tail
+  CHECK(rec.freshness().ValueAtPercentile(50) < 25'000'000);
+}

@@ -93,7 +93,7 @@ TEST_CASE("HttpClientPool reports refused connections and timeouts as errors", "
   }
 }
 
-TEST_CASE("HttpClientPool times requests out at their own deadline, unsent if still waiting", "[sim][http]") {
+TEST_CASE("HttpClientPool times requests out at their own deadline, unsent if still waiting", "[sim][http][timing]") {
   boost::asio::io_context io;
   // A server that accepts but never answers, and one connection: the second request waits.
   boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
