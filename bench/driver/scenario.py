@@ -8,6 +8,7 @@ import sys
 rate = float(sys.argv[1])
 duration = float(sys.argv[2])
 sources = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
+sources = max(1, min(sources, int(rate * 60)))  # at low rates, fewer sources (periods up to a minute)
 url = sys.argv[4] if len(sys.argv) > 4 else "embedded"
 period_s = sources / rate
 print(json.dumps({

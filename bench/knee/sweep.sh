@@ -47,13 +47,14 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 speed = float(sys.argv[2])
 busy = sys.argv[4]  # the broker's CPU share over the whole step (including set-up and drain)
-r, l, g = s["requests"], s["latency_ms"], s["generator"]
-window = s["window"]["to_s"] - s["window"]["from_s"]
-offered = r["sent"] / window * speed      # requests per wall second
-delivered = r["ok"] / window * speed
-notified = s["notifications"]["received"] / window * speed
+r, g = s["requests"], s["generator"]
+l = r["latency_ms"]  # every request scheduled in the window, failures at their latency
+wall = s["window"]["wall_s"]
+offered = r["scheduled"] / wall           # requests per wall second
+delivered = r["throughput"]["ok_per_wall_s"]
+notified = s["notifications"]["in_window"] / wall
 row = [speed, offered, delivered, l["p50"], l["p99"], l["p999"], r["error_rate"], s["valid"], g["p99_lag_ms"], busy,
-       g["connection_wait_p99_ms"], notified]
+       s["connections"]["wait_p99_ms"], notified]
 print("%6g %10.0f %10.0f %9.2f %9.2f %9.2f %7.2f%% %6s %9.3f %7s %9.2f %8.0f" % (row[0], row[1], row[2], row[3], row[4],
       row[5], 100 * row[6], "yes" if row[7] else "NO", row[8], "%.0f%%" % (100 * float(busy)) if busy else "-", row[10], row[11]))
 open(sys.argv[3], "a").write(",".join(str(x) for x in row) + "\n")

@@ -357,7 +357,11 @@ const std::vector<std::string> kOps = {"get", "query", "geo-query", "subscribe"}
 
 bool ReadRequest(Reader& r, const json& rj, const std::string& rp, const std::set<std::string>& types, RequestSpec& req) {
   if (!r.IsObject(rj, rp)) return false;
-  r.Keys(rj, rp, {"op", "weight", "type", "q", "max_distance", "limit", "pages", "count", "watched", "cross_region"});
+  r.Keys(rj, rp, {"op", "name", "weight", "type", "q", "max_distance", "limit", "pages", "count", "watched", "cross_region"});
+  if (auto n = r.Str(rj, rp, "name")) {
+    if (n->empty() || n->size() > 64) r.Error(At(rp, "name"), "must be 1 to 64 characters");
+    else req.name = *n;
+  }
   if (auto op = r.Str(rj, rp, "op", true)) {
     auto found = std::find(kOps.begin(), kOps.end(), *op);
     if (found == kOps.end()) {
@@ -727,6 +731,14 @@ void ReadSlo(Reader& r, const json& doc, Scenario& s) {
   const std::string lp = At(ptr, "latency");
   if (!r.IsObject(*lat, lp)) return;
   std::vector<std::string> names = {"all", "upsert", "get", "query", "geo-query", "subscribe", "notification"};
+  // Named requests can have objectives of their own.
+  auto add_names = [&names](const std::vector<RequestSpec>& requests) {
+    for (const RequestSpec& q : requests) {
+      if (!q.name.empty() && std::find(names.begin(), names.end(), q.name) == names.end()) names.push_back(q.name);
+    }
+  };
+  for (const UserSpec& u : s.users) add_names(u.requests);
+  for (const EventSpec& e : s.events) add_names(e.crowd.requests);
   for (auto op = lat->begin(); op != lat->end(); ++op) {
     const std::string op_ptr = At(lp, op.key());
     if (std::find(names.begin(), names.end(), op.key()) == names.end()) {
