@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 anchors=${ANCHORS:-$root/../shared/bench}
 DURATION=${DURATION:-8} LO=${LO:-60} HI=${HI:-110} STEP=${STEP:-5} TARGETS=${TARGETS:-"beast broker"}
-bin=$root/build/bin/citybed
+bin=${BIN:-$root/build/bin/citybed}  # BIN=another build's citybed compares builds side by side
 B=${ANCHOR_BUILD:-${TMPDIR:-/tmp}/citybed-anchors}/http
 mkdir -p "$B"
 [[ "$B/beast_min" -nt "$anchors/http/beast_min.cpp" ]] || g++ -O2 -std=c++20 "$anchors/http/beast_min.cpp" -o "$B/beast_min" -pthread
@@ -47,10 +47,13 @@ for target in $TARGETS; do
     line=$(python3 - "$tmp/$target-$pct/summary.json" "$rate" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1])); rate = float(sys.argv[2]); g = s["generator"]; r = s["requests"]
-delivered = r["throughput"]["ok_per_wall_s"]
+# Summaries before schema citybed-summary/1 (an older BIN) had throughput_per_s and latency_ms at the top.
+delivered = r["throughput"]["ok_per_wall_s"] if "throughput" in r else r["throughput_per_s"]
+p99 = r["latency_ms"]["p99"] if "latency_ms" in r else s["latency_ms"]["p99"]
 ok = s["valid"] and r["failed"] == 0 and delivered >= 0.99 * rate
-print("%d %.0f %.3f %.3f %.3f %d %s %.0f" % (rate, delivered, g["p99_lag_ms"], g["max_lag_ms"], r["latency_ms"]["p99"],
-                                             r["failed"], "yes" if ok else "no", 100 * g["cpu_seconds"] / g["wall_seconds"]))
+cpu = 100 * g["cpu_seconds"] / g["wall_seconds"] if "cpu_seconds" in g else float("nan")
+print("%d %.0f %.3f %.3f %.3f %d %s %.0f" % (rate, delivered, g["p99_lag_ms"], g["max_lag_ms"], p99, r["failed"],
+                                             "yes" if ok else "no", cpu))
 PY
 )
     set -- $line
