@@ -299,9 +299,10 @@ std::array<double, static_cast<size_t>(OpKind::kCount)> RequestsPerAction(const 
   std::array<double, static_cast<size_t>(OpKind::kCount)> out{};
   double weight = 0;
   for (const RequestSpec& r : requests) {
-    if (r.op == RequestSpec::Op::kSubscribe) continue;
+    const OpKind op = OpOf(r.op);
+    if (r.op == RequestSpec::Op::kSubscribe || op == OpKind::kCount) continue;
     weight += r.weight;
-    out[static_cast<size_t>(OpOf(r.op))] += r.weight * (r.op == RequestSpec::Op::kQuery ? r.pages : 1);
+    out[static_cast<size_t>(op)] += r.weight * (r.op == RequestSpec::Op::kQuery ? r.pages : 1);
   }
   if (weight > 0) {
     for (double& x : out) x /= weight;

@@ -72,6 +72,12 @@ class FakePort final : public models::BrokerPort {
   std::map<uint32_t, sim::Time> pending_;
 };
 
+inline models::WorkloadOptions WorkloadOptionsFor(std::string notification_url) {
+  models::WorkloadOptions o;
+  o.notification_url = std::move(notification_url);
+  return o;
+}
+
 // A whole run in simulated time: the scenario's workload through the driver to a FakePort.
 struct SimulatedRun {
   SimulatedRun(models::World& world, models::RunObserver& observer)
@@ -79,7 +85,7 @@ struct SimulatedRun {
         port(engine),
         driver(world, engine, port, observer, scenario.broker.timeout),
         protocol(models::MakeNgsiLdProtocol("broker.test")),
-        workload(world, *protocol, engine, driver, {.notification_url = "http://receiver.test/notify"}) {
+        workload(world, *protocol, engine, driver, WorkloadOptionsFor("http://receiver.test/notify")) {
     driver.SetWorkload(&workload);
   }
   // Runs to the scenario's end, then lets what is in flight finish (up to the timeout).
