@@ -14,6 +14,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cmath>
+#include <numbers>
 #include <type_traits>
 
 #include "citybed/common/strings.h"
@@ -25,8 +26,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr double kEarthRadius = 6371008.8;  // mean radius, metres
-constexpr double kPi = 3.14159265358979323846;
-constexpr double kDeg = kPi / 180.0;
+constexpr double kDeg = std::numbers::pi / 180.0;
 
 bool Number(const json::value& v, double& out) {
   if (v.is_double()) out = v.get_double();

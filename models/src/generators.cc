@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +14,6 @@
 namespace citybed::models {
 
 namespace {
-constexpr double kPi = 3.14159265358979323846;
 }  // namespace
 
 // Prefectural capitals and the largest cities (approximate centres, degrees).
@@ -107,9 +107,9 @@ Expected<std::vector<RegionSpec>> GenerateRegions(const RegionGenerator& g, uint
       } else {
         // Others lie 10-80 km from a random city, inside Japan's extent.
         const City& c = cities[rng.Below(cities.size())];
-        const double km = 10 + 70 * rng.Uniform01(), angle = 2 * kPi * rng.Uniform01();
+        const double km = 10 + 70 * rng.Uniform01(), angle = 2 * std::numbers::pi * rng.Uniform01();
         r.lat = std::clamp(c.lat + km * std::cos(angle) / 111.195, 24.0, 45.5);
-        r.lon = std::clamp(c.lon + km * std::sin(angle) / (111.195 * std::cos(c.lat * kPi / 180)), 123.0, 146.0);
+        r.lon = std::clamp(c.lon + km * std::sin(angle) / (111.195 * std::cos(c.lat * std::numbers::pi / 180)), 123.0, 146.0);
         r.lat = std::round(r.lat * 1e4) / 1e4;
         r.lon = std::round(r.lon * 1e4) / 1e4;
         r.name = "near " + std::string(c.name);
@@ -180,7 +180,7 @@ std::string RegionsCsv(const std::vector<RegionSpec>& regions) {
   o << "id,name,lat,lon,population,stage,radius_km\n";
   for (const RegionSpec& r : regions) {
     char buf[256];
-    const double radius = r.radius_km > 0 ? r.radius_km : std::max(0.5, std::sqrt(r.population / 3000.0 / kPi));
+    const double radius = r.radius_km > 0 ? r.radius_km : std::max(0.5, std::sqrt(r.population / 3000.0 / std::numbers::pi));
     std::snprintf(buf, sizeof buf, "%s,%s,%.4f,%.4f,%.0f,%d,%.2f\n", r.id.c_str(), r.name.c_str(), r.lat, r.lon,
                   r.population, r.stage, radius);
     o << buf;

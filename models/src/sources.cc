@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <cstdio>
 #include <string>
 
@@ -9,7 +10,6 @@ namespace citybed::models {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 double Clamp(double v, double lo, double hi) { return std::max(lo, std::min(hi, v)); }
 double Round(double v, double step) { return std::round(v / step) * step; }
@@ -30,12 +30,12 @@ std::string RegionId(std::string_view type, std::string_view region, const char*
 
 // A point `km` away from `p` in direction `angle` (radians from north).
 LonLat Offset(LonLat p, double km, double angle) {
-  return {p.lon + km * std::sin(angle) / (111.195 * std::cos(p.lat * kPi / 180)), p.lat + km * std::cos(angle) / 111.195};
+  return {p.lon + km * std::sin(angle) / (111.195 * std::cos(p.lat * std::numbers::pi / 180)), p.lat + km * std::cos(angle) / 111.195};
 }
 
 LonLat Round6(LonLat p) { return {std::round(p.lon * 1e6) / 1e6, std::round(p.lat * 1e6) / 1e6}; }
 
-double Daylight(double hour) { return std::max(0.0, std::sin((hour - 6) / 12 * kPi)); }
+double Daylight(double hour) { return std::max(0.0, std::sin((hour - 6) / 12 * std::numbers::pi)); }
 
 bool Event(const SourceContext& c, std::string_view kind) { return c.event.kind == kind && c.event.intensity > 0; }
 
@@ -91,7 +91,7 @@ class Bus final : public SourceModel {
   size_t state_size() const override { return sizeof(State); }
   void Init(const SourceContext& c, void* state, sim::Rng& rng) const override {
     auto* s = static_cast<State*>(state);
-    s->angle = static_cast<float>(2 * kPi * rng.Uniform01());
+    s->angle = static_cast<float>(2 * std::numbers::pi * rng.Uniform01());
     s->radius_km = static_cast<float>(1.5 + std::min(4.0, c.region_radius_km / 3) * rng.Uniform01());
     s->speed = 20;
     s->last_us = 0;
@@ -106,8 +106,8 @@ class Bus final : public SourceModel {
     s->speed = static_cast<float>(Clamp(Walk(s->speed, target, 0.5, 3, rng), 0, 60));
     s->angle += static_cast<float>(s->speed * dt_h / s->radius_km);
     const LonLat centre = Offset(c.home, s->radius_km, 0);
-    const LonLat pos = Round6(Offset(centre, s->radius_km, s->angle + kPi));
-    const double heading = std::fmod(std::fmod((s->angle + kPi) * 180 / kPi + 90, 360) + 360, 360);
+    const LonLat pos = Round6(Offset(centre, s->radius_km, s->angle + std::numbers::pi));
+    const double heading = std::fmod(std::fmod((s->angle + std::numbers::pi) * 180 / std::numbers::pi + 90, 360) + 360, 360);
     out.Text("vehicleType", "bus", false);
     out.TextList("category", {"public"});
     out.Point("location", pos);
@@ -137,7 +137,7 @@ class DeliveryVan final : public SourceModel {
     auto* s = static_cast<State*>(state);
     s->lon = static_cast<float>(c.home.lon);
     s->lat = static_cast<float>(c.home.lat);
-    const LonLat to = Offset(c.home, c.region_radius_km * 0.8 * std::sqrt(rng.Uniform01()), 2 * kPi * rng.Uniform01());
+    const LonLat to = Offset(c.home, c.region_radius_km * 0.8 * std::sqrt(rng.Uniform01()), 2 * std::numbers::pi * rng.Uniform01());
     s->to_lon = static_cast<float>(to.lon);
     s->to_lat = static_cast<float>(to.lat);
     s->cargo = static_cast<float>(400 + 800 * rng.Uniform01());
@@ -149,20 +149,20 @@ class DeliveryVan final : public SourceModel {
     s->last_us = c.unix_us;
     const bool working = c.hour >= 7 && c.hour < 21;
     const double speed = working ? Clamp(sim::Normal{30, 8}(rng), 5, 60) : 0;
-    const double dx = (s->to_lon - s->lon) * 111.195 * std::cos(s->lat * kPi / 180), dy = (s->to_lat - s->lat) * 111.195;
+    const double dx = (s->to_lon - s->lon) * 111.195 * std::cos(s->lat * std::numbers::pi / 180), dy = (s->to_lat - s->lat) * 111.195;
     const double dist = std::sqrt(dx * dx + dy * dy), step = speed * dt_h;
     if (dist <= step || dist < 0.01) {  // arrived: drop a parcel, pick the next address
       s->lon = s->to_lon;
       s->lat = s->to_lat;
       s->cargo = static_cast<float>(s->cargo > 60 ? s->cargo - 20 - 30 * rng.Uniform01() : 400 + 800 * rng.Uniform01());
-      const LonLat to = Offset(c.home, c.region_radius_km * 0.8 * std::sqrt(rng.Uniform01()), 2 * kPi * rng.Uniform01());
+      const LonLat to = Offset(c.home, c.region_radius_km * 0.8 * std::sqrt(rng.Uniform01()), 2 * std::numbers::pi * rng.Uniform01());
       s->to_lon = static_cast<float>(to.lon);
       s->to_lat = static_cast<float>(to.lat);
     } else if (step > 0) {
       s->lon += static_cast<float>((s->to_lon - s->lon) * step / dist);
       s->lat += static_cast<float>((s->to_lat - s->lat) * step / dist);
     }
-    const double heading = std::fmod(std::atan2(dx, dy) * 180 / kPi + 360, 360);
+    const double heading = std::fmod(std::atan2(dx, dy) * 180 / std::numbers::pi + 360, 360);
     out.Text("vehicleType", "van", false);
     out.TextList("category", {"private"});
     out.Point("location", Round6({s->lon, s->lat}));
@@ -323,7 +323,7 @@ class Weather final : public SourceModel {
   }
   void Report(const SourceContext& c, void* state, sim::Rng& rng, EntityUpdate& out) const override {
     auto* s = static_cast<State*>(state);
-    const double daily = 16 + 6 * std::sin((c.hour - 9) / 24 * 2 * kPi);
+    const double daily = 16 + 6 * std::sin((c.hour - 9) / 24 * 2 * std::numbers::pi);
     const double storm = Event(c, "heavy-rain") ? 60 * c.event.intensity : 0;  // mm/h
     s->temperature = static_cast<float>(Walk(s->temperature, daily - storm / 20, 0.1, 0.2, rng));
     s->rain = static_cast<float>(std::max(0.0, Walk(s->rain, storm, 0.3, 0.3 + storm / 10, rng)));
@@ -646,7 +646,7 @@ class WatchTracker final : public SourceModel {
     const bool out_and_about = c.hour > 8 && c.hour < 18;
     s->dx = static_cast<float>(out_and_about ? Clamp(Walk(s->dx, 0, 0.1, 0.08, rng), -0.5, 0.5) : 0.0);
     s->dy = static_cast<float>(out_and_about ? Clamp(Walk(s->dy, 0, 0.1, 0.08, rng), -0.5, 0.5) : 0.0);
-    const LonLat pos = Round6(Offset(Offset(c.home, s->dx, kPi / 2), s->dy, 0));
+    const LonLat pos = Round6(Offset(Offset(c.home, s->dx, std::numbers::pi / 2), s->dy, 0));
     out.TextList("controlledProperty", {"location", "motion"});
     out.TextList("deviceCategory", {"sensor"});
     out.Number("batteryLevel", Round(s->battery, 0.01));

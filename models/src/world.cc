@@ -3,15 +3,12 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <numbers>
 
 #include "citybed/common/strings.h"
 #include "citybed/models/generators.h"
 
 namespace citybed::models {
-
-namespace {
-constexpr double kPi = 3.14159265358979323846;
-}  // namespace
 
 uint32_t GroupSize(int64_t count, double per_10k, double population) {
   if (count > 0) return static_cast<uint32_t>(count);
@@ -55,7 +52,7 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
   for (const RegionSpec& r : s.regions) {
     RegionRuntime rt;
     rt.spec = &r;
-    rt.radius_km = r.radius_km > 0 ? r.radius_km : std::max(0.5, std::sqrt(r.population / 3000.0 / kPi));
+    rt.radius_km = r.radius_km > 0 ? r.radius_km : std::max(0.5, std::sqrt(r.population / 3000.0 / std::numbers::pi));
     if (s.broker.tenancy == "per-region") rt.tenant = r.id; else rt.tenant = s.broker.tenant;
     AccessSpec access = s.network.default_access;
     if (auto it = s.network.access.find(r.id); it != s.network.access.end()) access = it->second;
@@ -265,9 +262,9 @@ SourceContext World::Context(const SourceGroup& g, uint32_t source, int64_t t_ns
 LonLat World::RandomPlace(int region, sim::Rng& rng) const {
   const RegionRuntime& r = regions_[static_cast<size_t>(region)];
   const double dist = r.radius_km * std::sqrt(rng.Uniform01());
-  const double angle = 2 * kPi * rng.Uniform01();
+  const double angle = 2 * std::numbers::pi * rng.Uniform01();
   const double dlat = dist * std::cos(angle) / 111.195;
-  const double dlon = dist * std::sin(angle) / (111.195 * std::cos(r.spec->lat * kPi / 180));
+  const double dlon = dist * std::sin(angle) / (111.195 * std::cos(r.spec->lat * std::numbers::pi / 180));
   // Rounded to ~1 m: entities carry 6 decimals.
   auto round6 = [](double x) { return std::round(x * 1e6) / 1e6; };
   return {round6(r.spec->lon + dlon), round6(r.spec->lat + dlat)};

@@ -8,6 +8,7 @@
 #include "citybed/common/strings.h"
 #include "citybed/results/charts.h"
 #include "citybed/results/run_output.h"
+#include "format.h"
 
 namespace citybed::results {
 
@@ -16,8 +17,6 @@ using nlohmann::json;
 namespace {
 
 const char* kPalette[] = {"#4c78a8", "#f58518", "#54a24b", "#e45756", "#b279a2", "#72b7b2", "#9d755d", "#bab0ac"};
-
-double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 std::string Count(const json& v) { return v.is_number() ? v.dump() : "–"; }
 
@@ -50,7 +49,7 @@ std::vector<Marker> FirstBreaks(const json& summary, const Recorder& rec, std::v
       const double t = static_cast<double>(i) * step;
       if (t < from || t >= to) continue;
       const auto& h = rec.intervals()[i].latency;
-      if (h.Count() >= SamplesNeeded(p) && Ms(h.ValueAtPercentile(p)) > bound) {
+      if (h.Count() >= SamplesNeeded(p) && MsExact(h.ValueAtPercentile(p)) > bound) {
         markers.push_back({"first break of " + o["objective"].get<std::string>(), t + step / 2});
         break;
       }
@@ -202,12 +201,12 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
     notes.points.emplace_back(t, static_cast<double>(in.notifications) / len);
     outstanding.points.emplace_back(t, static_cast<double>(std::max<int64_t>(0, offered_sum - completed_sum)));
     waited.points.emplace_back(t, static_cast<double>(in.waited) / len);
-    wait_mean.points.emplace_back(t, in.waited ? Ms(in.wait_sum_ns) / static_cast<double>(in.waited) : 0.0);
-    wait_max.points.emplace_back(t, Ms(in.wait_max_ns));
+    wait_mean.points.emplace_back(t, in.waited ? MsExact(in.wait_sum_ns) / static_cast<double>(in.waited) : 0.0);
+    wait_max.points.emplace_back(t, MsExact(in.wait_max_ns));
     if (in.latency.Count() > 0) {
-      p50.points.emplace_back(t, Ms(in.latency.ValueAtPercentile(50)));
-      p99.points.emplace_back(t, Ms(in.latency.ValueAtPercentile(99)));
-      pmax.points.emplace_back(t, Ms(in.latency.Max()));
+      p50.points.emplace_back(t, MsExact(in.latency.ValueAtPercentile(50)));
+      p99.points.emplace_back(t, MsExact(in.latency.ValueAtPercentile(99)));
+      pmax.points.emplace_back(t, MsExact(in.latency.Max()));
     }
   }
   o << "<h2>Load over time</h2>"
@@ -240,7 +239,7 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
     bars.push_back({name, {l["p50"].get<double>(), l["p99"].get<double>(), l["p999"].get<double>()}});
     Series s{name, kPalette[color++ % 8], {}};
     for (double p : {0.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99}) {
-      s.points.emplace_back(p, std::max(1e-3, Ms(st.latency.ValueAtPercentile(p))));
+      s.points.emplace_back(p, std::max(1e-3, MsExact(st.latency.ValueAtPercentile(p))));
     }
     spectra.push_back(std::move(s));
   }

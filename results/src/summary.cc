@@ -6,6 +6,7 @@
 
 #include "citybed/common/strings.h"
 #include "citybed/results/run_output.h"
+#include "format.h"
 
 namespace citybed::results {
 
@@ -13,7 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-double Ms(int64_t ns) { return std::round(static_cast<double>(ns) / 1e3) / 1e3; }  // µs precision
 double Seconds(sim::Time t) { return static_cast<double>(t.ns()) / 1e9; }        // exact decimals
 // Rounded to a decimal unit (0.001): divided by the power of ten, so it prints as written.
 double Round(double v, double unit) {
@@ -71,9 +71,9 @@ std::optional<sim::Duration> TightestSlo(const models::SloSpec& slo) {
 }  // namespace
 
 json LatencyJson(const sim::LatencyHistogram& h) {
-  return {{"p50", Ms(h.ValueAtPercentile(50))},   {"p90", Ms(h.ValueAtPercentile(90))},
-          {"p99", Ms(h.ValueAtPercentile(99))},   {"p999", Ms(h.ValueAtPercentile(99.9))},
-          {"max", Ms(h.Max())},                   {"mean", Ms(static_cast<int64_t>(std::llround(h.Mean())))},
+  return {{"p50", MsRounded(h.ValueAtPercentile(50))},   {"p90", MsRounded(h.ValueAtPercentile(90))},
+          {"p99", MsRounded(h.ValueAtPercentile(99))},   {"p999", MsRounded(h.ValueAtPercentile(99.9))},
+          {"max", MsRounded(h.Max())},                   {"mean", MsRounded(static_cast<int64_t>(std::llround(h.Mean())))},
           {"count", h.Count()}};
 }
 
@@ -140,14 +140,14 @@ SloVerdict EvaluateSlo(const models::SloSpec& slo, const Recorder& rec) {
     const uint64_t n = h == nullptr ? 0 : h->Count();
     j["samples"] = n;
     if (n < needed) {
-      j["measured_ms"] = n > 0 ? json(Ms(h->ValueAtPercentile(o.percentile))) : json(nullptr);
+      j["measured_ms"] = n > 0 ? json(MsRounded(h->ValueAtPercentile(o.percentile))) : json(nullptr);
       j["pass"] = nullptr;
       j["verdict"] = "not enough data";
       j["note"] = std::to_string(n) + " samples; " + PercentileName(o.percentile) + " needs at least " +
                   std::to_string(needed);
       v.judged = false;
     } else {
-      const double measured = Ms(h->ValueAtPercentile(o.percentile));
+      const double measured = MsRounded(h->ValueAtPercentile(o.percentile));
       j["measured_ms"] = measured;
       const bool pass = measured <= o.bound.millis();
       j["pass"] = pass;
@@ -275,12 +275,12 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
   const auto& lag = r.executor.lag;
   json g = {{"valid", gen.valid},
             {"lag_percentile", gen.percentile},
-            {"lag_ms", Ms(gen.measured.ns())},
-            {"lag_bound_ms", Ms(gen.bound.ns())},
+            {"lag_ms", MsRounded(gen.measured.ns())},
+            {"lag_bound_ms", MsRounded(gen.bound.ns())},
             {"lag_rule", gen.rule},
-            {"p50_lag_ms", Ms(lag.ValueAtPercentile(50))},
-            {"p99_lag_ms", Ms(lag.ValueAtPercentile(99))},
-            {"max_lag_ms", Ms(lag.Max())},
+            {"p50_lag_ms", MsRounded(lag.ValueAtPercentile(50))},
+            {"p99_lag_ms", MsRounded(lag.ValueAtPercentile(99))},
+            {"max_lag_ms", MsRounded(lag.Max())},
             {"events", r.executor.events},
             {"requests_emitted", r.emitted},
             {"requests_dispatched", r.dispatched},
@@ -294,8 +294,8 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
             // times (timers are armed ahead by how late they recently woke).
             {"cpu_seconds", Round(r.executor.cpu_seconds, 0.001)},
             {"spin_seconds", Round(r.executor.spin_seconds, 0.001)},
-            {"wake_ahead_ms", Ms(r.executor.wake_ahead.ns())},
-            {"timer_oversleep_p99_ms", Ms(r.executor.oversleep.ValueAtPercentile(99))}};
+            {"wake_ahead_ms", MsRounded(r.executor.wake_ahead.ns())},
+            {"timer_oversleep_p99_ms", MsRounded(r.executor.oversleep.ValueAtPercentile(99))}};
   g["share_of_tightest_slo"] = gen.share_of_tightest_slo ? json(Round(*gen.share_of_tightest_slo, 1e-4)) : json(nullptr);
   j["generator"] = g;
   // Waiting for one of citybed's connections: the broker was slow (every connection busy with
@@ -303,9 +303,9 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
   const uint64_t waited_count = r.pool_wait.Count();
   json c = {{"connections", s.broker.connections},
             {"max_outstanding", r.max_outstanding},
-            {"wait_p50_ms", Ms(r.pool_wait.ValueAtPercentile(50))},
-            {"wait_p99_ms", Ms(r.pool_wait.ValueAtPercentile(99))},
-            {"wait_max_ms", Ms(r.pool_wait.Max())},
+            {"wait_p50_ms", MsRounded(r.pool_wait.ValueAtPercentile(50))},
+            {"wait_p99_ms", MsRounded(r.pool_wait.ValueAtPercentile(99))},
+            {"wait_max_ms", MsRounded(r.pool_wait.Max())},
             {"requests", waited_count}};
   j["connections"] = c;
   j["histograms"] = {{"relative_error", sim::LatencyHistogram().RelativeError()},

@@ -7,7 +7,9 @@
 #include <cstdio>
 
 #include "citybed/common/strings.h"
+#include "citybed/results/charts.h"
 #include "citybed/results/run_output.h"
+#include "format.h"
 
 namespace citybed::results {
 
@@ -15,12 +17,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string Num(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-std::string Ms(int64_t ns) { return Num(static_cast<double>(ns) / 1e6, 3); }
+std::string MsText(int64_t ns) { return Fmt(MsExact(ns), 3); }
 
 struct Column {
   const char* name;
@@ -86,14 +83,14 @@ std::string BuildTimeseriesCsv(const Recorder& rec, const RunInfo& info) {
     out += start < w.from ? ",1" : ",0";
     out += start >= w.to ? ",1" : ",0";
     out += "," + std::to_string(in.offered_total());
-    out += "," + Num(static_cast<double>(in.offered_total()) / secs, 3);
+    out += "," + Fmt(static_cast<double>(in.offered_total()) / secs, 3);
     out += "," + std::to_string(in.ok) + "," + std::to_string(in.failed);
-    out += "," + Num(static_cast<double>(in.ok + in.failed) / secs, 3);
+    out += "," + Fmt(static_cast<double>(in.ok + in.failed) / secs, 3);
     out += "," + std::to_string(std::max<int64_t>(0, offered_so_far - completed_so_far));
-    out += "," + Ms(in.latency.ValueAtPercentile(50)) + "," + Ms(in.latency.ValueAtPercentile(90)) + "," +
-           Ms(in.latency.ValueAtPercentile(99)) + "," + Ms(in.latency.Max());
+    out += "," + MsText(in.latency.ValueAtPercentile(50)) + "," + MsText(in.latency.ValueAtPercentile(90)) + "," +
+           MsText(in.latency.ValueAtPercentile(99)) + "," + MsText(in.latency.Max());
     out += "," + std::to_string(in.waited);
-    out += "," + Ms(in.waited ? in.wait_sum_ns / static_cast<int64_t>(in.waited) : 0) + "," + Ms(in.wait_max_ns);
+    out += "," + MsText(in.waited ? in.wait_sum_ns / static_cast<int64_t>(in.waited) : 0) + "," + MsText(in.wait_max_ns);
     for (uint64_t c : in.offered) out += "," + std::to_string(c);
     out += "," + std::to_string(in.notifications);
     for (uint64_t c : in.domains) out += "," + std::to_string(c);
@@ -127,7 +124,7 @@ json BuildTimeseriesMetadata(const Recorder& rec) {
           {"dc:description",
            "One row per interval of simulated time (" + FormatSecondsExact(rec.options().interval.ns()) +
                " s). Latency percentiles per interval come from log-linear histograms with at most " +
-               Num(err * 100, 2) + " % relative error (bucket midpoints); max_ms is exact. Offered counts sum, over "
+               Fmt(err * 100, 2) + " % relative error (bucket midpoints); max_ms is exact. Offered counts sum, over "
                "the rows with warmup = 0 and drain = 0, to requests.scheduled in summary.json."},
           {"histogram_relative_error", err},
           {"tableSchema", {{"columns", columns}}}};
