@@ -81,7 +81,7 @@ void RegisterBroker(CLI::App& app, Action& action) {
   CLI::App* cmd = app.add_subcommand("broker", "Run citybed's NGSI-LD broker until SIGINT/SIGTERM");
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Request-serving threads")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Request-serving threads")->check(Between(1, 256))->capture_default_str();
   cmd->add_option("--max-body", o->max_body, "Largest request body accepted (413 beyond)")->capture_default_str();
   cmd->add_option("--header-timeout", o->header_timeout, "Time allowed to receive a request once it starts")
       ->capture_default_str();

@@ -11,6 +11,16 @@ namespace citybed::app {
 // Set by the chosen subcommand's callback; main() runs it after parsing.
 using Action = std::function<int()>;
 
+// Validators whose messages give their bounds as plain numbers ("must be between 1 and 256,
+// got 0"), unlike CLI11's ranges, which print the limits of a double in full.
+CLI::Validator Between(double lo, double hi);
+CLI::Validator Positive();     // > 0
+CLI::Validator NonNegative();  // >= 0
+
+// "unknown command 'rn' — did you mean 'run'?" / "unknown option '--sped' of 'citybed run' —
+// did you mean '--speed'?" for arguments the parser did not expect; "" when there is no hint.
+std::string SuggestFor(const CLI::App& app, int argc, const char* const* argv);
+
 void RegisterDemo(CLI::App& app, Action& action);
 void RegisterBroker(CLI::App& app, Action& action);
 // run, validate, entities, sources. `command_line` is recorded in run manifests.

@@ -78,12 +78,12 @@ void RegisterDemo(CLI::App& app, Action& action) {
   auto opts = std::make_shared<DemoOptions>();
   CLI::App* cmd = app.add_subcommand("demo", "Run an M/M/c queue on the engine and compare it with theory");
   cmd->add_option("--utilization", opts->utilization, "Server utilization rho, in (0, 1)")
-      ->check(CLI::Range(0.01, 0.99));
-  cmd->add_option("--servers", opts->servers, "Number of servers c")->check(CLI::Range(1, 1000));
+      ->check(Between(0.01, 0.99))->capture_default_str();
+  cmd->add_option("--servers", opts->servers, "Number of servers c")->check(Between(1, 1000))->capture_default_str();
   cmd->add_option("--customers", opts->customers, "Customers per replication (warm-up included)")
-      ->check(CLI::Range(100, 100000000));
-  cmd->add_option("--replications", opts->replications, "Independent replications")->check(CLI::Range(2, 1000));
-  cmd->add_option("--seed", opts->seed, "Random seed");
+      ->check(Between(100, 100000000))->capture_default_str();
+  cmd->add_option("--replications", opts->replications, "Independent replications")->check(Between(2, 1000))->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "Random seed")->capture_default_str();
   cmd->callback([opts, &action] { action = [opts] { return RunDemo(*opts); }; });
 }
 

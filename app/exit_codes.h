@@ -5,10 +5,10 @@ namespace citybed::app {
 
 enum ExitCode : int {
   kExitOk = 0,            // success; for `run`: a valid run with every SLO met
-  kExitSloFailed = 1,     // a valid run in which at least one SLO failed
-  kExitUsage = 2,         // bad command line or invalid scenario: nothing was run
+  kExitSloFailed = 1,     // a valid run in which at least one SLO failed or had too few samples
+  kExitUsage = 2,         // bad command line, invalid scenario, --out holding a run: nothing was run
   kExitInvalidRun = 3,    // the run is not a trustworthy measurement (generator fell behind,
-                          // broker unreachable, interrupted)
+                          // broker unreachable, interrupted, nothing measured)
   kExitRuntimeError = 4,  // could not do the job: port in use, results not writable, ...
 };
 

@@ -17,8 +17,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version",
                        "citybed " + std::string(citybed::Version()) + " (commit " +
                            std::string(citybed::GitCommit()) + ")");
-  app.footer("Exit codes: 0 ok, 1 an SLO failed, 2 usage or invalid scenario, 3 invalid run,\n"
-             "4 runtime error. See README.md.");
+  app.footer("Exit codes: 0 ok, 1 an SLO failed or could not be judged, 2 usage or invalid scenario,\n"
+             "3 invalid run, 4 runtime error. See README.md.");
 
   Action action;
   std::string command_line;
@@ -31,8 +31,14 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::fprintf(stderr, "citybed: error: %s\nRun 'citybed --help' for the commands and options.\n",
-                 e.what());
+    const std::string hint = SuggestFor(app, argc, argv);
+    if (!hint.empty() && (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr ||
+                          dynamic_cast<const CLI::RequiredError*>(&e) != nullptr)) {
+      std::fprintf(stderr, "citybed: error: %s\n", hint.c_str());
+    } else {
+      std::fprintf(stderr, "citybed: error: %s\n", e.what());
+    }
+    std::fprintf(stderr, "Run 'citybed --help' for the commands, 'citybed COMMAND --help' for a command's options.\n");
     return kExitUsage;
   }
   if (!action) {

@@ -160,10 +160,12 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
       next.OnRequest(r);
     }
     void OnNotification(const models::NotificationRecord& n) override { next.OnNotification(n); }
+    void OnResources(const models::ResourceSample& s) override { next.OnResources(s); }
   } live(recorder);
   models::EmulationOptions eo;
   eo.broker_url = url;
   eo.interrupt = &g_interrupted;
+  if (embedded) eo.broker_cpu_seconds = [&embedded] { return embedded->CpuSeconds(); };
   uint64_t last_ok = 0;
   double last_wall = 0;
   eo.on_progress = [&](const models::EmulationProgress& p) {
@@ -434,14 +436,14 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
   auto o = std::make_shared<RunOptions>();
   CLI::App* run = app.add_subcommand("run", "Run a scenario against the embedded broker or a broker URL");
   run->add_option("scenario", o->file, "Scenario file (JSON)")->required()->check(CLI::ExistingFile);
-  run->add_option("--broker", o->broker, "\"embedded\" or the URL of an NGSI-LD broker (overrides the scenario)");
-  run->add_option("--out", o->out, "Result folder (default: results/runs/<UTC stamp>-<name>)");
-  run->add_option("--duration", o->duration, "Simulated duration, e.g. 30s (overrides the scenario)");
-  run->add_option("--speed", o->speed, "Simulated seconds per wall-clock second (overrides the scenario)")
-      ->check(CLI::PositiveNumber);
-  run->add_option("--seed", o->seed, "Random seed (overrides the scenario)")->check(CLI::NonNegativeNumber);
+  run->add_option("--broker", o->broker, "\"embedded\" or the http:// URL of an NGSI-LD broker (default: the scenario's broker.url)");
+  run->add_option("--out", o->out, "Result folder (default: <outputs.dir>/<UTC stamp>-<name>, outputs.dir is results/runs)");
+  run->add_flag("--force", o->force, "Replace the results already in --out (default: refuse)");
+  run->add_option("--duration", o->duration, "Simulated duration, e.g. 30s (default: the scenario's duration)");
+  run->add_option("--speed", o->speed, "Simulated seconds per wall-clock second (default: the scenario's speed, 1)")
+      ->check(Positive());
+  run->add_option("--seed", o->seed, "Random seed (default: the scenario's seed)")->check(NonNegative());
   run->add_flag("--quiet", o->quiet, "No progress output");
-  run->add_flag("--force", o->force, "Replace the results already in --out");
   run->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   run->callback([o, &action, command_line] { action = [o, command_line] { return RunScenario(*o, command_line); }; });
 
@@ -455,9 +457,9 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
   auto reports = std::make_shared<int>(1);
   CLI::App* entities = app.add_subcommand("entities", "Print, as NDJSON, the entities a scenario's sources emit");
   entities->add_option("scenario", *file, "Scenario file")->required()->check(CLI::ExistingFile);
-  entities->add_option("--sample", *sample, "Sources per source group (kind x region)")->check(CLI::Range(1, 1000000))
+  entities->add_option("--sample", *sample, "Sources per source group (kind x region)")->check(Between(1, 1000000))
       ->capture_default_str();
-  entities->add_option("--reports", *reports, "Reports per source")->check(CLI::Range(1, 10000))->capture_default_str();
+  entities->add_option("--reports", *reports, "Reports per source")->check(Between(1, 10000))->capture_default_str();
   entities->callback([file, sample, reports, &action] { action = [=] { return Entities(*file, *sample, *reports); }; });
 
   auto regions_file = std::make_shared<std::string>();

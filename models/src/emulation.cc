@@ -106,6 +106,7 @@ class Emulation final : public RunObserver {
     driver_.SetWorkload(&workload);
     workload.Start(end_);
     ScheduleProgress();
+    SampleResources();  // the first sample: the start
     result_.executor = executor_.RunUntil(end_);
     result_.reached_end = !result_.executor.stopped && !stop_reason_set_;
     result_.end = engine_.Now();
@@ -132,6 +133,22 @@ class Emulation final : public RunObserver {
     observer_.OnRequest(r);
   }
   void OnNotification(const NotificationRecord& n) override { observer_.OnNotification(n); }
+  void OnResources(const ResourceSample& s) override { observer_.OnResources(s); }
+
+  void SampleResources() {
+    if (!options_.broker_cpu_seconds) return;
+    const auto now = Clock::now();
+    const double cpu = options_.broker_cpu_seconds();
+    if (last_sample_wall_ != Clock::time_point{}) {
+      ResourceSample s;
+      s.at = engine_.Now();
+      s.wall_seconds = std::chrono::duration<double>(now - last_sample_wall_).count();
+      s.broker_cpu_seconds = cpu - last_sample_cpu_;
+      OnResources(s);
+    }
+    last_sample_wall_ = now;
+    last_sample_cpu_ = cpu;
+  }
 
   // ---- a synchronous GET through the pool, before and after the run ------------------------
 
@@ -292,6 +309,7 @@ class Emulation final : public RunObserver {
       executor_.Stop();
       return;
     }
+    SampleResources();
     if (options_.on_progress) {
       EmulationProgress p;
       p.now = engine_.Now();
@@ -357,6 +375,8 @@ class Emulation final : public RunObserver {
   sim::HttpListener listener_;
   sim::Rng notify_rng_;
   Clock::time_point last_answer_ = Clock::now();
+  Clock::time_point last_sample_wall_{};
+  double last_sample_cpu_ = 0;
   Clock::time_point wall_start_ = Clock::now();
   sim::Time end_;
   bool interrupted_ = false;

@@ -112,6 +112,12 @@ void Recorder::OnNotification(const models::NotificationRecord& n) {
   freshness_.Record(n.freshness.ns());
 }
 
+void Recorder::OnResources(const models::ResourceSample& s) {
+  Interval& in = IntervalAt(s.at);
+  in.broker_cpu_seconds += s.broker_cpu_seconds;
+  in.broker_wall_seconds += s.wall_seconds;
+}
+
 void Recorder::AddMissingNotifications(uint64_t n, sim::Duration as) {
   if (n == 0) return;
   missing_ += n;

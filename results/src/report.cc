@@ -25,10 +25,16 @@ std::string MsCell(const json& latency, const char* key) {
   return Fmt(latency[key].get<double>(), 2);
 }
 
+// 1234567 -> "1,234,567"
 std::string Thousands(uint64_t n) {
-  std::string s = std::to_string(n);
-  for (int k = static_cast<int>(s.size()) - 3; k > 0; k -= 3) s.insert(static_cast<size_t>(k), ",");
-  return s;
+  const std::string digits = std::to_string(n);
+  std::string out;
+  out.reserve(digits.size() + digits.size() / 3);
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
 }
 
 std::string Percent(double x, int decimals = 2) { return Fmt(x * 100, decimals) + " %"; }
@@ -188,6 +194,7 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
   Series outstanding{"outstanding requests", "#6a1b9a", {}}, waited{"requests that waited for a connection /s", "#f58518", {}};
   Series wait_mean{"mean connection wait (ms)", "#f58518", {}}, wait_max{"max connection wait (ms)", "#e45756", {}, true};
   Series p50{"p50", "#4c78a8", {}}, p99{"p99", "#f58518", {}}, pmax{"max", "#e45756", {}, true};
+  Series cpu{"embedded broker CPU (share of one core)", "#6a1b9a", {}};
   int64_t offered_sum = 0, completed_sum = 0;
   for (size_t i = 0; i < rec.intervals().size(); ++i) {
     const Interval& in = rec.intervals()[i];
@@ -203,6 +210,7 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
     waited.points.emplace_back(t, static_cast<double>(in.waited) / len);
     wait_mean.points.emplace_back(t, in.waited ? MsExact(in.wait_sum_ns) / static_cast<double>(in.waited) : 0.0);
     wait_max.points.emplace_back(t, MsExact(in.wait_max_ns));
+    if (in.broker_wall_seconds > 0) cpu.points.emplace_back(t, in.broker_cpu_seconds / in.broker_wall_seconds);
     if (in.latency.Count() > 0) {
       p50.points.emplace_back(t, MsExact(in.latency.ValueAtPercentile(50)));
       p99.points.emplace_back(t, MsExact(in.latency.ValueAtPercentile(99)));
@@ -216,6 +224,7 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
        "at the right is the drain, when answers and notifications still arrive after the run's end.</p>";
   o << LineChart("backlog: requests offered and not yet completed", "requests", {outstanding}, axis);
   o << LineChart("connection waits (the broker kept every connection busy)", "ms", {wait_mean, wait_max}, axis);
+  if (!cpu.points.empty()) o << LineChart("the embedded broker's CPU, sampled every wall second", "share of a core", {cpu}, axis);
   std::vector<Threshold> thresholds;
   const std::vector<Marker> breaks = FirstBreaks(summary, rec, thresholds);
   o << "<h2>Latency over time</h2>"

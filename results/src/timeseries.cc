@@ -48,6 +48,7 @@ const std::vector<Column>& FixedColumns() {
       {"waited", "", "integer", "requests completed in the interval that waited for a free connection to the broker"},
       {"wait_mean_ms", "ms", "decimal", "mean connection wait of those"},
       {"wait_max_ms", "ms", "decimal", "largest connection wait completed in the interval"},
+      {"broker_cpu", "", "decimal", "the embedded broker's CPU share of one core (CPU seconds of its threads per wall second) over the samples taken in the interval, about one per wall second; empty when unknown (an external broker) or no sample fell in the interval"},
   };
   return kColumns;
 }
@@ -91,6 +92,7 @@ std::string BuildTimeseriesCsv(const Recorder& rec, const RunInfo& info) {
            MsText(in.latency.ValueAtPercentile(99)) + "," + MsText(in.latency.Max());
     out += "," + std::to_string(in.waited);
     out += "," + MsText(in.waited ? in.wait_sum_ns / static_cast<int64_t>(in.waited) : 0) + "," + MsText(in.wait_max_ns);
+    out += "," + (in.broker_wall_seconds > 0 ? Fmt(in.broker_cpu_seconds / in.broker_wall_seconds, 3) : std::string());
     for (uint64_t c : in.offered) out += "," + std::to_string(c);
     out += "," + std::to_string(in.notifications);
     for (uint64_t c : in.domains) out += "," + std::to_string(c);

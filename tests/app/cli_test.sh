@@ -3,6 +3,7 @@
 set -u
 bin=$1
 fail=0
+root=$(cd "$(dirname "$0")/../.." && pwd)
 expect() {  # expect NAME WANT_RC REGEX -- CMD...
   local name=$1 want=$2 regex=$3; shift 4
   local out rc
@@ -15,13 +16,17 @@ expect "--version prints version and commit" 0 '^citybed [0-9]+\.[0-9]+\.[0-9]+ 
 expect "--help lists the commands"           0 'Subcommands:' -- "$bin" --help
 expect "--help documents exit codes"         0 'Exit codes' -- "$bin" --help
 expect "unknown option exits 2"              2 'not expected: --bogus' -- "$bin" --bogus
-expect "unknown command exits 2"             2 'not expected: frobnicate' -- "$bin" frobnicate
+expect "unknown command exits 2"             2 "unknown command 'frobnicate'" -- "$bin" frobnicate
+expect "a mistyped command gets a hint"      2 "unknown command 'rn' — did you mean 'run'\\?" -- "$bin" rn
+expect "a mistyped option gets a hint"       2 "unknown option '--sped' of 'citybed run' — did you mean '--speed'\\?" -- "$bin" run "$root/scenarios/quickstart.json" --sped 2
+expect "range errors give plain numbers"     2 '^citybed: error: --speed: must be greater than 0 \(got 0\)$' -- "$bin" run "$root/scenarios/quickstart.json" --speed 0
+expect "ranges in help are plain numbers"    0 'INT:\[100 to 100000000\]=100000' -- "$bin" demo --help
+expect "run --help shows every default"      0 'default: the scenario.s speed' -- "$bin" run --help
 expect "no command exits 2"                  2 'no command given' -- "$bin"
 expect "bad option value exits 2"            2 'utilization' -- "$bin" demo --utilization 7
 expect "demo compares with theory"           0 'theory' -- "$bin" demo --replications 2 --customers 1000
 
 fx=$(cd "$(dirname "$0")" && pwd)/fixtures
-root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/citybed-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 shipped=("$root"/scenarios/*.json)
@@ -68,4 +73,50 @@ if [[ $rc -ne 3 ]]; then echo "FAIL interrupted run: exit $rc, want 3"; fail=1; 
 python3 -c "import json,sys; s=json.load(open('$tmp/interrupted/summary.json')); sys.exit(0 if not s['complete'] and not s['valid'] and any('interrupted' in r for r in s['invalid_reasons']) else 1)" \
   && echo "ok   interrupted run writes partial results marked incomplete" || { echo "FAIL interrupted run summary"; fail=1; }
 expect "run: bad overrides exit 2"                2 'duration' -- "$bin" run "$fx/tiny.json" --duration soon --out "$tmp/x"
+
+# Fail fast: the results folder is checked before anything runs.
+mkdir -p "$tmp/readonly" && chmod 555 "$tmp/readonly"
+if [[ $(id -u) -ne 0 ]]; then
+  start=$(date +%s)
+  expect "run: an unwritable --out fails before the run" 4 'cannot' -- "$bin" run "$fx/tiny.json" --duration 60s --out "$tmp/readonly/r" --quiet
+  (( $(date +%s) - start < 10 )) || { echo "FAIL an unwritable --out was reported only after the run"; fail=1; }
+fi
+touch "$tmp/not-a-folder"
+start=$(date +%s)
+expect "run: an --out that is a file fails before the run" 4 'is not a folder' -- "$bin" run "$fx/tiny.json" --duration 60s --out "$tmp/not-a-folder" --quiet
+(( $(date +%s) - start < 10 )) || { echo "FAIL a bad --out was reported only after the run"; fail=1; }
+expect "run: --out holding a run is refused"      2 'already holds a run' -- "$bin" run "$fx/tiny.json" --out "$tmp/run" --quiet
+expect "run: --force replaces it"                 0 'valid run of tiny' -- "$bin" run "$fx/tiny.json" --out "$tmp/run" --quiet --force
+
+# A run that measured nothing gives no SLO verdicts, and its report says why.
+"$bin" run "$fx/tiny.json" --broker http://127.0.0.1:9 --out "$tmp/dead2" --quiet >"$tmp/dead2.txt" 2>&1
+if grep -q "SLO" "$tmp/dead2.txt"; then echo "FAIL an unmeasured run printed SLO verdicts"; cat "$tmp/dead2.txt"; fail=1; else echo "ok   an unmeasured run prints no SLO verdict"; fi
+grep -q "Nothing was measured" "$tmp/dead2/report.html" && ! grep -q "SLOs met" "$tmp/dead2/report.html" \
+  && echo "ok   its report says nothing was measured" || { echo "FAIL the unmeasured run's report"; fail=1; }
+
+# The CSV carries the embedded broker's CPU share per interval.
+python3 - "$tmp/run/timeseries.csv" <<'PY' && echo "ok   the CSV has the embedded broker's CPU per interval" || { echo "FAIL broker_cpu column"; fail=1; }
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+vals = [float(r["broker_cpu"]) for r in rows if r["broker_cpu"]]
+assert vals and all(0 <= v <= 64 for v in vals), vals
+PY
+# The report: its sections are there and its numbers are the summary's.
+python3 - "$tmp/run/summary.json" "$tmp/run/report.html" <<'PY' && echo "ok   the report shows the summary's numbers and every section" || { echo "FAIL report sections or numbers"; fail=1; }
+import json, re, sys
+s = json.load(open(sys.argv[1])); html = open(sys.argv[2]).read()
+for section in ["Summary", "Service-level objectives", "Load over time", "Latency over time", "Latency by operation",
+                "Response-time distribution", "Errors", "Notifications", "Regions", "Who was slow"]:
+    assert "<h2>" + section in html, section
+r = s["requests"]
+def thousands(n): return "{:,}".format(n)
+row = re.search(r"<h2>Summary</h2><table>.*?</table>", html, re.S).group(0)
+for v in [thousands(r["scheduled"]), thousands(r["ok"]), "%.1f" % r["throughput"]["ok_per_simulated_s"],
+          "%.1f" % r["throughput"]["ok_per_wall_s"], "%.2f" % r["latency_ms"]["p50"], "%.2f" % r["latency_ms"]["p99"],
+          thousands(r["latency_ms"]["count"])]:
+    assert ">" + v + "<" in row, v
+assert 'class="threshold"' in html  # the SLO bound is drawn on the latency chart
+assert "embedded broker&#39;s CPU" in html or "embedded broker's CPU" in html
+assert "<script" not in html and not re.search(r'(src|href)="https?:', html)  # self-contained: nothing to fetch
+PY
 exit $fail

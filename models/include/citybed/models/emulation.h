@@ -47,6 +47,9 @@ struct EmulationOptions {
   std::string listen_host = "127.0.0.1";  // where notifications are received
   std::function<void(const EmulationProgress&)> on_progress;  // about once per wall second
   const std::atomic<bool>* interrupt = nullptr;  // set (e.g. by SIGINT) to end the run early
+  // CPU seconds the broker has used so far, when known (the embedded broker): sampled about
+  // once per wall second into RunObserver::OnResources.
+  std::function<double()> broker_cpu_seconds;
 };
 
 // Notifications the broker says it triggered during the run, against those received: known

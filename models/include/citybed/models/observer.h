@@ -53,11 +53,19 @@ struct NotificationRecord {
   sim::Duration freshness;   // arrival - the source's observation time
 };
 
+// What the broker used, sampled about once per wall second when known (the embedded broker).
+struct ResourceSample {
+  sim::Time at;                 // simulated time of the sample
+  double wall_seconds = 0;      // since the previous sample
+  double broker_cpu_seconds = 0;  // CPU the broker's threads used since the previous sample
+};
+
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
   virtual void OnRequest(const RequestRecord& r) = 0;
   virtual void OnNotification(const NotificationRecord& n) = 0;
+  virtual void OnResources(const ResourceSample&) {}
 };
 
 }  // namespace citybed::models

@@ -65,6 +65,7 @@ struct Interval {
   uint64_t waited = 0;                   // of them, requests that waited for a connection
   int64_t wait_sum_ns = 0, wait_max_ns = 0;
   uint64_t notifications = 0;            // notified entities, by arrival
+  double broker_cpu_seconds = 0, broker_wall_seconds = 0;  // resource samples taken in the interval
   std::vector<uint64_t> domains;         // source writes by domain index (intended time)
   uint64_t offered_total() const {
     uint64_t n = 0;
@@ -84,6 +85,7 @@ class Recorder : public models::RunObserver {
   explicit Recorder(RecorderOptions options);
   void OnRequest(const models::RequestRecord& r) override;
   void OnNotification(const models::NotificationRecord& n) override;
+  void OnResources(const models::ResourceSample& s) override;
   // Notifications the broker triggered that never arrived (or were lost on the simulated
   // downlink): each counts in the freshness percentiles as a failure, recorded at `as` (the
   // run's length with its drain: older than anything a run can measure).
