@@ -3,7 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "citybed/broker/http_client.h"
+#include "citybed/common/http_fetch.h"
 #include "citybed/common/strings.h"
 
 namespace citybed::broker {
@@ -189,7 +189,12 @@ ContextResolver::ContextResolver(ContextResolverOptions options) : options_(std:
     const auto timeout = options_.fetch_timeout;
     const size_t limit = options_.max_document_bytes;
     options_.fetcher = [timeout, limit](const std::string& url) -> Expected<std::string> {
-      auto r = HttpRequest(Method::kGet, url, {{"Accept", "application/ld+json, application/json"}}, "", timeout, limit);
+      FetchRequest req;
+      req.url = url;
+      req.headers = {{"Accept", "application/ld+json, application/json"}};
+      req.timeout = timeout;
+      req.max_body = limit;
+      auto r = Fetch(req);
       if (!r) return Unexpected(r.error());
       if (r->status != 200) {
         return Unexpected(Error::Unavailable(url + " answered HTTP " + std::to_string(r->status)));

@@ -1,4 +1,5 @@
 #include "citybed/broker/http_message.h"
+#include "citybed/common/strings.h"
 
 #include <cctype>
 
@@ -29,19 +30,10 @@ Method ParseMethod(std::string_view m) {
   return Method::kOther;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 const std::string* Request::FindHeader(std::string_view name) const {
   for (const Header& h : headers) {
-    if (EqualsIgnoreCase(h.name, name)) return &h.value;
+    if (EqualsAsciiNoCase(h.name, name)) return &h.value;
   }
   return nullptr;
 }
@@ -60,7 +52,7 @@ const std::string* Request::FindParam(std::string_view name) const {
 
 void Request::SetHeader(std::string name, std::string value) {
   for (Header& h : headers) {
-    if (EqualsIgnoreCase(h.name, name)) {
+    if (EqualsAsciiNoCase(h.name, name)) {
       h.value = std::move(value);
       return;
     }
@@ -70,7 +62,7 @@ void Request::SetHeader(std::string name, std::string value) {
 
 void Response::SetHeader(std::string name, std::string value) {
   for (Header& h : headers) {
-    if (EqualsIgnoreCase(h.name, name)) {
+    if (EqualsAsciiNoCase(h.name, name)) {
       h.value = std::move(value);
       return;
     }
@@ -80,7 +72,7 @@ void Response::SetHeader(std::string name, std::string value) {
 
 const std::string* Response::FindHeader(std::string_view name) const {
   for (const Header& h : headers) {
-    if (EqualsIgnoreCase(h.name, name)) return &h.value;
+    if (EqualsAsciiNoCase(h.name, name)) return &h.value;
   }
   return nullptr;
 }

@@ -14,7 +14,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "citybed/broker/http_client.h"
+#include "citybed/common/url.h"
 #include "citybed/common/log.h"
 #include "citybed/common/strings.h"
 

@@ -65,9 +65,7 @@ class Emulation final : public RunObserver {
                .max_queue = 1 << 22,
                .keep_body = true}),
         driver_(world, engine_, port_, *this, scenario_.broker.timeout),
-        listener_(io_, [this](std::string_view method, std::string_view target, std::string_view body) {
-          return OnNotification(method, target, body);
-        }),
+        listener_(io_, [this](const sim::ListenerRequest& r) { return OnNotification(r.method, r.target, r.body); }),
         notify_rng_(sim::RngStreams(scenario_.seed).Stream("network/notification-downlink")) {}
 
   EmulationResult Run() {

@@ -38,7 +38,9 @@ class HttpListener::Impl : public std::enable_shared_from_this<Impl> {
     void Answer() {
       auto& req = parser->get();
       ++impl->requests_;
-      ListenerReply reply = impl->handler_(req.method_string(), req.target(), req.body());
+      ListenerRequest request{req.method_string(), req.target(), req.body(), {}};
+      for (const auto& field : req) request.headers.emplace_back(field.name_string(), field.value());
+      ListenerReply reply = impl->handler_(request);
       res = {};
       res.version(11);
       res.result(static_cast<unsigned>(reply.status));

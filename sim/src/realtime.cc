@@ -16,6 +16,22 @@ RealtimeExecutor::RealtimeExecutor(Engine& engine, boost::asio::io_context& io,
   }
   if (options_.max_wake_ahead < options_.min_wake_ahead) options_.max_wake_ahead = options_.min_wake_ahead;
   wake_ahead_ = options_.min_wake_ahead;
+  wake_ahead_cap_ = options_.max_wake_ahead;
+}
+
+// Spinning over budget in the last 100 ms lowers the wake-ahead's ceiling (halving towards the
+// minimum); well under budget raises it again (by half, up to the maximum).
+void RealtimeExecutor::NoteSpin(Clock::duration spun, Clock::time_point now) {
+  window_spin_ += spun;
+  const auto window = now - window_start_;
+  if (window < std::chrono::milliseconds(100)) return;
+  const double share = std::chrono::duration<double>(window_spin_) / std::chrono::duration<double>(window);
+  const Clock::duration lo = options_.min_wake_ahead, hi = options_.max_wake_ahead;
+  if (share > options_.spin_budget) wake_ahead_cap_ = std::max(lo, wake_ahead_cap_ / 2);
+  else if (share < options_.spin_budget / 2) wake_ahead_cap_ = std::min(hi, wake_ahead_cap_ + wake_ahead_cap_ / 2 + Clock::duration(1));
+  wake_ahead_ = std::min(wake_ahead_, wake_ahead_cap_);
+  window_start_ = now;
+  window_spin_ = {};
 }
 
 // Timers wake late by an amount that depends on the host (an idle vCPU's wake-up, the
@@ -27,7 +43,7 @@ void RealtimeExecutor::NoteOversleep(Clock::duration late, RealtimeReport& repor
   const size_t n = std::min(oversleep_count_, recent_oversleep_.size());
   const int64_t worst = *std::max_element(recent_oversleep_.begin(), recent_oversleep_.begin() + static_cast<long>(n));
   const auto ahead = std::chrono::nanoseconds(worst + worst / 2);
-  wake_ahead_ = std::clamp<Clock::duration>(ahead, options_.min_wake_ahead, options_.max_wake_ahead);
+  wake_ahead_ = std::clamp<Clock::duration>(ahead, options_.min_wake_ahead, std::max(options_.min_wake_ahead, wake_ahead_cap_));
 }
 
 Time RealtimeExecutor::WallToSim(Clock::time_point wall) const {
@@ -56,6 +72,7 @@ RealtimeReport RealtimeExecutor::RunUntil(Time end) {
     started_ = true;
     wall_origin_ = Clock::now();
     sim_origin_ = engine_.Now();
+    window_start_ = wall_origin_;
   }
   stop_ = false;
   const uint64_t injected_before = injected_;
@@ -83,15 +100,24 @@ RealtimeReport RealtimeExecutor::RunUntil(Time end) {
         if (spin_since == Clock::time_point{}) spin_since = now;
         continue;
       }
-      if (spin_since != Clock::time_point{}) spinning += now - spin_since, spin_since = {};
+      if (spin_since != Clock::time_point{}) {
+        spinning += now - spin_since;
+        NoteSpin(now - spin_since, now);
+        spin_since = {};
+      }
       const Clock::time_point wake = due - wake_ahead_;
       ArmTimer(wake);
       io_.run_one();  // sleeps until the timer or an I/O completion
       last_poll = Clock::now();
       if (!timer_pending_ && armed_for_ == wake) NoteOversleep(last_poll - wake, report);
+      NoteSpin(Clock::duration{}, last_poll);
       continue;
     }
-    if (spin_since != Clock::time_point{}) spinning += now - spin_since, spin_since = {};
+    if (spin_since != Clock::time_point{}) {
+      spinning += now - spin_since;
+      NoteSpin(now - spin_since, now);
+      spin_since = {};
+    }
     if (next > end) break;  // the end time has come and no event is left before it
     // Run every event that is due by now; re-read the clock as the batch goes on.
     while (!stop_) {

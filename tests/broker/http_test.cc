@@ -8,13 +8,17 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
-#include "citybed/broker/http_client.h"
+#include "citybed/common/http_fetch.h"
 #include "receiver.h"
 using citybed::testing::Receiver;
 #include "test_util.h"
 
 using namespace citybed::broker;
 using namespace citybed::broker::testing;
+using citybed::Fetch;
+using citybed::FetchRequest;
+using citybed::FetchResult;
+using citybed::HttpField;
 namespace json = boost::json;
 using tcp = boost::asio::ip::tcp;
 using namespace std::chrono_literals;
@@ -37,9 +41,16 @@ BrokerOptions TestOptions() {
 struct Running {
   Broker broker;
   explicit Running(BrokerOptions o = TestOptions()) : broker(std::move(o)) { REQUIRE(broker.Start()); }
-  HttpResult Call(Method m, const std::string& path, const std::string& body = "", std::vector<Header> headers = {}) {
+  FetchResult Call(Method m, const std::string& path, const std::string& body = "", std::vector<HttpField> headers = {}) {
     if (!body.empty()) headers.push_back({"Content-Type", "application/json"});
-    auto r = HttpRequest(m, broker.url() + path, headers, body, 5000ms);
+    FetchRequest req;
+    req.method = std::string(ToString(m));
+    req.url = broker.url() + path;
+    req.headers = std::move(headers);
+    req.body = body;
+    req.has_body = m == Method::kPost || m == Method::kPut || m == Method::kPatch;
+    req.timeout = 5000ms;
+    auto r = Fetch(req);
     REQUIRE(r);
     return *r;
   }
@@ -157,7 +168,8 @@ TEST_CASE("HTTP: notifications reach the subscriber with the NGSI-LD envelope", 
   auto created = b.Call(Method::kPost, "/ngsi-ld/v1/subscriptions", sub, {{"NGSILD-Tenant", "t1"}});
   REQUIRE(created.status == 201);
   std::string sub_id;
-  for (const Header& h : created.headers) if (EqualsIgnoreCase(h.name, "Location")) sub_id = h.value.substr(h.value.rfind('/') + 1);
+  const std::string location = created.Get("Location");
+  sub_id = location.substr(location.rfind('/') + 1);
   REQUIRE(b.Call(Method::kPost, "/ngsi-ld/v1/entities",
                  R"({"id":"urn:ngsi-ld:Room:1","type":"Room","temperature":{"type":"Property","value":21},"name":{"type":"Property","value":"A"}})",
                  {{"NGSILD-Tenant", "t1"}}).status == 201);

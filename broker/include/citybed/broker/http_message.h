@@ -16,7 +16,6 @@ enum class Method { kGet, kPost, kPut, kPatch, kDelete, kHead, kOptions, kOther 
 std::string_view ToString(Method m);
 Method ParseMethod(std::string_view m);
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 struct Header {
   std::string name;

@@ -29,6 +29,11 @@ std::string PercentEncode(std::string_view in, std::string_view keep = "");
 // Formats the current UTC time as RFC 3339 with milliseconds, e.g. "2026-11-25T08:00:00.123Z".
 std::string UtcNowRfc3339();
 // Formats seconds since the Unix epoch (with fraction) as RFC 3339 UTC with milliseconds.
+// ASCII lower case (header names, media types, tenant names).
+std::string AsciiLower(std::string_view s);
+// Case-insensitive ASCII equality.
+bool EqualsAsciiNoCase(std::string_view a, std::string_view b);
+
 // Nanoseconds as exact decimal seconds, without trailing zeros: "60", "60.5", "0.000000001".
 std::string FormatSecondsExact(int64_t ns);
 std::string FormatRfc3339(double unix_seconds);

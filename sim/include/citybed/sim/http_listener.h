@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "citybed/common/expected.h"
 
@@ -21,8 +23,12 @@ struct ListenerReply {
   std::string body;
 };
 
-using ListenerHandler =
-    std::function<ListenerReply(std::string_view method, std::string_view target, std::string_view body)>;
+struct ListenerRequest {
+  std::string_view method, target, body;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;  // as received, in order
+};
+
+using ListenerHandler = std::function<ListenerReply(const ListenerRequest& request)>;
 
 class HttpListener {
  public:

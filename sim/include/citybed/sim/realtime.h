@@ -46,6 +46,11 @@ struct RealtimeOptions {
   std::chrono::nanoseconds min_wake_ahead{50'000};
   std::chrono::nanoseconds max_wake_ahead{2'000'000};
   std::chrono::nanoseconds spin_poll{20'000};
+  // Spinning may take at most this share of the wall time (measured over 100 ms windows): when
+  // events come so often that every wait is within the wake-ahead, the wake-ahead's ceiling is
+  // lowered towards min_wake_ahead, so that the executor sleeps and leaves the core to others
+  // (an embedded broker shares the machine). Busy CPUs wake promptly, so little is lost.
+  double spin_budget = 0.10;
 };
 
 struct RealtimeReport {
@@ -100,10 +105,14 @@ class RealtimeExecutor {
   boost::asio::io_context& io_;
   RealtimeOptions options_;
   void NoteOversleep(Clock::duration late, RealtimeReport& report);
+  void NoteSpin(Clock::duration spun, Clock::time_point now);
 
   boost::asio::steady_timer timer_;
   Clock::time_point armed_for_{};
   Clock::duration wake_ahead_{};
+  Clock::duration wake_ahead_cap_{};    // lowered while spinning exceeds its budget
+  Clock::time_point window_start_{};    // the current 100 ms budget window
+  Clock::duration window_spin_{};
   std::array<int64_t, 64> recent_oversleep_{};  // ns, a ring
   size_t oversleep_count_ = 0;
   bool timer_pending_ = false;

@@ -1,4 +1,4 @@
-#include "citybed/broker/http_client.h"
+#include "citybed/common/http_fetch.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -6,15 +6,36 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 
-namespace citybed::broker {
+#include "citybed/common/strings.h"
+#include "citybed/common/url.h"
+
+namespace citybed {
 
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
 
-Expected<HttpResult> HttpRequest(Method method, const std::string& url, const std::vector<Header>& headers,
-                                 std::string body, std::chrono::milliseconds timeout, size_t max_body_bytes) {
+bool FetchResult::Has(std::string_view name) const {
+  for (const HttpField& f : headers) {
+    if (EqualsAsciiNoCase(f.name, name)) return true;
+  }
+  return false;
+}
+
+std::string FetchResult::Get(std::string_view name) const {
+  std::string out;
+  for (const HttpField& f : headers) {
+    if (!EqualsAsciiNoCase(f.name, name)) continue;
+    if (!out.empty()) out += ", ";
+    out += f.value;
+  }
+  return out;
+}
+
+Expected<FetchResult> Fetch(const FetchRequest& request) {
+  const std::string& url = request.url;
   auto parsed = ParseHttpUrl(url);
   if (!parsed) return Unexpected(parsed.error());
   if (parsed->scheme != "http") {
@@ -25,9 +46,11 @@ Expected<HttpResult> HttpRequest(Method method, const std::string& url, const st
     beast::tcp_stream stream(io);
     tcp::resolver resolver(io);
     beast::error_code ec;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto left = [&] { return std::max(std::chrono::milliseconds(1),
-                                       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())); };
+    const auto deadline = std::chrono::steady_clock::now() + request.timeout;
+    auto left = [&] {
+      return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        deadline - std::chrono::steady_clock::now()));
+    };
     auto endpoints = resolver.resolve(parsed->host, parsed->port, ec);
     if (ec) return Unexpected(Error::Unavailable("cannot resolve " + parsed->host + ": " + ec.message()));
     stream.expires_after(left());
@@ -36,12 +59,15 @@ Expected<HttpResult> HttpRequest(Method method, const std::string& url, const st
     if (ec) return Unexpected(Error::Unavailable("cannot connect to " + url + ": " + ec.message()));
 
     http::request<http::string_body> req{http::verb::get, parsed->target, 11};
-    req.method_string(std::string(ToString(method)));
-    req.set(http::field::host, parsed->host + ":" + parsed->port);
-    req.set(http::field::user_agent, "citybed-broker");
-    for (const Header& h : headers) req.set(h.name, h.value);
-    if (!body.empty() || method == Method::kPost || method == Method::kPut || method == Method::kPatch) {
-      req.body() = std::move(body);
+    req.method_string(request.method);
+    bool has_host = false;
+    for (const HttpField& h : request.headers) {
+      has_host = has_host || EqualsAsciiNoCase(h.name, "Host");
+      req.insert(h.name, h.value);
+    }
+    if (!has_host) req.set(http::field::host, parsed->host_header);
+    if (request.has_body || !request.body.empty()) {
+      req.body() = request.body;
       req.prepare_payload();
     }
     io.restart();
@@ -52,14 +78,18 @@ Expected<HttpResult> HttpRequest(Method method, const std::string& url, const st
 
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
-    parser.body_limit(max_body_bytes);
+    parser.body_limit(request.max_body);
+    // A HEAD request, and 204/304 answers, have no body whatever their headers say.
+    parser.skip(request.method == "HEAD");
     io.restart();
     stream.expires_after(left());
     http::async_read(stream, buffer, parser, [&](const beast::error_code& e, size_t) { ec = e; });
     io.run();
-    if (ec == beast::error::timeout) return Unexpected(Error::Timeout("no answer from " + url + " within " + std::to_string(timeout.count()) + " ms"));
+    if (ec == beast::error::timeout) {
+      return Unexpected(Error::Timeout("no answer from " + url + " within " + std::to_string(request.timeout.count()) + " ms"));
+    }
     if (ec) return Unexpected(Error::Unavailable("cannot read from " + url + ": " + ec.message()));
-    HttpResult result;
+    FetchResult result;
     auto& res = parser.get();
     result.status = static_cast<int>(res.result_int());
     result.body = std::move(res.body());
@@ -71,4 +101,4 @@ Expected<HttpResult> HttpRequest(Method method, const std::string& url, const st
   }
 }
 
-}  // namespace citybed::broker
+}  // namespace citybed
