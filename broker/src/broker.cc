@@ -11,7 +11,8 @@ Broker::Broker(BrokerOptions options)
       store_(MakeMemoryStore(names_, options_.store_shards)),
       notifier_(options_.notifier),
       subs_(names_, notifier_),
-      api_(*store_, contexts_, names_, subs_, options_.api) {
+      registrations_(names_),
+      api_(*store_, contexts_, names_, subs_, registrations_, options_.api) {
   api_.Register(router_);
   router_.Add(Method::kGet, "/version", [this](Request&, const PathParams&) { return Version(); });
   router_.Add(Method::kGet, "/health", [](Request&, const PathParams&) {
@@ -30,16 +31,30 @@ Broker::Broker(BrokerOptions options)
   router_.Add(Method::kGet, "/ngsi-ld/v1/metrics", metrics);
   metrics_ = std::make_unique<Metrics>(router_.Patterns());
   server_ = std::make_unique<HttpServer>(
-      options_.server, [this](Request& req, int* route) { return router_.Handle(req, route); }, *metrics_);
+      options_.server, [this](Request& req, int* route) { return Dispatch(req, route); }, *metrics_);
   started_ = std::chrono::steady_clock::now();
 }
 
 Broker::~Broker() { Stop(); }
 
+Response Broker::Dispatch(Request& req, int* route) {
+  Response r = router_.Handle(req, route);
+  // CIM 009, 6.3.14: an NGSI-LD response names the tenant the request named.
+  if (const std::string* tenant = req.FindHeader("NGSILD-Tenant");
+      tenant && req.target.rfind("/ngsi-ld/", 0) == 0 && r.FindHeader("NGSILD-Tenant") == nullptr) {
+    r.SetHeader("NGSILD-Tenant", *tenant);
+  }
+  return r;
+}
+
 Expected<void> Broker::Start() {
   notifier_.Start();
+  subs_.StartPeriodic([this](const std::string& tenant, const std::function<bool(const EntityPtr&)>& visit) {
+    store_->Scan(tenant, ScanFilter{}, visit);
+  });
   auto ok = server_->Start();
   if (!ok) {
+    subs_.StopPeriodic();
     notifier_.Stop(std::chrono::milliseconds(0));
     return ok;
   }
@@ -52,6 +67,7 @@ void Broker::Stop() {
   if (!running_) return;
   running_ = false;
   server_->Stop(options_.shutdown_grace);
+  subs_.StopPeriodic();
   notifier_.Stop(options_.shutdown_grace);
 }
 

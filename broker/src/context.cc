@@ -234,8 +234,115 @@ void ContextResolver::Finish(Context& ctx) {
   }
 }
 
+namespace {
+int64_t UnixMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+// The hosted id a URL names, if it ends in /ngsi-ld/v1/jsonldContexts/{id}.
+std::string_view HostedIdOf(std::string_view url) {
+  const size_t at = url.find(ContextResolver::kHostedPath);
+  if (at == std::string_view::npos) return {};
+  return url.substr(at + ContextResolver::kHostedPath.size());
+}
+std::string LocalIdOf(std::string_view url) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "cached-%016llx", static_cast<unsigned long long>(std::hash<std::string_view>{}(url)));
+  return buf;
+}
+}  // namespace
+
+Expected<std::string, Problem> ContextResolver::Host(const json::value& context) {
+  if (!(context.is_object() || context.is_array() || context.is_string())) {
+    return Unexpected(MakeProblem(ErrorType::kBadRequestData, "@context must be an object, an array or a URL"));
+  }
+  // It must be a usable context.
+  if (auto compiled = FromJson(context); !compiled) return Unexpected(std::move(compiled).error());
+  std::lock_guard lock(mu_);
+  char id[40];
+  std::snprintf(id, sizeof id, "ctx-%llu-%06llx", static_cast<unsigned long long>(next_hosted_++),
+                static_cast<unsigned long long>(UnixMicros() & 0xffffff));
+  hosted_[id] = {context, UnixMicros(), 0};
+  return std::string(id);
+}
+
+std::optional<json::value> ContextResolver::Lookup(std::string_view id_or_url, ContextInfo* info) {
+  std::lock_guard lock(mu_);
+  if (auto h = hosted_.find(std::string(id_or_url)); h != hosted_.end()) {
+    if (info) *info = {h->first, "", "Hosted", h->second.created_us, h->second.hits};
+    return h->second.context;
+  }
+  for (const auto& [url, doc] : documents_) {
+    if (url == id_or_url || LocalIdOf(url) == id_or_url) {
+      if (info) *info = {LocalIdOf(url), url, "Cached", doc.created_us, 0};
+      return doc.context;
+    }
+  }
+  return std::nullopt;
+}
+
+void ContextResolver::ForgetCompiled(std::string_view url_part) {
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    if (it->first.find(url_part) != std::string::npos) {
+      compiled_.erase(it->first);
+      it = lru_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool ContextResolver::Remove(std::string_view id_or_url) {
+  std::lock_guard lock(mu_);
+  if (hosted_.erase(std::string(id_or_url)) > 0) {
+    ForgetCompiled(std::string(kHostedPath) + std::string(id_or_url));
+    return true;
+  }
+  for (auto it = documents_.begin(); it != documents_.end(); ++it) {
+    if (it->first == id_or_url || LocalIdOf(it->first) == id_or_url) {
+      ForgetCompiled(it->first);
+      documents_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+Expected<void, Problem> ContextResolver::Reload(std::string_view id_or_url) {
+  std::string url;
+  {
+    std::lock_guard lock(mu_);
+    if (hosted_.count(std::string(id_or_url))) {
+      return Unexpected(MakeProblem(ErrorType::kBadRequestData, "a hosted @context cannot be reloaded"));
+    }
+    for (const auto& [u, doc] : documents_) {
+      if (u == id_or_url || LocalIdOf(u) == id_or_url) url = u;
+    }
+  }
+  if (url.empty()) return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "no @context " + std::string(id_or_url)));
+  Remove(url);
+  if (auto doc = Document(url); !doc) return Unexpected(std::move(doc).error());
+  return {};
+}
+
+std::vector<ContextResolver::ContextInfo> ContextResolver::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<ContextInfo> out;
+  for (const auto& [id, h] : hosted_) out.push_back({id, "", "Hosted", h.created_us, h.hits});
+  for (const auto& [url, doc] : documents_) out.push_back({LocalIdOf(url), url, "Cached", doc.created_us, 0});
+  std::sort(out.begin(), out.end(), [](const ContextInfo& a, const ContextInfo& b) { return a.local_id < b.local_id; });
+  return out;
+}
+
 Expected<json::value, Problem> ContextResolver::Document(const std::string& url) {
   const auto now = std::chrono::steady_clock::now();
+  if (const std::string_view hosted = HostedIdOf(url); !hosted.empty()) {
+    std::lock_guard lock(mu_);
+    auto h = hosted_.find(std::string(hosted));
+    if (h != hosted_.end()) {
+      ++h->second.hits;
+      return h->second.context;
+    }
+  }
   {
     std::lock_guard lock(mu_);
     auto it = documents_.find(url);
@@ -264,7 +371,7 @@ Expected<json::value, Problem> ContextResolver::Document(const std::string& url)
   }
   json::value context = doc.as_object()["@context"];
   std::lock_guard lock(mu_);
-  documents_[url] = {context, now};
+  documents_[url] = {context, now, UnixMicros()};
   return context;
 }
 

@@ -242,6 +242,9 @@ void WriteSimplified(JsonWriter& w, const Attribute& a, const RenderOptions& opt
 }
 
 bool Projected(const RenderOptions& opts, uint32_t name) {
+  for (uint32_t n : opts.omit_attrs) {
+    if (n == name) return false;
+  }
   if (opts.only_attrs == nullptr) return true;
   for (uint32_t n : *opts.only_attrs) {
     if (n == name) return true;
@@ -385,6 +388,23 @@ Expected<std::vector<Attribute>, Problem> ParseAttributes(const json::object& bo
   return attrs;
 }
 
+namespace {
+bool HoldsNull(const Attribute& a) {
+  if (a.value.is_string() && a.value.get_string() == kNullUri) return true;
+  for (const Attribute& s : a.sub) {
+    if (HoldsNull(s)) return true;
+  }
+  return false;
+}
+}  // namespace
+
+bool ContainsNgsiLdNull(const Entity& e) {
+  for (const Attribute& a : e.attrs) {
+    if (HoldsNull(a)) return true;
+  }
+  return false;
+}
+
 Expected<Entity, Problem> ParseEntity(const json::object& body, const Codec& codec, int64_t now, bool require_id,
                                       bool require_type) {
   Entity e;
@@ -511,6 +531,7 @@ void RenderEntityUncached(JsonWriter& w, const Entity& e, const RenderOptions& o
 
 void RenderEntity(JsonWriter& w, const Entity& e, const RenderOptions& opts, const Codec& codec) {
   const bool cacheable = opts.format == Format::kNormalized && !opts.sys_attrs && opts.only_attrs == nullptr &&
+                         opts.omit_attrs.empty() && !opts.omit_id && !opts.omit_type &&
                          opts.lang.empty() && !opts.with_context && codec.context.is_core();
   if (!cacheable) {
     RenderEntityUncached(w, e, opts, codec);
@@ -530,15 +551,19 @@ void RenderEntity(JsonWriter& w, const Entity& e, const RenderOptions& opts, con
 namespace {
 void RenderEntityUncached(JsonWriter& w, const Entity& e, const RenderOptions& opts, const Codec& codec) {
   w.BeginObject();
-  w.Key("id");
-  w.String(e.id);
-  w.Key("type");
-  if (e.types.size() == 1) {
-    w.String(codec.context.CompactId(e.types[0], codec.names));
-  } else {
-    w.BeginArray();
-    for (uint32_t t : e.types) w.String(codec.context.CompactId(t, codec.names));
-    w.EndArray();
+  if (!opts.omit_id) {
+    w.Key("id");
+    w.String(e.id);
+  }
+  if (!opts.omit_type) {
+    w.Key("type");
+    if (e.types.size() == 1) {
+      w.String(codec.context.CompactId(e.types[0], codec.names));
+    } else {
+      w.BeginArray();
+      for (uint32_t t : e.types) w.String(codec.context.CompactId(t, codec.names));
+      w.EndArray();
+    }
   }
   if (opts.sys_attrs && opts.format != Format::kKeyValues) {
     WriteTime(w, "createdAt", e.created_at);

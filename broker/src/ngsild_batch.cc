@@ -70,6 +70,7 @@ static Response RunBatch(NgsiLdApi::Impl& api, Request& req, BatchKind kind) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a batch must be a JSON array of entities"));
   }
   const json::array& items = body->get_array();
+  if (items.empty()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a batch needs at least one entity"));
   if (items.size() > api.options_.max_batch) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData,
                                        "a batch may hold at most " + std::to_string(api.options_.max_batch) + " entities"));
@@ -101,6 +102,11 @@ static Response RunBatch(NgsiLdApi::Impl& api, Request& req, BatchKind kind) {
     auto parsed = ParseEntity(o, api.MakeCodec(**ctx), now, true, needs_type);
     if (!parsed) {
       result.errors.emplace_back(label, parsed.error());
+      continue;
+    }
+    if ((kind == BatchKind::kCreate || kind == BatchKind::kUpsertReplace) && ContainsNgsiLdNull(*parsed)) {
+      result.errors.emplace_back(label, MakeProblem(ErrorType::kBadRequestData,
+                                                    "urn:ngsi-ld:null may only appear in partial updates and merges"));
       continue;
     }
     auto entity = std::make_shared<Entity>(std::move(*parsed));

@@ -119,8 +119,12 @@ Expected<Call, Problem> NgsiLdApi::Impl::Prepare(const Request& req, const CallO
                                     415));
     }
   }
-  // Context: the Link header (ignored, as the specification says, for application/ld+json bodies).
+  // Context: the Link header. With an application/ld+json body it is an error (6.3.5).
   call.ctx = contexts_.Core();
+  if (call.ld_body && req.FindHeader("Link") != nullptr) {
+    return Unexpected(MakeProblem(ErrorType::kBadRequestData,
+                                  "an application/ld+json request carries its @context in the body, not in a Link header"));
+  }
   if (const std::string* link = req.FindHeader("Link"); link && !call.ld_body) {
     auto url = LinkContext(*link);
     if (!url) return Unexpected(std::move(url).error());
@@ -174,7 +178,7 @@ Response NgsiLdApi::Impl::Json(int status, std::string body, const Call& call) {
 }
 
 bool NgsiLdApi::Impl::TenantExists(const std::string& tenant) const {
-  return tenant.empty() || store_.HasTenant(tenant) || subs_.HasTenant(tenant);
+  return tenant.empty() || store_.HasTenant(tenant) || subs_.HasTenant(tenant) || registrations_.HasTenant(tenant);
 }
 
 Problem NgsiLdApi::Impl::TenantMissing(const std::string& tenant) const {
@@ -200,9 +204,31 @@ Expected<RenderOptions, Problem> NgsiLdApi::Impl::ReadRenderOptions(const Reques
     else if (*format == "normalized") o.format = Format::kNormalized;
     else return Unexpected(MakeProblem(ErrorType::kBadRequestData, "unknown format \"" + *format + "\""));
   }
-  if (const std::string* attrs = req.FindParam("attrs")) {
-    for (const std::string& a : SplitList(*attrs)) attrs_storage.push_back(ctx.ExpandToId(a, names_));
-    if (!attrs_storage.empty()) o.only_attrs = &attrs_storage;
+  // attrs= and pick= (4.21) project onto the listed attributes, omit= leaves some out; the
+  // entity members id and type are always rendered.
+  for (const char* param : {"attrs", "pick"}) {
+    if (const std::string* list = req.FindParam(param)) {
+      for (const std::string& a : SplitList(*list)) {
+        if (a != "id" && a != "type") attrs_storage.push_back(ctx.ExpandToId(a, names_));
+      }
+    }
+  }
+  if (!attrs_storage.empty()) o.only_attrs = &attrs_storage;
+  if (const std::string* pick = req.FindParam("pick")) {
+    const auto members = SplitList(*pick);
+    o.omit_id = std::find(members.begin(), members.end(), "id") == members.end();
+    o.omit_type = std::find(members.begin(), members.end(), "type") == members.end();
+    if (attrs_storage.empty()) {  // only id and/or type picked: no attribute
+      attrs_storage.push_back(0);
+      o.only_attrs = &attrs_storage;
+    }
+  }
+  if (const std::string* omit = req.FindParam("omit")) {
+    for (const std::string& a : SplitList(*omit)) {
+      if (a == "id") o.omit_id = true;
+      else if (a == "type") o.omit_type = true;
+      else o.omit_attrs.push_back(ctx.ExpandToId(a, names_));
+    }
   }
   if (const std::string* lang = req.FindParam("lang")) o.lang = *lang;
   return o;
@@ -283,8 +309,8 @@ Response NgsiLdApi::Impl::AttrOutcomeResponse(const AttrOutcome& out, const Call
 }
 
 NgsiLdApi::NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
-                     ApiOptions options)
-    : impl_(std::make_shared<Impl>(store, contexts, names, subs, options)) {}
+                     RegistrationManager& registrations, ApiOptions options)
+    : impl_(std::make_shared<Impl>(store, contexts, names, subs, registrations, options)) {}
 
 void NgsiLdApi::Register(Router& router) {
   auto bind = [impl = impl_](Response (Impl::*fn)(Request&, const PathParams&)) {
@@ -316,6 +342,15 @@ void NgsiLdApi::Register(Router& router) {
   router.Add(Method::kGet, base + "/subscriptions/{subscriptionId}", bind(&Impl::GetSubscription));
   router.Add(Method::kPatch, base + "/subscriptions/{subscriptionId}", bind(&Impl::UpdateSubscription));
   router.Add(Method::kDelete, base + "/subscriptions/{subscriptionId}", bind(&Impl::DeleteSubscription));
+  router.Add(Method::kPost, base + "/csourceRegistrations", bind(&Impl::CreateRegistration));
+  router.Add(Method::kGet, base + "/csourceRegistrations", bind(&Impl::ListRegistrations));
+  router.Add(Method::kGet, base + "/csourceRegistrations/{registrationId}", bind(&Impl::GetRegistration));
+  router.Add(Method::kPatch, base + "/csourceRegistrations/{registrationId}", bind(&Impl::UpdateRegistration));
+  router.Add(Method::kDelete, base + "/csourceRegistrations/{registrationId}", bind(&Impl::DeleteRegistration));
+  router.Add(Method::kPost, base + "/jsonldContexts", bind(&Impl::AddContext));
+  router.Add(Method::kGet, base + "/jsonldContexts", bind(&Impl::ListContexts));
+  router.Add(Method::kGet, base + "/jsonldContexts/{contextId}", bind(&Impl::ServeContext));
+  router.Add(Method::kDelete, base + "/jsonldContexts/{contextId}", bind(&Impl::DeleteContext));
 }
 
 }  // namespace citybed::broker

@@ -1,4 +1,6 @@
 // Entity operations: create, retrieve, delete, replace, merge, and the attribute operations.
+#include <optional>
+
 #include "citybed/common/strings.h"
 #include "ngsild_internal.h"
 
@@ -17,6 +19,23 @@ Problem NotFound(const std::string& id) {
   return MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " does not exist");
 }
 
+// CIM 009, 5.6 and 5.7: an entity id in the path that is not a URI is BadRequestData.
+std::optional<Problem> BadEntityId(const std::string& id) {
+  if (IsUri(id)) return std::nullopt;
+  return MakeProblem(ErrorType::kBadRequestData, "entity id \"" + id + "\" is not a URI");
+}
+
+// ?type=... in the path of an entity operation: the entity must have one of them (else it is
+// not the entity the request means: 404, 5.6.2.4).
+bool TypeMatches(const Request& req, const Entity& e, const Context& ctx, Interner& names) {
+  const std::string* type = req.FindParam("type");
+  if (type == nullptr) return true;
+  for (const std::string& t : SplitList(*type)) {
+    if (e.HasType(ctx.ExpandToId(t, names))) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Response NgsiLdApi::Impl::CreateEntity(Request& req, const PathParams&) {
@@ -30,6 +49,9 @@ Response NgsiLdApi::Impl::CreateEntity(Request& req, const PathParams&) {
   const int64_t now = UnixMicrosNow();
   auto parsed = ParseEntity(body->get_object(), MakeCodec(**ctx), now);
   if (!parsed) return ProblemResponse(parsed.error());
+  if (ContainsNgsiLdNull(*parsed)) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "urn:ngsi-ld:null may only appear in partial updates and merges"));
+  }
   auto entity = std::make_shared<const Entity>(std::move(*parsed));
   const std::string id = entity->id;
   auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
@@ -49,11 +71,20 @@ Response NgsiLdApi::Impl::RetrieveEntity(Request& req, const PathParams& p) {
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   std::vector<uint32_t> attrs;
   auto opts = ReadRenderOptions(req, *call->ctx, attrs);
   if (!opts) return ProblemResponse(opts.error());
+  if (req.FindParam("geometryProperty") && call->accept != AcceptKind::kGeo) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "geometryProperty needs Accept: application/geo+json"));
+  }
   EntityPtr e = store_.Get(call->tenant, id);
   if (!e) return ProblemResponse(NotFound(id));
+  if (!attrs.empty()) {  // 5.7.1.4: none of the asked attributes: ResourceNotFound
+    bool any = false;
+    for (uint32_t a : attrs) any = any || e->HasAttribute(a);
+    if (!any) return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " has none of the attributes asked for"));
+  }
   if (const std::string* type = req.FindParam("type")) {
     bool any = false;
     for (const std::string& t : SplitList(*type)) any = any || e->HasType(call->ctx->ExpandToId(t, names_));
@@ -77,6 +108,7 @@ Response NgsiLdApi::Impl::DeleteEntity(Request& req, const PathParams& p) {
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
     if (!current) return Unexpected(NotFound(id));
     return EntityPtr(nullptr);
@@ -96,9 +128,13 @@ Response NgsiLdApi::Impl::ReplaceEntity(Request& req, const PathParams& p) {
   auto ctx = PayloadContext(body->get_object(), *call);
   if (!ctx) return ProblemResponse(ctx.error());
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   const int64_t now = UnixMicrosNow();
   auto parsed = ParseEntity(body->get_object(), MakeCodec(**ctx), now, false, false);
   if (!parsed) return ProblemResponse(parsed.error());
+  if (ContainsNgsiLdNull(*parsed)) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "urn:ngsi-ld:null may only appear in partial updates and merges"));
+  }
   if (!parsed->id.empty() && parsed->id != id) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the body's id differs from the URL's " + id));
   }
@@ -125,17 +161,33 @@ Response NgsiLdApi::Impl::MergeEntity(Request& req, const PathParams& p) {
   auto ctx = PayloadContext(body->get_object(), *call);
   if (!ctx) return ProblemResponse(ctx.error());
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   if (const json::value* bid = body->get_object().if_contains("id"); bid && (!bid->is_string() || bid->get_string() != id)) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the body's id differs from the URL's " + id));
   }
   const int64_t now = UnixMicrosNow();
-  auto attrs = ParseAttributes(body->get_object(), MakeCodec(**ctx), now);
-  if (!attrs) return ProblemResponse(attrs.error());
+  const Codec codec = MakeCodec(**ctx);
+  if (auto check = ParseAttributes(body->get_object(), codec, now); !check) return ProblemResponse(check.error());
   std::vector<uint32_t> touched;
   auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
     if (!current) return Unexpected(NotFound(id));
+    // CIM 009, 5.6.17.4: an attribute given in the simplified representation keeps the type
+    // of the attribute it merges into.
+    json::object fragment = body->get_object();
+    for (auto& kv : fragment) {
+      if (kv.value().is_object() && kv.value().get_object().contains("type")) continue;
+      if (kv.value().is_string() && kv.value().get_string() == kNullUri) continue;
+      const Attribute* existing = current->Find((*ctx)->ExpandToId(kv.key(), names_));
+      if (existing == nullptr || existing->kind == AttrKind::kProperty) continue;
+      json::object full;
+      full["type"] = std::string(ToString(existing->kind));
+      full[std::string(ValueMember(existing->kind))] = kv.value();
+      kv.value() = std::move(full);
+    }
+    auto attrs = ParseAttributes(fragment, codec, now);
+    if (!attrs) return Unexpected(std::move(attrs).error());
     auto next = std::make_shared<Entity>(*current);
-    auto out = ApplyAttributes(*next, *attrs, AttrMode::kMerge, now);
+    auto out = ApplyAttributes(*next, std::move(*attrs), AttrMode::kMerge, now);
     touched = out.updated;
     next->modified_at = now;
     return EntityPtr(next);
@@ -159,6 +211,7 @@ Response NgsiLdApi::Impl::AppendAttrs(Request& req, const PathParams& p) {
     for (const std::string& o : SplitList(*options)) no_overwrite = no_overwrite || o == "noOverwrite";
   }
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   const int64_t now = UnixMicrosNow();
   auto attrs = ParseAttributes(body->get_object(), MakeCodec(**ctx), now);
   if (!attrs) return ProblemResponse(attrs.error());
@@ -176,7 +229,7 @@ Response NgsiLdApi::Impl::AppendAttrs(Request& req, const PathParams& p) {
 }
 
 Response NgsiLdApi::Impl::UpdateAttrs(Request& req, const PathParams& p) {
-  auto call = Prepare(req, {.has_body = true});
+  auto call = Prepare(req, {.has_body = true, .allow_merge_patch = true});
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   auto body = ParseBody(req);
@@ -185,14 +238,16 @@ Response NgsiLdApi::Impl::UpdateAttrs(Request& req, const PathParams& p) {
   auto ctx = PayloadContext(body->get_object(), *call);
   if (!ctx) return ProblemResponse(ctx.error());
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   const int64_t now = UnixMicrosNow();
   auto attrs = ParseAttributes(body->get_object(), MakeCodec(**ctx), now);
   if (!attrs) return ProblemResponse(attrs.error());
   AttrOutcome outcome;
   auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
-    if (!current) return Unexpected(NotFound(id));
+    if (!current || !TypeMatches(req, *current, *call->ctx, names_)) return Unexpected(NotFound(id));
     auto next = std::make_shared<Entity>(*current);
-    outcome = ApplyAttributes(*next, *attrs, AttrMode::kUpdateOnly, now);
+    // CIM 009 V1.9.1, 5.6.2: existing attributes are updated and missing ones appended.
+    outcome = ApplyAttributes(*next, *attrs, AttrMode::kAppend, now);
     if (outcome.updated.empty()) return current;
     return EntityPtr(next);
   });
@@ -202,7 +257,7 @@ Response NgsiLdApi::Impl::UpdateAttrs(Request& req, const PathParams& p) {
 }
 
 Response NgsiLdApi::Impl::PartialAttrUpdate(Request& req, const PathParams& p) {
-  auto call = Prepare(req, {.has_body = true});
+  auto call = Prepare(req, {.has_body = true, .allow_merge_patch = true});
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   auto body = ParseBody(req);
@@ -211,6 +266,7 @@ Response NgsiLdApi::Impl::PartialAttrUpdate(Request& req, const PathParams& p) {
   auto ctx = PayloadContext(body->get_object(), *call);
   if (!ctx) return ProblemResponse(ctx.error());
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   const std::string& attr = p.Get("attrId");
   const uint32_t name = (*ctx)->ExpandToId(attr, names_);
   const int64_t now = UnixMicrosNow();
@@ -248,6 +304,7 @@ Response NgsiLdApi::Impl::ReplaceAttr(Request& req, const PathParams& p) {
   auto ctx = PayloadContext(body->get_object(), *call);
   if (!ctx) return ProblemResponse(ctx.error());
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   const std::string& attr = p.Get("attrId");
   const uint32_t name = (*ctx)->ExpandToId(attr, names_);
   const int64_t now = UnixMicrosNow();
@@ -274,6 +331,7 @@ Response NgsiLdApi::Impl::DeleteAttr(Request& req, const PathParams& p) {
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const std::string& id = p.Get("entityId");
+  if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   const std::string& attr = p.Get("attrId");
   const uint32_t name = call->ctx->ExpandToId(attr, names_);
   const std::string* ds_param = req.FindParam("datasetId");

@@ -11,6 +11,7 @@
 #include "citybed/broker/ngsild_api.h"
 #include "citybed/broker/problem.h"
 #include "citybed/broker/query.h"
+#include "citybed/broker/registrations.h"
 #include "citybed/broker/router.h"
 #include "citybed/broker/store.h"
 #include "citybed/broker/subscriptions.h"
@@ -35,8 +36,9 @@ struct CallOptions {
 
 class NgsiLdApi::Impl {
  public:
-  Impl(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs, ApiOptions options)
-      : store_(store), contexts_(contexts), names_(names), subs_(subs), options_(options) {}
+  Impl(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
+       RegistrationManager& registrations, ApiOptions options)
+      : store_(store), contexts_(contexts), names_(names), subs_(subs), registrations_(registrations), options_(options) {}
 
   // Common steps.
   Expected<Call, Problem> Prepare(const Request& req, const CallOptions& opts);
@@ -84,6 +86,17 @@ class NgsiLdApi::Impl {
   Response GetSubscription(Request& req, const PathParams& p);
   Response UpdateSubscription(Request& req, const PathParams& p);
   Response DeleteSubscription(Request& req, const PathParams& p);
+  // Context source registrations (ngsild_registrations.cc).
+  Response CreateRegistration(Request& req, const PathParams& p);
+  Response ListRegistrations(Request& req, const PathParams& p);
+  Response GetRegistration(Request& req, const PathParams& p);
+  Response UpdateRegistration(Request& req, const PathParams& p);
+  Response DeleteRegistration(Request& req, const PathParams& p);
+  // @context hosting (ngsild_contexts.cc).
+  Response AddContext(Request& req, const PathParams& p);
+  Response ListContexts(Request& req, const PathParams& p);
+  Response ServeContext(Request& req, const PathParams& p);
+  Response DeleteContext(Request& req, const PathParams& p);
 
   // A parsed query over entities (GET /entities and POST /entityOperations/query).
   struct EntityQuery {
@@ -111,11 +124,14 @@ class NgsiLdApi::Impl {
   ContextResolver& contexts_;
   Interner& names_;
   SubscriptionManager& subs_;
+  RegistrationManager& registrations_;
   ApiOptions options_;
 };
 
 // Names of all attributes of an entity (for notifications on creation and replacement).
 std::vector<uint32_t> AllAttributeNames(const Entity& e);
+// Adds Link headers to the next (when `has_next`) and previous pages of a paged answer.
+void AddPageLinks(const Request& req, Response& r, size_t offset, size_t limit, bool has_next);
 // Parses a comma-separated list parameter.
 std::vector<std::string> SplitList(std::string_view s);
 // Reads a non-negative integer parameter; false if malformed.

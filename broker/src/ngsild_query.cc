@@ -84,6 +84,29 @@ TypeSelection ParseTypes(std::string_view text, const Context& ctx, Interner& na
 
 }  // namespace
 
+void AddPageLinks(const Request& req, Response& r, size_t offset, size_t limit, bool has_next) {
+  if (limit == 0) return;
+  auto link = [&](size_t at, const char* rel) {
+    std::string target = req.target.substr(0, req.target.find('?')) + "?";
+    bool first = true;
+    for (const auto& [k, v] : req.query) {
+      if (k == "offset" || k == "limit") continue;
+      target += (first ? "" : "&") + PercentEncode(k) + "=" + PercentEncode(v, ",;|:");
+      first = false;
+    }
+    target += (first ? "" : "&") + std::string("limit=") + std::to_string(limit) + "&offset=" + std::to_string(at);
+    return "<" + target + ">; rel=\"" + rel + "\"";
+  };
+  std::vector<std::string> links;
+  if (const std::string* existing = r.FindHeader("Link")) links.push_back(*existing);
+  if (has_next) links.push_back(link(offset + limit, "next"));
+  if (offset > 0) links.push_back(link(offset > limit ? offset - limit : 0, "prev"));
+  if (links.empty()) return;
+  std::string joined;
+  for (const std::string& l : links) joined += (joined.empty() ? "" : ", ") + l;
+  r.SetHeader("Link", joined);
+}
+
 Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx) {
   auto page = ReadPage(req, options_);
   if (!page) return ProblemResponse(page.error());
@@ -128,7 +151,7 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
     }
     ++matched;
     if (matched > page->offset && results.size() < page->limit) results.push_back(e);
-    return page->count || matched < want;
+    return page->count || matched <= want;  // one past the page: is there a next one?
   });
 
   std::string body;
@@ -155,6 +178,8 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
   }
   Response r = Json(200, std::move(body), call);
   if (page->count) r.SetHeader("NGSILD-Results-Count", std::to_string(matched));
+  // CIM 009, 5.5.9 and 6.3.10: links to the next and previous pages.
+  AddPageLinks(req, r, page->offset, page->limit, matched > want);
   return r;
 }
 
@@ -174,16 +199,22 @@ Response NgsiLdApi::Impl::QueryEntities(Request& req, const PathParams&) {
   const std::string* q = req.FindParam("q");
   const std::string* georel = req.FindParam("georel");
   const std::string* local = req.FindParam("local");
-  if (!type && !ids && !id_pattern && !attrs && !q && !georel && !(local && *local == "true")) {
+  // CIM 009 V1.9.1, 5.7.2.4: ids alone do not make a query (too wide).
+  if (!type && !attrs && !q && !georel && !(local && *local == "true")) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData,
-                                       "a query needs at least one of type, id, idPattern, attrs, q or a geo-query"));
+                                       "too wide a query: give at least one of type, attrs, q, a geo-query or local=true"));
   }
   if (type) {
     TypeSelection sel = ParseTypes(*type, ctx, names_);
     query.filter.types = sel.any;
     query.all_types = sel.all;
   }
-  if (ids) query.filter.ids = SplitList(*ids);
+  if (ids) {
+    query.filter.ids = SplitList(*ids);
+    for (const std::string& id : query.filter.ids) {
+      if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "id " + id + " is not a URI"));
+    }
+  }
   if (id_pattern) {
     try {
       query.id_pattern = std::make_shared<const std::regex>(*id_pattern, std::regex::ECMAScript);

@@ -43,6 +43,7 @@ Response NgsiLdApi::Impl::ListSubscriptions(Request& req, const PathParams&) {
   w.EndArray();
   Response r = Json(200, std::move(body), *call);
   if (const std::string* c = req.FindParam("count"); c && *c == "true") r.SetHeader("NGSILD-Results-Count", std::to_string(all.size()));
+  AddPageLinks(req, r, offset, limit, all.size() > offset + limit);
   return r;
 }
 
@@ -51,6 +52,7 @@ Response NgsiLdApi::Impl::GetSubscription(Request& req, const PathParams& p) {
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const std::string& id = p.Get("subscriptionId");
+  if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "subscription id \"" + id + "\" is not a URI"));
   SubscriptionPtr s = subs_.Get(call->tenant, id);
   if (!s) return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "subscription " + id + " does not exist"));
   const bool sys = req.FindParam("options") && req.FindParam("options")->find("sysAttrs") != std::string::npos;
@@ -73,7 +75,7 @@ Response NgsiLdApi::Impl::GetSubscription(Request& req, const PathParams& p) {
 }
 
 Response NgsiLdApi::Impl::UpdateSubscription(Request& req, const PathParams& p) {
-  auto call = Prepare(req, {.has_body = true});
+  auto call = Prepare(req, {.has_body = true, .allow_merge_patch = true});
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   auto body = ParseBody(req);
@@ -81,6 +83,9 @@ Response NgsiLdApi::Impl::UpdateSubscription(Request& req, const PathParams& p) 
   if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a subscription patch must be a JSON object"));
   auto ctx = PayloadContext(body->get_object(), *call);
   if (!ctx) return ProblemResponse(ctx.error());
+  if (!IsUri(p.Get("subscriptionId"))) {
+    return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "subscription id \"" + p.Get("subscriptionId") + "\" is not a URI"));
+  }
   auto r = subs_.Update(call->tenant, p.Get("subscriptionId"), body->get_object(), *ctx);
   if (!r) return ProblemResponse(r.error());
   Response resp;
@@ -93,6 +98,7 @@ Response NgsiLdApi::Impl::DeleteSubscription(Request& req, const PathParams& p) 
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const std::string& id = p.Get("subscriptionId");
+  if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "subscription id \"" + id + "\" is not a URI"));
   if (!subs_.Delete(call->tenant, id)) {
     return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "subscription " + id + " does not exist"));
   }

@@ -27,7 +27,8 @@ class Parser {
 
  private:
   Problem Error(const std::string& what) const {
-    return MakeProblem(ErrorType::kInvalidRequest,
+    // CIM 009, 5.7.2.4 and 5.8.1.4: a query that is not syntactically valid is BadRequestData.
+    return MakeProblem(ErrorType::kBadRequestData,
                        "invalid q at position " + std::to_string(pos_) + ": " + what + " (in \"" + std::string(s_) + "\")");
   }
   Unexpected<Problem> Fail(const std::string& what) const { return Unexpected(Error(what)); }
@@ -417,7 +418,7 @@ void CollectAttributes(const QNode& n, std::vector<uint32_t>& out) {
 }  // namespace
 
 Expected<Query, Problem> Query::Parse(std::string_view q) {
-  if (q.empty()) return Unexpected(MakeProblem(ErrorType::kInvalidRequest, "empty q"));
+  if (q.empty()) return Unexpected(MakeProblem(ErrorType::kBadRequestData, "empty q"));
   if (q.size() > kMaxQueryLength) {
     return Unexpected(MakeProblem(ErrorType::kTooComplexQuery, "q is longer than 4096 characters"));
   }

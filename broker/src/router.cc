@@ -19,7 +19,11 @@ const std::string& PathParams::Get(std::string_view name) const {
 Response ProblemResponse(const Problem& p) {
   Response r;
   r.status = p.HttpStatus();
-  r.SetHeader("Content-Type", "application/problem+json");
+  // CIM 009 V1.9.1, 6.3.4: an unsupported media type is "just a 415 HTTP status code (without
+  // any payload body)".
+  if (r.status == 415) return r;
+  // 5.5.3 and 6.3.3: ProblemDetails (RFC 7807 members) served as application/json.
+  r.SetHeader("Content-Type", "application/json");
   r.body = p.ToJson();
   return r;
 }

@@ -62,9 +62,15 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   if (const json::value* t = body.if_contains("type"); t && (!t->is_string() || t->get_string() != "Subscription")) {
     return Unexpected(Bad("a subscription's type must be \"Subscription\""));
   }
-  if (body.contains("timeInterval")) {
-    return Unexpected(MakeProblem(ErrorType::kOperationNotSupported,
-                                  "periodic subscriptions (timeInterval) are not supported by this broker"));
+  s->time_interval = 0;
+  if (const json::value* ti = body.if_contains("timeInterval")) {
+    const double v = ti->is_double() ? ti->get_double() : ti->is_int64() ? static_cast<double>(ti->get_int64()) : -1;
+    if (!(v > 0) || v > 1e9) return Unexpected(Bad("timeInterval must be a positive number of seconds"));
+    // Table 5.2.12-1: a periodic subscription has no watchedAttributes, throttling or triggers.
+    for (const char* key : {"watchedAttributes", "throttling", "notificationTrigger"}) {
+      if (body.contains(key)) return Unexpected(Bad(std::string("a subscription with timeInterval cannot have ") + key));
+    }
+    s->time_interval = v;
   }
   auto str = [&](const char* key, std::string& out) -> Expected<void, Problem> {
     if (const json::value* v = body.if_contains(key)) {
@@ -190,6 +196,8 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   if (const json::value* e = body.if_contains("expiresAt")) {
     auto t = e->is_string() ? ParseRfc3339Micros(e->get_string()) : Expected<int64_t>(Unexpected(Error::InvalidArgument("")));
     if (!t) return Unexpected(Bad("expiresAt must be a date-time"));
+    // 5.8.1.4 and 5.8.2.4: an expiresAt in the past is BadRequestData.
+    if (*t <= UnixMicrosNow()) return Unexpected(Bad("expiresAt lies in the past"));
     s->expires_at = *t;
   }
   s->throttling = 0;
@@ -346,34 +354,67 @@ void SubscriptionManager::OnChange(const std::string& tenant, const Change& chan
   for (const SubscriptionPtr& s : candidates) Consider(*s, tenant, change, touched, now);
 }
 
+bool SubscriptionManager::Selects(const Subscription& s, const Entity& e) const {
+  if (!s.entities.empty()) {
+    bool any = false;
+    for (const EntitySelector& sel : s.entities) any = any || sel.Matches(e);
+    if (!any) return false;
+  }
+  if (s.q && !s.q->Matches(e)) return false;
+  if (s.geoq) {
+    const Attribute* g = e.Find(s.geoq_property);
+    if (g == nullptr) return false;
+    auto geom = ParseGeoJson(g->value);
+    if (!geom || !GeoMatches(*s.geoq, *geom)) return false;
+  }
+  return true;
+}
+
 void SubscriptionManager::Consider(const Subscription& s, const std::string& tenant, const Change& change,
                                    const std::vector<uint32_t>& touched, int64_t now) {
-  if (s.State(now) != "active") return;
+  if (s.State(now) != "active" || s.time_interval > 0) return;
   const bool created = !change.before, deleted = !change.after;
   const Entity& e = deleted ? *change.before : *change.after;
-  // Triggers.
-  auto has = [&](std::string_view t) { return std::find(s.triggers.begin(), s.triggers.end(), t) != s.triggers.end(); };
-  if (s.triggers.empty()) {
-    if (deleted) return;
-  } else if (created) {
-    if (!has("entityCreated") && !has("attributeCreated")) return;
-  } else if (deleted) {
-    if (!has("entityDeleted")) return;
-  } else if (!has("entityUpdated") && !has("attributeUpdated") && !has("attributeCreated") && !has("attributeDeleted")) {
-    return;
-  }
+  // Triggers (CIM 009, 5.2.12): without notificationTrigger, attributeCreated and
+  // attributeUpdated; entityUpdated stands for the three attribute triggers. An entity's
+  // creation creates its attributes; its deletion fires only entityDeleted.
+  auto has = [&](std::string_view t) {
+    if (s.triggers.empty()) return t == "attributeCreated" || t == "attributeUpdated";
+    if (std::find(s.triggers.begin(), s.triggers.end(), t) != s.triggers.end()) return true;
+    return t.rfind("attribute", 0) == 0 && std::find(s.triggers.begin(), s.triggers.end(), "entityUpdated") != s.triggers.end();
+  };
   if (!s.entities.empty()) {
     bool any = false;
     for (const EntitySelector& sel : s.entities) any = any || sel.Matches(e);
     if (!any) return;
   }
-  if (!s.watched.empty()) {
-    bool hit = false;
-    for (uint32_t w : s.watched) {
-      if (created || deleted) hit = hit || e.HasAttribute(w);
-      else hit = hit || std::find(touched.begin(), touched.end(), w) != touched.end();
+  auto watched = [&](uint32_t name) {
+    return s.watched.empty() || std::find(s.watched.begin(), s.watched.end(), name) != s.watched.end();
+  };
+  std::vector<uint32_t> removed;  // attributes this change deleted (for the notification)
+  if (created) {
+    if (!has("entityCreated") && !has("attributeCreated")) return;
+    if (!s.watched.empty()) {
+      bool hit = false;
+      for (uint32_t w : s.watched) hit = hit || e.HasAttribute(w);
+      if (!hit) return;
     }
-    if (!hit) return;
+  } else if (deleted) {
+    if (!has("entityDeleted")) return;
+  } else {
+    // What the change did to each attribute it touched.
+    bool fire = false;
+    for (uint32_t name : touched) {
+      if (!watched(name)) continue;
+      const bool was = change.before->HasAttribute(name), is = change.after->HasAttribute(name);
+      if (!was && is) fire = fire || has("attributeCreated");
+      if (was && is) fire = fire || has("attributeUpdated");
+      if (was && !is) {
+        removed.push_back(name);
+        fire = fire || has("attributeDeleted");
+      }
+    }
+    if (!fire) return;
   }
   if (!deleted) {
     if (s.q && !s.q->Matches(e)) return;
@@ -396,15 +437,23 @@ void SubscriptionManager::Consider(const Subscription& s, const std::string& ten
       return;
     }
   }
-  // Render the notification.
+  Send(s, tenant, {&e}, removed, deleted, now);
+}
+
+// Renders the notification of `data` (5.3.1, 5.8.6) and queues it.
+void SubscriptionManager::Send(const Subscription& s, const std::string& tenant, const std::vector<const Entity*>& data,
+                               const std::vector<uint32_t>& removed, bool deleted, int64_t now) {
   const bool ld = s.accept == "application/ld+json";
   Codec codec{names_, *s.context};
   RenderOptions opts;
   opts.format = s.format;
   opts.sys_attrs = s.sys_attrs;
   opts.only_attrs = s.notify_attrs.empty() ? nullptr : &s.notify_attrs;
+  // JSON-LD: every entity carries the @context, as in a JSON-LD answer of several entities,
+  // and so does the notification.
+  opts.with_context = ld;
   std::string body;
-  body.reserve(512);
+  body.reserve(512 * data.size());
   JsonWriter w(body);
   w.BeginObject();
   w.Key("id");
@@ -417,17 +466,33 @@ void SubscriptionManager::Consider(const Subscription& s, const std::string& ten
   w.String(FormatRfc3339Micros(now));
   w.Key("data");
   w.BeginArray();
-  if (deleted) {
-    w.BeginObject();
-    w.Key("id");
-    w.String(e.id);
-    w.Key("type");
-    w.String(s.context->CompactId(e.types[0], names_));
-    w.Key("deletedAt");
-    w.String(FormatRfc3339Micros(now));
-    w.EndObject();
-  } else {
-    RenderEntity(w, e, opts, codec);
+  for (const Entity* e : data) {
+    if (deleted) {
+      w.BeginObject();
+      w.Key("id");
+      w.String(e->id);
+      w.Key("type");
+      w.String(s.context->CompactId(e->types[0], names_));
+      w.Key("deletedAt");
+      w.String(FormatRfc3339Micros(now));
+      if (ld) {
+        w.Key("@context");
+        w.Value(s.context->context_value());
+      }
+      w.EndObject();
+      continue;
+    }
+    RenderEntity(w, *e, opts, codec);
+    if (!removed.empty()) {
+      // A deleted attribute: its name, and urn:ngsi-ld:null as its value (5.8.6).
+      body.pop_back();  // the entity's closing brace
+      for (uint32_t name : removed) {
+        body += ",";
+        AppendJsonString(body, s.context->CompactId(name, names_));
+        body += ":\"urn:ngsi-ld:null\"";
+      }
+      body += "}";
+    }
   }
   w.EndArray();
   if (ld) {
@@ -450,6 +515,67 @@ void SubscriptionManager::Consider(const Subscription& s, const std::string& ten
   for (const Header& h : s.receiver_info) job.headers.push_back(h);
   matched_.fetch_add(1);
   notifier_.Enqueue(std::move(job));
+}
+
+void SubscriptionManager::StartPeriodic(TenantScan scan) {
+  scan_ = std::move(scan);
+  {
+    std::lock_guard lock(ticker_mu_);
+    ticker_stop_ = false;
+  }
+  if (ticker_.joinable()) return;
+  ticker_ = std::thread([this] {
+    std::unique_lock lock(ticker_mu_);
+    while (!ticker_stop_) {
+      ticker_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return ticker_stop_; });
+      if (ticker_stop_) break;
+      lock.unlock();
+      Tick();
+      lock.lock();
+    }
+  });
+}
+
+void SubscriptionManager::StopPeriodic() {
+  {
+    std::lock_guard lock(ticker_mu_);
+    ticker_stop_ = true;
+  }
+  ticker_cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+SubscriptionManager::~SubscriptionManager() { StopPeriodic(); }
+
+// Every due periodic subscription notifies the entities it selects (at most 1,000 per
+// notification, the first in id order).
+void SubscriptionManager::Tick() {
+  if (!scan_) return;
+  std::vector<std::pair<std::string, SubscriptionPtr>> due;
+  const int64_t now = UnixMicrosNow();
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [tenant, subs] : tenants_) {
+      for (const auto& [id, s] : subs.by_id) {
+        if (s->time_interval <= 0 || s->State(now) != "active") continue;
+        const int64_t next = s->next_due->load();
+        if (next != kNoTime && now < next) continue;
+        s->next_due->store(now + static_cast<int64_t>(s->time_interval * 1e6));
+        due.emplace_back(tenant, s);
+      }
+    }
+  }
+  for (const auto& [tenant, s] : due) {
+    std::vector<EntityPtr> hold;
+    scan_(tenant, [&](const EntityPtr& e) {
+      if (Selects(*s, *e)) hold.push_back(e);
+      return hold.size() < 1000;
+    });
+    if (hold.empty()) continue;
+    std::vector<const Entity*> data;
+    for (const EntityPtr& e : hold) data.push_back(e.get());
+    Send(*s, tenant, data, {}, false, now);
+  }
 }
 
 void SubscriptionManager::Render(JsonWriter& w, const Subscription& s, const Context& ctx, bool sys_attrs) const {
@@ -584,6 +710,10 @@ void SubscriptionManager::Render(JsonWriter& w, const Subscription& s, const Con
   w.Key("status");
   w.String(s.State(now));
   if (s.expires_at != kNoTime) WriteTime(w, "expiresAt", s.expires_at);
+  if (s.time_interval > 0) {
+    w.Key("timeInterval");
+    w.Number(s.time_interval);
+  }
   if (s.throttling > 0) {
     w.Key("throttling");
     w.Number(s.throttling);

@@ -63,10 +63,11 @@ class Receiver {
       : work_(boost::asio::make_work_guard(io_)),
         listener_(io_, [this](const sim::ListenerRequest& r) { return OnRequest(r); }) {}
   ~Receiver() {
-    listener_.Close();
+    // The listener belongs to the io thread: stop that first, then close on this one.
     work_.reset();
     io_.stop();
     if (thread_.joinable()) thread_.join();
+    listener_.Close();
   }
   Expected<void> Start(const std::string& host) {
     if (auto ok = listener_.Listen(host, 0); !ok) return ok;

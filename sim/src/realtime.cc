@@ -26,9 +26,12 @@ void RealtimeExecutor::NoteSpin(Clock::duration spun, Clock::time_point now) {
   const auto window = now - window_start_;
   if (window < std::chrono::milliseconds(100)) return;
   const double share = std::chrono::duration<double>(window_spin_) / std::chrono::duration<double>(window);
-  const Clock::duration lo = options_.min_wake_ahead, hi = options_.max_wake_ahead;
-  if (share > options_.spin_budget) wake_ahead_cap_ = std::max(lo, wake_ahead_cap_ / 2);
-  else if (share < options_.spin_budget / 2) wake_ahead_cap_ = std::min(hi, wake_ahead_cap_ + wake_ahead_cap_ / 2 + Clock::duration(1));
+  // Over budget, the ceiling may fall to nothing: then every wait sleeps through a timer.
+  const Clock::duration hi = options_.max_wake_ahead;
+  if (share > options_.spin_budget) wake_ahead_cap_ = wake_ahead_cap_ / 2;
+  else if (share < options_.spin_budget / 2) {
+    wake_ahead_cap_ = std::min(hi, std::max<Clock::duration>(wake_ahead_cap_ + wake_ahead_cap_ / 2, std::chrono::microseconds(10)));
+  }
   wake_ahead_ = std::min(wake_ahead_, wake_ahead_cap_);
   window_start_ = now;
   window_spin_ = {};
@@ -43,7 +46,7 @@ void RealtimeExecutor::NoteOversleep(Clock::duration late, RealtimeReport& repor
   const size_t n = std::min(oversleep_count_, recent_oversleep_.size());
   const int64_t worst = *std::max_element(recent_oversleep_.begin(), recent_oversleep_.begin() + static_cast<long>(n));
   const auto ahead = std::chrono::nanoseconds(worst + worst / 2);
-  wake_ahead_ = std::clamp<Clock::duration>(ahead, options_.min_wake_ahead, std::max(options_.min_wake_ahead, wake_ahead_cap_));
+  wake_ahead_ = std::min(std::max<Clock::duration>(ahead, options_.min_wake_ahead), wake_ahead_cap_);
 }
 
 Time RealtimeExecutor::WallToSim(Clock::time_point wall) const {

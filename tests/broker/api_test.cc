@@ -68,14 +68,14 @@ TEST_CASE("API: update, append, partial update, replace, merge and delete attrib
   Api api;
   REQUIRE(api.Create(Room(1, 20)).status == 201);
   const std::string base = "/ngsi-ld/v1/entities/urn:ngsi-ld:Room:1";
-  // PATCH /attrs updates existing attributes only: 207 lists what it could not update.
+  // PATCH /attrs (V1.9.1, 5.6.2) updates the existing attributes and appends the missing ones.
   Response upd = api.Do(Method::kPatch, base + "/attrs",
                         R"({"temperature":{"type":"Property","value":21},"humidity":{"type":"Property","value":40}})");
-  CHECK(upd.status == 207);
-  auto b = Body(upd);
-  CHECK(b.at("updated") == json::parse(R"(["temperature"])"));
-  CHECK(b.at("notUpdated").at(0).at("attributeName") == json::value("humidity"));
+  CHECK(upd.status == 204);
   CHECK(api.Get(base).at("temperature").at("value") == json::value(21));
+  CHECK(api.Get(base).at("humidity").at("value") == json::value(40));
+  // ... of the entity of that type only.
+  CHECK(api.Do(Method::kPatch, base + "/attrs?type=Car", R"({"temperature":{"type":"Property","value":22}})").status == 404);
   // POST /attrs appends; noOverwrite keeps existing values.
   CHECK(api.Do(Method::kPost, base + "/attrs", R"({"humidity":{"type":"Property","value":40}})").status == 204);
   Response keep = api.Do(Method::kPost, base + "/attrs?options=noOverwrite", R"({"humidity":{"type":"Property","value":99}})");
@@ -162,8 +162,11 @@ TEST_CASE("API: queries by type, id, idPattern, attrs, q, geo, with paging and c
   CHECK(*counted.FindHeader("NGSILD-Results-Count") == "10");
   CHECK(Body(counted).as_array().size() == 3);
   CHECK(api.Get("/ngsi-ld/v1/entities?type=Room,Car&limit=100").as_array().size() == 31);
-  CHECK(api.Get("/ngsi-ld/v1/entities?id=urn:ngsi-ld:Room:3,urn:ngsi-ld:Car:1").as_array().size() == 2);
-  CHECK(api.Get("/ngsi-ld/v1/entities?idPattern=urn:ngsi-ld:Room:2.*").as_array().size() == 11);
+  CHECK(api.Get("/ngsi-ld/v1/entities?type=Room,Car&id=urn:ngsi-ld:Room:3,urn:ngsi-ld:Car:1").as_array().size() == 2);
+  CHECK(api.Get("/ngsi-ld/v1/entities?type=Room&idPattern=urn:ngsi-ld:Room:2.*").as_array().size() == 11);
+  // V1.9.1, 5.7.2.4: ids alone are too wide a query; local=true makes it one.
+  CHECK(api.Do(Method::kGet, "/ngsi-ld/v1/entities?id=urn:ngsi-ld:Room:3").status == 400);
+  CHECK(api.Get("/ngsi-ld/v1/entities?id=urn:ngsi-ld:Room:3&local=true").as_array().size() == 1);
   CHECK(api.Get("/ngsi-ld/v1/entities?attrs=speed").as_array().size() == 1);
   auto projected = api.Get("/ngsi-ld/v1/entities?type=Room&attrs=temperature&limit=1");
   CHECK_FALSE(projected.at(0).as_object().contains("location"));
@@ -177,7 +180,7 @@ TEST_CASE("API: queries by type, id, idPattern, attrs, q, geo, with paging and c
   auto posted = Body(api.Do(Method::kPost, "/ngsi-ld/v1/entityOperations/query?limit=100",
                             R"({"type":"Query","entities":[{"type":"Room"}],"q":"temperature<12"})"));
   CHECK(posted.as_array().size() == 2);
-  auto geo = api.Do(Method::kGet, "/ngsi-ld/v1/entities?id=urn:ngsi-ld:Room:1", "", "", {{"Accept", "application/geo+json"}});
+  auto geo = api.Do(Method::kGet, "/ngsi-ld/v1/entities?type=Room&id=urn:ngsi-ld:Room:1", "", "", {{"Accept", "application/geo+json"}});
   CHECK(geo.status == 200);
   CHECK(Body(geo).at("type") == json::value("FeatureCollection"));
   CHECK(Body(geo).at("features").at(0).at("geometry").at("type") == json::value("Point"));
@@ -196,7 +199,7 @@ TEST_CASE("API: query errors name what is wrong", "[broker][api]") {
       {"/ngsi-ld/v1/entities?type=Room&limit=-1", 400, "BadRequestData"},
       {"/ngsi-ld/v1/entities?type=Room&limit=0", 400, "BadRequestData"},
       {"/ngsi-ld/v1/entities?type=Room&offset=x", 400, "BadRequestData"},
-      {"/ngsi-ld/v1/entities?type=Room&q=temperature>>3", 400, "InvalidRequest"},
+      {"/ngsi-ld/v1/entities?type=Room&q=temperature>>3", 400, "BadRequestData"},
       {"/ngsi-ld/v1/entities?type=Room&georel=near&geometry=Point&coordinates=[1,2]", 400, "BadRequestData"},
       {"/ngsi-ld/v1/entities?type=Room&idPattern=(", 400, "BadRequestData"},
       {"/ngsi-ld/v1/entities?type=Room&colour=blue", 400, "BadRequestData"},
@@ -215,10 +218,14 @@ TEST_CASE("API: query errors name what is wrong", "[broker][api]") {
 
 TEST_CASE("API: content negotiation follows the specification", "[broker][api]") {
   Api api;
-  // Unsupported Content-Type: 415.
+  // Unsupported Content-Type: "just a 415 HTTP status code (without any payload body)", 6.3.4.
   Response r415 = api.Do(Method::kPost, "/ngsi-ld/v1/entities", kEntity400, "text/plain");
   CHECK(r415.status == 415);
-  CHECK(*r415.FindHeader("Content-Type") == "application/problem+json");
+  CHECK(r415.body.empty());
+  // Other errors: ProblemDetails served as application/json (5.5.3, 6.3.3).
+  Response r404 = api.Do(Method::kGet, "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:none");
+  REQUIRE(r404.FindHeader("Content-Type") != nullptr);
+  CHECK(*r404.FindHeader("Content-Type") == "application/json");
   // Unacceptable Accept: 406.
   REQUIRE(api.Create(kEntity400).status == 201);
   Response r406 = api.Do(Method::kGet, "/ngsi-ld/v1/entities/urn:ngsi-ld:AirQualityObserved:001", "", "",
@@ -331,10 +338,14 @@ TEST_CASE("API: subscriptions are created, listed, updated and deleted", "[broke
     CHECK(r.status == 400);
     CHECK(ErrorTypeOf(r) == "BadRequestData");
   }
+  // Periodic subscriptions (timeInterval) are accepted, without watchedAttributes or throttling.
   Response periodic = api.Do(Method::kPost, "/ngsi-ld/v1/subscriptions",
                              R"({"type":"Subscription","entities":[{"type":"Room"}],"timeInterval":10,"notification":{"endpoint":{"uri":"http://x/"}}})");
-  CHECK(periodic.status == 422);
-  CHECK(ErrorTypeOf(periodic) == "OperationNotSupported");
+  CHECK(periodic.status == 201);
+  Response both = api.Do(Method::kPost, "/ngsi-ld/v1/subscriptions",
+                         R"({"type":"Subscription","entities":[{"type":"Room"}],"timeInterval":10,"watchedAttributes":["t"],"notification":{"endpoint":{"uri":"http://x/"}}})");
+  CHECK(both.status == 400);
+  CHECK(ErrorTypeOf(both) == "BadRequestData");
 }
 
 TEST_CASE("API: version, health and metrics", "[broker][api]") {

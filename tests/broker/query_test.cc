@@ -94,7 +94,7 @@ TEST_CASE("q rejects malformed expressions with the position of the mistake", "[
     INFO(bad);
     auto q = Query::Parse(bad);
     REQUIRE_FALSE(q);
-    CHECK(q.error().type == ErrorType::kInvalidRequest);
+    CHECK(q.error().type == ErrorType::kBadRequestData);  // CIM 009 V1.9.1, 5.7.2.4
   }
   auto q = Query::Parse("temperature>5;;x");
   REQUIRE_FALSE(q);

@@ -27,7 +27,7 @@ inline boost::json::value Body(const Response& r) {
 // The NGSI-LD error type name of a problem response ("BadRequestData"), or "" if not one.
 inline std::string ErrorTypeOf(const Response& r) {
   const std::string* ct = r.FindHeader("Content-Type");
-  if (ct == nullptr || *ct != "application/problem+json") return "";
+  if (ct == nullptr || *ct != "application/json") return "";
   auto v = boost::json::parse(r.body);
   std::string type(v.at("type").as_string());
   return type.substr(type.rfind('/') + 1);

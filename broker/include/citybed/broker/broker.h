@@ -20,6 +20,7 @@
 #include "citybed/broker/metrics.h"
 #include "citybed/broker/ngsild_api.h"
 #include "citybed/broker/notifier.h"
+#include "citybed/broker/registrations.h"
 #include "citybed/broker/router.h"
 #include "citybed/broker/server.h"
 #include "citybed/broker/store.h"
@@ -50,13 +51,14 @@ class Broker {
   std::string url() const;  // "http://127.0.0.1:1026"
 
   // Without sockets: the same handling the server does (tests, in-process use).
-  Response Handle(Request& req, int* route = nullptr) { return router_.Handle(req, route); }
+  Response Handle(Request& req, int* route = nullptr) { return Dispatch(req, route); }
 
   Store& store() { return *store_; }
   Interner& names() { return names_; }
   Metrics& metrics() { return *metrics_; }
   Notifier& notifier() { return notifier_; }
   SubscriptionManager& subscriptions() { return subs_; }
+  RegistrationManager& registrations() { return registrations_; }
   ContextResolver& contexts() { return contexts_; }
   std::string RenderMetrics() const;
   // CPU seconds used by the broker's own threads (serving and notifying), while it runs.
@@ -64,6 +66,7 @@ class Broker {
 
  private:
   Response Version() const;
+  Response Dispatch(Request& req, int* route);
 
   BrokerOptions options_;
   Interner names_;
@@ -71,6 +74,7 @@ class Broker {
   std::unique_ptr<Store> store_;
   Notifier notifier_;
   SubscriptionManager subs_;
+  RegistrationManager registrations_;
   Router router_;
   NgsiLdApi api_;
   std::unique_ptr<Metrics> metrics_;

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <optional>
 #include <vector>
 
 #include "citybed/broker/interner.h"
@@ -106,6 +107,27 @@ class ContextResolver {
   uint64_t fetches() const { return fetches_; }
   uint64_t cache_hits() const { return hits_; }
 
+  // @context hosting (CIM 009, 5.13). A hosted document is served at
+  // /ngsi-ld/v1/jsonldContexts/{id}, and any URL ending in that path resolves to it without a
+  // fetch (whatever host name the client used to reach the broker).
+  static constexpr std::string_view kHostedPath = "/ngsi-ld/v1/jsonldContexts/";
+  struct ContextInfo {
+    std::string local_id;  // hosted: the id; cached: a stable hash of the URL
+    std::string url;       // cached: the URL; hosted: "" (the caller knows its own address)
+    std::string kind;      // "Hosted" or "Cached"
+    int64_t created_us = 0;
+    uint64_t hits = 0;
+  };
+  // Validates `context` (the document's "@context" member) and hosts it; returns its id.
+  Expected<std::string, Problem> Host(const boost::json::value& context);
+  // The hosted or cached document ("@context" member) by local id (or, for cached ones, URL).
+  std::optional<boost::json::value> Lookup(std::string_view id_or_url, ContextInfo* info = nullptr);
+  // Removes a hosted document, or drops a cached one; false if there is none.
+  bool Remove(std::string_view id_or_url);
+  // Fetches a cached document again; BadRequestData for a hosted one, ResourceNotFound if unknown.
+  Expected<void, Problem> Reload(std::string_view id_or_url);
+  std::vector<ContextInfo> List() const;
+
  private:
   Expected<ContextPtr, Problem> Build(const std::string& key, const boost::json::value& context);
   Expected<void, Problem> Apply(Context& ctx, const boost::json::value& entry, int depth);
@@ -114,12 +136,21 @@ class ContextResolver {
 
   ContextResolverOptions options_;
   ContextPtr core_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   struct CachedDocument {
     boost::json::value context;  // the document's "@context" member
     std::chrono::steady_clock::time_point fetched;
+    int64_t created_us = 0;
   };
   std::unordered_map<std::string, CachedDocument> documents_;
+  struct HostedDocument {
+    boost::json::value context;
+    int64_t created_us = 0;
+    uint64_t hits = 0;
+  };
+  std::unordered_map<std::string, HostedDocument> hosted_;
+  uint64_t next_hosted_ = 1;
+  void ForgetCompiled(std::string_view url_part);
   std::list<std::pair<std::string, ContextPtr>> lru_;
   std::unordered_map<std::string, std::list<std::pair<std::string, ContextPtr>>::iterator> compiled_;
   std::mutex fetch_mu_;  // one fetch at a time: the same URL is not fetched twice concurrently

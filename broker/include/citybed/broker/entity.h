@@ -128,9 +128,15 @@ struct RenderOptions {
   Format format = Format::kNormalized;
   bool sys_attrs = false;
   const std::vector<uint32_t>* only_attrs = nullptr;  // projection: render these names only
+  std::vector<uint32_t> omit_attrs;                   // ... and not these (omit=, 4.21)
+  bool omit_id = false, omit_type = false;            // pick= without them, or omit= of them
   std::string_view lang;                               // LanguageProperty: pick this language
   bool with_context = false;                           // add "@context" (application/ld+json)
 };
+
+// True when an attribute (or a sub-attribute) holds the NGSI-LD Null, which only partial
+// updates and merges may carry (5.2.1).
+bool ContainsNgsiLdNull(const Entity& e);
 
 // Writes the entity as one JSON object.
 void RenderEntity(JsonWriter& w, const Entity& e, const RenderOptions& opts, const Codec& codec);

@@ -4,6 +4,8 @@
 //   /ngsi-ld/v1/entityOperations/{create,upsert,update,delete,query}
 //   /ngsi-ld/v1/types[/{type}], /ngsi-ld/v1/attributes[/{attr}]
 //   /ngsi-ld/v1/subscriptions[/{id}]
+//   /ngsi-ld/v1/csourceRegistrations[/{id}]               context source registrations
+//   /ngsi-ld/v1/jsonldContexts[/{id}]                      @context hosting
 // Every handler negotiates content (Content-Type, Accept, Link, @context), resolves the tenant
 // (NGSILD-Tenant), and answers errors as application/problem+json. Stateless itself; all state
 // is in the Store and the SubscriptionManager. Thread-safe.
@@ -13,6 +15,7 @@
 
 #include "citybed/broker/context.h"
 #include "citybed/broker/interner.h"
+#include "citybed/broker/registrations.h"
 #include "citybed/broker/router.h"
 #include "citybed/broker/store.h"
 #include "citybed/broker/subscriptions.h"
@@ -28,7 +31,7 @@ struct ApiOptions {
 class NgsiLdApi {
  public:
   NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
-            ApiOptions options = {});
+            RegistrationManager& registrations, ApiOptions options = {});
   void Register(Router& router);
 
   class Impl;  // defined in src/ngsild_internal.h, private to the broker target

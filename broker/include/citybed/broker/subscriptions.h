@@ -9,6 +9,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <thread>
 #include <boost/json/object.hpp>
 #include <memory>
 #include <mutex>
@@ -56,6 +59,8 @@ struct Subscription {
   std::vector<std::string> triggers;  // empty: entityCreated, entityUpdated (attribute-level alike)
   int64_t expires_at = kNoTime;
   double throttling = 0;  // seconds
+  double time_interval = 0;  // seconds; > 0: a periodic subscription (notifies on a timer, not on changes)
+  std::shared_ptr<std::atomic<int64_t>> next_due = std::make_shared<std::atomic<int64_t>>(kNoTime);
   bool active = true;
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
@@ -95,6 +100,13 @@ class SubscriptionManager {
   SubscriptionCounters Counters() const;
   size_t Count() const;
 
+  // Periodic subscriptions (timeInterval): a ticker thread notifies each one every interval
+  // with every matching entity, read through `scan` (the store's, per tenant).
+  using TenantScan = std::function<void(const std::string& tenant, const std::function<bool(const EntityPtr&)>& visit)>;
+  void StartPeriodic(TenantScan scan);
+  void StopPeriodic();
+  ~SubscriptionManager();
+
  private:
   struct TenantSubs {
     std::unordered_map<std::string, SubscriptionPtr> by_id;
@@ -106,6 +118,16 @@ class SubscriptionManager {
   void Reindex(TenantSubs& t);
   void Consider(const Subscription& s, const std::string& tenant, const Change& change,
                 const std::vector<uint32_t>& touched, int64_t now);
+  bool Selects(const Subscription& s, const Entity& e) const;  // entities, q and geoQ
+  void Send(const Subscription& s, const std::string& tenant, const std::vector<const Entity*>& data,
+            const std::vector<uint32_t>& removed, bool deleted, int64_t now);
+  void Tick();
+
+  std::thread ticker_;
+  std::mutex ticker_mu_;
+  std::condition_variable ticker_cv_;
+  bool ticker_stop_ = false;
+  TenantScan scan_;
 
   Interner& names_;
   Notifier& notifier_;

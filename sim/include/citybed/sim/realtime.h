@@ -48,8 +48,8 @@ struct RealtimeOptions {
   std::chrono::nanoseconds spin_poll{20'000};
   // Spinning may take at most this share of the wall time (measured over 100 ms windows): when
   // events come so often that every wait is within the wake-ahead, the wake-ahead's ceiling is
-  // lowered towards min_wake_ahead, so that the executor sleeps and leaves the core to others
-  // (an embedded broker shares the machine). Busy CPUs wake promptly, so little is lost.
+  // halved (down to nothing: every wait then sleeps), so that the executor leaves the core to
+  // others (an embedded broker shares the machine). Busy CPUs wake promptly, so little is lost.
   double spin_budget = 0.10;
 };
 

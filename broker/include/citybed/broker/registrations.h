@@ -1,0 +1,105 @@
+// Context source registrations (ETSI GS CIM 009, 5.2.9, 5.9, 5.10, 4.3.6): what other context
+// sources (brokers of other cities, adapters) say they can provide — entities by id, id
+// pattern or type, attributes, an area — and which operations they accept, in which mode
+// (inclusive, exclusive, redirect, auxiliary).
+//
+// Registrations are validated when created or patched and kept per tenant. Names are kept
+// expanded, so a registration made with one @context is found by a query made with another, and
+// rendered with the caller's. Distributed operations (forwarding a query to the registered
+// sources) build on the matching here. Thread-safe.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "citybed/broker/context.h"
+#include "citybed/broker/entity.h"
+#include "citybed/broker/geo.h"
+#include "citybed/broker/interner.h"
+#include "citybed/broker/json_writer.h"
+#include "citybed/broker/problem.h"
+
+namespace citybed::broker {
+
+struct RegisteredEntities {
+  std::string id;          // "" : any
+  std::string id_pattern;  // "" : any
+  std::shared_ptr<const std::regex> id_regex;
+  uint32_t type = 0;       // expanded; required by the specification
+};
+
+struct RegistrationInfo {
+  std::vector<RegisteredEntities> entities;  // empty: any entity
+  std::vector<uint32_t> property_names;      // expanded
+  std::vector<uint32_t> relationship_names;  // expanded
+};
+
+enum class RegistrationMode { kInclusive, kExclusive, kRedirect, kAuxiliary };
+std::string_view ToString(RegistrationMode m);
+
+struct Registration {
+  std::string id;
+  std::string tenant;
+  std::vector<RegistrationInfo> information;
+  std::string endpoint;
+  RegistrationMode mode = RegistrationMode::kInclusive;
+  std::vector<std::string> operations;  // as given (names and group names)
+  std::vector<std::string> expanded_operations;  // groups replaced by their operations
+  std::optional<Geometry> location;
+  int64_t expires_at = kNoTime;
+  int64_t created_at = kNoTime;
+  int64_t modified_at = kNoTime;
+  boost::json::object document;  // every member as given, names expanded (rendering compacts them)
+
+  bool Allows(std::string_view operation) const;
+  bool Expired(int64_t now) const { return expires_at != kNoTime && expires_at <= now; }
+};
+using RegistrationPtr = std::shared_ptr<const Registration>;
+
+// The operation names of CIM 009 4.20 and the groups that stand for several of them.
+const std::vector<std::string>& RegistrationOperations();
+bool IsRegistrationOperationOrGroup(std::string_view name);
+
+struct RegistrationFilter {
+  std::vector<uint32_t> types;  // any of them (expanded)
+  std::vector<std::string> ids;
+  std::shared_ptr<const std::regex> id_pattern;
+  std::vector<uint32_t> attrs;  // any of them
+};
+
+class RegistrationManager {
+ public:
+  explicit RegistrationManager(Interner& names) : names_(names) {}
+
+  // Errors: BadRequestData (invalid), AlreadyExists.
+  Expected<std::string, Problem> Create(const std::string& tenant, const boost::json::object& body, const Context& ctx);
+  // Merges the members of `patch` into the registration and validates the result.
+  Expected<void, Problem> Update(const std::string& tenant, const std::string& id, const boost::json::object& patch,
+                                 const Context& ctx);
+  bool Delete(const std::string& tenant, const std::string& id);
+  RegistrationPtr Get(const std::string& tenant, const std::string& id) const;
+  // Ordered by id; expired ones are not listed.
+  std::vector<RegistrationPtr> List(const std::string& tenant, const RegistrationFilter& filter) const;
+  bool HasTenant(const std::string& tenant) const;
+  size_t Count() const;
+
+  void Render(JsonWriter& w, const Registration& r, const Context& ctx, bool sys_attrs) const;
+
+ private:
+  Expected<std::shared_ptr<Registration>, Problem> Parse(const boost::json::object& body, const Context& ctx) const;
+
+  Interner& names_;
+  mutable std::shared_mutex mu_;
+  std::unordered_map<std::string, std::map<std::string, RegistrationPtr>> tenants_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace citybed::broker

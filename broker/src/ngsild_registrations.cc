@@ -1,0 +1,128 @@
+// Context source registrations: POST/GET /csourceRegistrations, GET/PATCH/DELETE
+// /csourceRegistrations/{id} (CIM 009, 5.9 and 5.10).
+#include <regex>
+
+#include "citybed/common/strings.h"
+#include "ngsild_internal.h"
+
+namespace citybed::broker {
+namespace json = boost::json;
+
+Response NgsiLdApi::Impl::CreateRegistration(Request& req, const PathParams&) {
+  auto call = Prepare(req, {.has_body = true});
+  if (!call) return ProblemResponse(call.error());
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a registration must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  auto id = registrations_.Create(call->tenant, body->get_object(), **ctx);
+  if (!id) return ProblemResponse(id.error());
+  Response r;
+  r.status = 201;
+  r.SetHeader("Location", "/ngsi-ld/v1/csourceRegistrations/" + PercentEncode(*id, ":"));
+  return r;
+}
+
+Response NgsiLdApi::Impl::ListRegistrations(Request& req, const PathParams&) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  RegistrationFilter filter;
+  if (const std::string* t = req.FindParam("type")) {
+    for (std::string_view part : SplitList(*t)) {
+      for (std::string_view alt : Split(part, '|')) filter.types.push_back(call->ctx->ExpandToId(Trim(alt), names_));
+    }
+  }
+  if (const std::string* ids = req.FindParam("id")) {
+    for (const std::string& id : SplitList(*ids)) {
+      if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "id " + id + " is not a URI"));
+      filter.ids.push_back(id);
+    }
+  }
+  if (const std::string* p = req.FindParam("idPattern")) {
+    try {
+      filter.id_pattern = std::make_shared<const std::regex>(*p, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression"));
+    }
+  }
+  if (const std::string* attrs = req.FindParam("attrs")) {
+    for (const std::string& a : SplitList(*attrs)) filter.attrs.push_back(call->ctx->ExpandToId(a, names_));
+  }
+  size_t limit = options_.default_limit, offset = 0;
+  if (const std::string* l = req.FindParam("limit")) {
+    if (!ParseCount(*l, limit)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "limit must be a non-negative integer"));
+    if (limit > options_.max_limit) {
+      return ProblemResponse(MakeProblem(ErrorType::kTooManyResults, "limit exceeds the maximum " + std::to_string(options_.max_limit)));
+    }
+  }
+  if (const std::string* o = req.FindParam("offset")) {
+    if (!ParseCount(*o, offset)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "offset must be a non-negative integer"));
+  }
+  const bool sys = req.FindParam("options") && req.FindParam("options")->find("sysAttrs") != std::string::npos;
+  const auto all = registrations_.List(call->tenant, filter);
+  std::string body;
+  JsonWriter w(body);
+  w.BeginArray();
+  for (size_t i = offset; i < all.size() && i < offset + limit; ++i) registrations_.Render(w, *all[i], *call->ctx, sys);
+  w.EndArray();
+  Response r = Json(200, std::move(body), *call);
+  if (const std::string* c = req.FindParam("count"); c && *c == "true") r.SetHeader("NGSILD-Results-Count", std::to_string(all.size()));
+  AddPageLinks(req, r, offset, limit, all.size() > offset + limit);
+  return r;
+}
+
+Response NgsiLdApi::Impl::GetRegistration(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  const std::string& id = p.Get("registrationId");
+  if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "registration id " + id + " is not a URI"));
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  RegistrationPtr r = registrations_.Get(call->tenant, id);
+  if (!r) return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "registration " + id + " does not exist"));
+  const bool sys = req.FindParam("options") && req.FindParam("options")->find("sysAttrs") != std::string::npos;
+  std::string body;
+  JsonWriter w(body);
+  registrations_.Render(w, *r, *call->ctx, sys);
+  if (call->accept == AcceptKind::kLd) {
+    body.pop_back();
+    body += ",\"@context\":";
+    AppendJsonValue(body, call->ctx->context_value());
+    body += "}";
+  }
+  return Json(200, std::move(body), *call);
+}
+
+Response NgsiLdApi::Impl::UpdateRegistration(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {.has_body = true, .allow_merge_patch = true});
+  if (!call) return ProblemResponse(call.error());
+  const std::string& id = p.Get("registrationId");
+  if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "registration id " + id + " is not a URI"));
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  auto body = ParseBody(req);
+  if (!body) return ProblemResponse(body.error());
+  if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a registration patch must be a JSON object"));
+  auto ctx = PayloadContext(body->get_object(), *call);
+  if (!ctx) return ProblemResponse(ctx.error());
+  if (auto ok = registrations_.Update(call->tenant, id, body->get_object(), **ctx); !ok) return ProblemResponse(ok.error());
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+Response NgsiLdApi::Impl::DeleteRegistration(Request& req, const PathParams& p) {
+  auto call = Prepare(req, {});
+  if (!call) return ProblemResponse(call.error());
+  const std::string& id = p.Get("registrationId");
+  if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "registration id " + id + " is not a URI"));
+  if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
+  if (!registrations_.Delete(call->tenant, id)) {
+    return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "registration " + id + " does not exist"));
+  }
+  Response r;
+  r.status = 204;
+  return r;
+}
+
+}  // namespace citybed::broker
