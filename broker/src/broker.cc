@@ -12,8 +12,10 @@ Broker::Broker(BrokerOptions options)
       notifier_(options_.notifier),
       subs_(names_, notifier_),
       registrations_(names_),
-      api_(*store_, contexts_, names_, subs_, registrations_, options_.api) {
+      api_(*store_, contexts_, names_, subs_, registrations_, options_.api),
+      v2_(*store_, contexts_, names_, subs_, options_.v2) {
   api_.Register(router_);
+  v2_.Register(router_);
   router_.Add(Method::kGet, "/version", [this](Request&, const PathParams&) { return Version(); });
   router_.Add(Method::kGet, "/health", [](Request&, const PathParams&) {
     Response r;
@@ -30,15 +32,35 @@ Broker::Broker(BrokerOptions options)
   router_.Add(Method::kGet, "/metrics", metrics);
   router_.Add(Method::kGet, "/ngsi-ld/v1/metrics", metrics);
   metrics_ = std::make_unique<Metrics>(router_.Patterns());
+  // HTTP-level errors of /v2 requests get Orion's error shape.
+  ServerOptions server_options = options_.server;
+  if (!server_options.error_response) {
+    server_options.error_response = [](int status, std::string_view target, const std::string& detail) {
+      if (target.rfind("/v2", 0) == 0) return OrionErrorResponse(status, detail);
+      const ErrorType type = status == 400 ? ErrorType::kInvalidRequest : ErrorType::kBadRequestData;
+      return ProblemResponse(MakeProblem(type, detail, status));
+    };
+  }
   server_ = std::make_unique<HttpServer>(
-      options_.server, [this](Request& req, int* route) { return Dispatch(req, route); }, *metrics_);
+      server_options, [this](Request& req, int* route) { return Dispatch(req, route); }, *metrics_);
   started_ = std::chrono::steady_clock::now();
 }
 
 Broker::~Broker() { Stop(); }
 
 Response Broker::Dispatch(Request& req, int* route) {
-  Response r = router_.Handle(req, route);
+  int matched = -1;
+  Response r = router_.Handle(req, &matched);
+  if (route) *route = matched;
+  // The router's own answers (no such resource, method not allowed) on /v2 paths: Orion's shape.
+  if (matched < 0 && (req.target == "/v2" || req.target.rfind("/v2/", 0) == 0)) {
+    std::string description = r.status == 405   ? "method not allowed"
+                              : r.status == 404 ? "Service not found. Check your URL as probably it is wrong."
+                                                : "bad request";
+    Response orion = OrionErrorResponse(r.status, description);
+    if (const std::string* allow = r.FindHeader("Allow")) orion.SetHeader("Allow", *allow);
+    return orion;
+  }
   // CIM 009, 6.3.14: an NGSI-LD response names the tenant the request named.
   if (const std::string* tenant = req.FindHeader("NGSILD-Tenant");
       tenant && req.target.rfind("/ngsi-ld/", 0) == 0 && r.FindHeader("NGSILD-Tenant") == nullptr) {
@@ -82,6 +104,32 @@ Response Broker::Version() const {
   r.SetHeader("Content-Type", "application/json");
   JsonWriter w(r.body);
   w.BeginObject();
+  // Orion's /version object, so that NGSI-v2 tools recognise the broker...
+  const int64_t up = static_cast<int64_t>(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  w.Key("orion");
+  w.BeginObject();
+  w.Key("version");
+  w.String(citybed::Version());
+  w.Key("uptime");
+  w.String(std::to_string(up / 86400) + " d, " + std::to_string(up / 3600 % 24) + " h, " + std::to_string(up / 60 % 60) +
+           " m, " + std::to_string(up % 60) + " s");
+  w.Key("git_hash");
+  w.String(GitCommit());
+  w.Key("compile_time");
+  w.String(__DATE__ " " __TIME__);
+  w.Key("compiled_by");
+  w.String("citybed");
+  w.Key("compiled_in");
+  w.String("citybed");
+  w.Key("release_date");
+  w.String(__DATE__);
+  w.Key("doc");
+  w.String("docs/broker.md");
+  w.Key("libversions");
+  w.BeginObject();
+  w.EndObject();
+  w.EndObject();
+  // ... and citybed's own fields.
   w.Key("broker");
   w.String("citybed");
   w.Key("version");

@@ -203,22 +203,6 @@ void WriteTime(JsonWriter& w, std::string_view key, int64_t t) {
   w.String(s);
 }
 
-void WriteContent(JsonWriter& w, const Attribute& a, const Codec& codec) {
-  if (a.kind == AttrKind::kVocabProperty) {
-    auto one = [&](const json::value& v) {
-      if (v.is_string()) w.String(codec.context.Compact(v.get_string())); else w.Value(v);
-    };
-    if (a.value.is_array()) {
-      w.BeginArray();
-      for (const auto& e : a.value.get_array()) one(e);
-      w.EndArray();
-    } else {
-      one(a.value);
-    }
-    return;
-  }
-  w.Value(a.value);
-}
 
 // The value that keyValues shows for an attribute.
 void WriteSimplified(JsonWriter& w, const Attribute& a, const RenderOptions& opts, const Codec& codec) {
@@ -238,7 +222,7 @@ void WriteSimplified(JsonWriter& w, const Attribute& a, const RenderOptions& opt
     w.EndObject();
     return;
   }
-  WriteContent(w, a, codec);
+  RenderAttributeValue(w, a, codec);
 }
 
 bool Projected(const RenderOptions& opts, uint32_t name) {
@@ -253,6 +237,23 @@ bool Projected(const RenderOptions& opts, uint32_t name) {
 }
 
 }  // namespace
+
+void RenderAttributeValue(JsonWriter& w, const Attribute& a, const Codec& codec) {
+  if (a.kind == AttrKind::kVocabProperty) {
+    auto one = [&](const json::value& v) {
+      if (v.is_string()) w.String(codec.context.Compact(v.get_string())); else w.Value(v);
+    };
+    if (a.value.is_array()) {
+      w.BeginArray();
+      for (const auto& e : a.value.get_array()) one(e);
+      w.EndArray();
+    } else {
+      one(a.value);
+    }
+    return;
+  }
+  w.Value(a.value);
+}
 
 std::string_view ToString(AttrKind kind) {
   switch (kind) {
@@ -477,7 +478,7 @@ void RenderAttribute(JsonWriter& w, const Attribute& a, const RenderOptions& opt
     w.String(ToString(a.kind));
   }
   w.Key(ValueMember(a.kind));
-  WriteContent(w, a, codec);
+  RenderAttributeValue(w, a, codec);
   WriteTime(w, "observedAt", a.observed_at);
   if (a.unit_code != 0) {
     w.Key("unitCode");

@@ -45,6 +45,10 @@ struct Tenant {
   explicit Tenant(int n) : shards(static_cast<size_t>(n)) {}
   std::vector<Shard> shards;
   std::atomic<size_t> count{0};
+  // NGSI-v2 id -> store key, for entities whose v2 id differs from their key. Locked after a
+  // shard's lock (never before), so it cannot deadlock with a Mutate.
+  mutable std::shared_mutex alias_mu;
+  std::unordered_multimap<std::string, std::string> aliases;
 };
 
 // The boxes of an entity's GeoProperty instances, by attribute name.
@@ -97,6 +101,13 @@ class MemoryStore final : public Store {
     change.before = current;
     change.after = *next;
     if (current == *next) return change;
+    if (current && (*next == nullptr || current->v2_id != (*next)->v2_id) && !current->v2_id.empty()) {
+      RemoveAlias(*tenant, current->v2_id, id);
+    }
+    if (*next && (current == nullptr || current->v2_id != (*next)->v2_id) && !(*next)->v2_id.empty()) {
+      std::unique_lock alias_lock(tenant->alias_mu);
+      tenant->aliases.emplace((*next)->v2_id, id);
+    }
     if (*next == nullptr) {  // delete
       const std::string* key = &it->first;
       Unindex(shard, *current, key);
@@ -175,10 +186,17 @@ class MemoryStore final : public Store {
       std::vector<std::pair<const std::string*, size_t>> hits;
       for (size_t i = 0; i < tenant->shards.size(); ++i) {
         const Shard& shard = tenant->shards[i];
+        auto collect = [&](const RTree& tree) {
+          tree.query(bgi::intersects(filter.box),
+                     boost::make_function_output_iterator([&](const RTreeValue& v) { hits.emplace_back(v.second, i); }));
+        };
+        if (filter.geoproperty == 0) {  // any GeoProperty
+          for (const auto& [name, tree] : shard.geo) collect(tree);
+          continue;
+        }
         auto g = shard.geo.find(filter.geoproperty);
         if (g == shard.geo.end()) continue;
-        g->second.query(bgi::intersects(filter.box),
-                        boost::make_function_output_iterator([&](const RTreeValue& v) { hits.emplace_back(v.second, i); }));
+        collect(g->second);
       }
       std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
       hits.erase(std::unique(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.first == b.first; }),
@@ -228,6 +246,22 @@ class MemoryStore final : public Store {
     }
   }
 
+  std::vector<EntityPtr> FindAlias(std::string_view tenant_name, std::string_view alias) const override {
+    const Tenant* tenant = FindTenant(tenant_name);
+    if (tenant == nullptr) return {};
+    std::vector<std::string> keys;
+    {
+      std::shared_lock lock(tenant->alias_mu);
+      auto [b, e] = tenant->aliases.equal_range(std::string(alias));
+      for (auto it = b; it != e; ++it) keys.push_back(it->second);
+    }
+    std::vector<EntityPtr> out;
+    for (const std::string& k : keys) {
+      if (EntityPtr e = Get(tenant_name, k); e && e->v2_id == alias) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
   std::vector<std::pair<uint32_t, size_t>> TypeCounts(std::string_view tenant_name) const override {
     std::map<uint32_t, size_t> counts;
     const Tenant* tenant = FindTenant(tenant_name);
@@ -255,6 +289,17 @@ class MemoryStore final : public Store {
     auto& slot = tenants_[std::string(name)];
     if (!slot) slot = std::make_unique<Tenant>(shard_count_);
     return slot.get();
+  }
+
+  static void RemoveAlias(Tenant& tenant, const std::string& alias, const std::string& key) {
+    std::unique_lock lock(tenant.alias_mu);
+    auto [b, e] = tenant.aliases.equal_range(alias);
+    for (auto it = b; it != e; ++it) {
+      if (it->second == key) {
+        tenant.aliases.erase(it);
+        return;
+      }
+    }
   }
 
   void Index(Shard& shard, const Entity& e, const std::string* key, bool types = true, bool geo = true) {

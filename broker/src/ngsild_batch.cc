@@ -120,10 +120,15 @@ static Response RunBatch(NgsiLdApi::Impl& api, Request& req, BatchKind kind) {
           if (current) return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "entity " + id + " already exists"));
           touched = AllAttributeNames(*entity);
           return EntityPtr(entity);
-        case BatchKind::kUpsertReplace:
+        case BatchKind::kUpsertReplace: {
           touched = AllAttributeNames(*entity);
-          entity->created_at = current ? current->created_at : now;  // the new version is ours
-          return EntityPtr(entity);
+          if (!current) return EntityPtr(entity);
+          auto next = std::make_shared<Entity>(*entity);
+          next->created_at = current->created_at;
+          next->v2_id = current->v2_id;  // the NGSI-v2 identity stays (ngsiv2_mapping.h)
+          next->service_path = current->service_path;
+          return EntityPtr(next);
+        }
         case BatchKind::kUpsertUpdate:
         case BatchKind::kUpdate:
         case BatchKind::kUpdateNoOverwrite: {

@@ -144,6 +144,8 @@ Response NgsiLdApi::Impl::ReplaceEntity(Request& req, const PathParams& p) {
     auto next = std::make_shared<Entity>(*parsed);
     if (next->types.empty()) next->types = current->types;
     next->created_at = current->created_at;
+    next->v2_id = current->v2_id;  // the NGSI-v2 identity stays (ngsiv2_mapping.h)
+    next->service_path = current->service_path;
     return EntityPtr(next);
   });
   if (!change) return ProblemResponse(change.error());

@@ -15,6 +15,7 @@
 #include "citybed/broker/router.h"
 #include "citybed/broker/store.h"
 #include "citybed/broker/subscriptions.h"
+#include "api_common.h"
 
 namespace citybed::broker {
 
@@ -128,13 +129,7 @@ class NgsiLdApi::Impl {
   ApiOptions options_;
 };
 
-// Names of all attributes of an entity (for notifications on creation and replacement).
-std::vector<uint32_t> AllAttributeNames(const Entity& e);
 // Adds Link headers to the next (when `has_next`) and previous pages of a paged answer.
 void AddPageLinks(const Request& req, Response& r, size_t offset, size_t limit, bool has_next);
-// Parses a comma-separated list parameter.
-std::vector<std::string> SplitList(std::string_view s);
-// Reads a non-negative integer parameter; false if malformed.
-bool ParseCount(std::string_view s, size_t& out);
 
 }  // namespace citybed::broker

@@ -35,7 +35,8 @@ Response NgsiLdApi::Impl::ListSubscriptions(Request& req, const PathParams&) {
   if (const std::string* o = req.FindParam("offset")) {
     if (!ParseCount(*o, offset)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "offset must be a non-negative integer"));
   }
-  const auto all = subs_.List(call->tenant);
+  auto all = subs_.List(call->tenant);
+  std::erase_if(all, [](const SubscriptionPtr& s) { return s->v2 != nullptr; });  // NGSI-v2 ones: /v2/subscriptions
   std::string body;
   JsonWriter w(body);
   w.BeginArray();

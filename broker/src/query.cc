@@ -14,6 +14,26 @@ namespace {
 constexpr size_t kMaxQueryLength = 4096;
 constexpr int kMaxNesting = 32;
 
+// An unquoted literal: true/false and finite numbers are typed (returns true, v is complete);
+// anything else becomes v's text (returns false; the caller may read a date-time from it).
+bool ReadLiteral(std::string raw, QValue& v) {
+  if (raw == "true" || raw == "false") {
+    v.kind = QValue::Kind::kBool;
+    v.boolean = raw == "true";
+    return true;
+  }
+  char* end = nullptr;
+  const double d = std::strtod(raw.c_str(), &end);
+  if (end == raw.c_str() + raw.size() && std::isfinite(d)) {
+    v.kind = QValue::Kind::kNumber;
+    v.number = d;
+    return true;
+  }
+  v.kind = QValue::Kind::kString;
+  v.text = std::move(raw);
+  return false;
+}
+
 class Parser {
  public:
   explicit Parser(std::string_view s) : s_(s) {}
@@ -221,26 +241,181 @@ class Parser {
       // URI value may contain ".." only if quoted.
       if (pos_ == start) return Fail("expected a value");
       std::string raw(s_.substr(start, pos_ - start));
-      if (raw == "true" || raw == "false") {
-        v.kind = QValue::Kind::kBool;
-        v.boolean = raw == "true";
-        return v;
-      }
-      char* end = nullptr;
-      const double d = std::strtod(raw.c_str(), &end);
-      if (end == raw.c_str() + raw.size() && std::isfinite(d)) {
-        v.kind = QValue::Kind::kNumber;
-        v.number = d;
-        return v;
-      }
-      v.kind = QValue::Kind::kString;
-      v.text = std::move(raw);
+      if (ReadLiteral(raw, v)) return v;
     }
     if (auto t = ParseRfc3339Micros(v.text)) v.time = *t;
     return v;
   }
 
   std::string_view s_;
+  size_t pos_ = 0;
+};
+
+// The NGSI-v2 Simple Query Language (Orion's q and mq).
+class V2Parser {
+ public:
+  V2Parser(std::string_view s, bool metadata) : s_(s), metadata_(metadata) {}
+
+  Expected<QNode, Problem> ParseAll() {
+    QNode all;
+    all.kind = QNode::Kind::kAnd;
+    while (true) {
+      auto t = ParseStatement();
+      if (!t) return Unexpected(std::move(t).error());
+      QNode n;
+      n.term = std::move(*t);
+      all.children.push_back(std::move(n));
+      if (pos_ >= s_.size()) break;
+      if (s_[pos_] != ';') return Fail("expected \";\" between statements");
+      ++pos_;
+      if (pos_ >= s_.size()) break;  // a trailing ';' is tolerated, as Orion does
+    }
+    if (all.children.size() == 1) return std::move(all.children[0]);
+    return all;
+  }
+
+ private:
+  Unexpected<Problem> Fail(const std::string& what) const {
+    return Unexpected(MakeProblem(ErrorType::kBadRequestData, std::string(metadata_ ? "invalid mq" : "invalid q") +
+                                                                  " at position " + std::to_string(pos_) + ": " + what +
+                                                                  " (in \"" + std::string(s_) + "\")"));
+  }
+  bool Peek(std::string_view tok) const { return s_.substr(pos_, tok.size()) == tok; }
+
+  Expected<std::string, Problem> Quoted() {
+    const char quote = s_[pos_++];
+    const size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] != quote) ++pos_;
+    if (pos_ >= s_.size()) return Fail("unterminated quoted text");
+    std::string out(s_.substr(start, pos_ - start));
+    ++pos_;
+    return out;
+  }
+
+  Expected<QTerm, Problem> ParseStatement() {
+    QTerm t;
+    t.v2 = true;
+    bool negated = false;
+    if (pos_ < s_.size() && s_[pos_] == '!') {
+      negated = true;
+      ++pos_;
+    }
+    // Path: names separated by '.', each possibly quoted with ' to hold dots.
+    std::vector<std::string> names;
+    while (true) {
+      if (pos_ < s_.size() && (s_[pos_] == '\'' || s_[pos_] == '"')) {
+        auto q = Quoted();
+        if (!q) return Unexpected(std::move(q).error());
+        names.push_back(std::move(*q));
+      } else {
+        const size_t start = pos_;
+        while (pos_ < s_.size() && std::string_view(".=!<>~:;,'\"").find(s_[pos_]) == std::string_view::npos &&
+               static_cast<unsigned char>(s_[pos_]) > 0x20) {
+          ++pos_;
+        }
+        if (pos_ == start) return Fail("expected an attribute name");
+        names.emplace_back(s_.substr(start, pos_ - start));
+      }
+      if (pos_ < s_.size() && s_[pos_] == '.') {
+        ++pos_;
+        continue;
+      }
+      break;
+    }
+    if (metadata_ && names.size() < 2) return Fail("mq needs attribute.metadata");
+    t.path.push_back(names[0]);
+    size_t first_key = 1;
+    if (metadata_) {
+      t.path.push_back(names[1]);
+      first_key = 2;
+    }
+    for (size_t i = first_key; i < names.size(); ++i) t.keys.push_back(names[i]);
+    if (pos_ >= s_.size() || s_[pos_] == ';') {
+      t.op = negated ? QTerm::Op::kNotExists : QTerm::Op::kExists;
+      return t;
+    }
+    if (negated) return Fail("\"!\" only negates an attribute name (!attr)");
+    struct OpTok {
+      std::string_view tok;
+      QTerm::Op op;
+    };
+    static constexpr OpTok kOps[] = {{"==", QTerm::Op::kEq}, {"!=", QTerm::Op::kNe}, {">=", QTerm::Op::kGe},
+                                     {"<=", QTerm::Op::kLe}, {"~=", QTerm::Op::kMatch}, {">", QTerm::Op::kGt},
+                                     {"<", QTerm::Op::kLt},  {":", QTerm::Op::kEq}};
+    bool found = false;
+    for (const auto& o : kOps) {
+      if (Peek(o.tok)) {
+        t.op = o.op;
+        pos_ += o.tok.size();
+        found = true;
+        break;
+      }
+    }
+    if (!found) return Fail("expected an operator (==, :, !=, >, >=, <, <=, ~=)");
+    if (t.op == QTerm::Op::kMatch) {
+      std::string pattern;
+      if (pos_ < s_.size() && (s_[pos_] == '\'' || s_[pos_] == '"')) {
+        auto q = Quoted();
+        if (!q) return Unexpected(std::move(q).error());
+        pattern = std::move(*q);
+      } else {
+        const size_t start = pos_;
+        while (pos_ < s_.size() && s_[pos_] != ';') ++pos_;
+        pattern = std::string(s_.substr(start, pos_ - start));
+      }
+      if (pattern.empty()) return Fail("expected a pattern");
+      if (pattern.size() > 256) return Fail("pattern longer than 256 characters");
+      try {
+        t.regex = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        return Fail("invalid pattern \"" + pattern + "\": " + e.what());
+      }
+      return t;
+    }
+    auto v = Value();
+    if (!v) return Unexpected(std::move(v).error());
+    t.values.push_back(std::move(*v));
+    if (Peek("..")) {
+      if (t.op != QTerm::Op::kEq && t.op != QTerm::Op::kNe) return Fail("a range a..b needs == or !=");
+      pos_ += 2;
+      auto hi = Value();
+      if (!hi) return Unexpected(std::move(hi).error());
+      t.values.push_back(std::move(*hi));
+      t.is_range = true;
+    } else if (pos_ < s_.size() && s_[pos_] == ',') {
+      if (t.op != QTerm::Op::kEq && t.op != QTerm::Op::kNe) return Fail("a list a,b needs == or !=");
+      while (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        auto next = Value();
+        if (!next) return Unexpected(std::move(next).error());
+        t.values.push_back(std::move(*next));
+      }
+    }
+    if (pos_ < s_.size() && s_[pos_] != ';') return Fail("unexpected \"" + std::string(s_.substr(pos_, 10)) + "\"");
+    return t;
+  }
+
+  Expected<QValue, Problem> Value() {
+    QValue v;
+    if (pos_ < s_.size() && (s_[pos_] == '\'' || s_[pos_] == '"')) {
+      auto q = Quoted();
+      if (!q) return Unexpected(std::move(q).error());
+      v.kind = QValue::Kind::kString;
+      v.text = std::move(*q);
+      v.quoted = true;
+      return v;
+    }
+    const size_t start = pos_;
+    while (pos_ < s_.size() && s_[pos_] != ';' && s_[pos_] != ',' && !Peek("..")) ++pos_;
+    if (pos_ == start) return Fail("expected a value");
+    std::string raw(s_.substr(start, pos_ - start));
+    if (ReadLiteral(raw, v)) return v;
+    if (auto t = ParseIso8601Micros(v.text)) v.time = *t;
+    return v;
+  }
+
+  std::string_view s_;
+  bool metadata_;
   size_t pos_ = 0;
 };
 
@@ -253,7 +428,7 @@ bool AsNumber(const json::value& v, double& out) {
 }
 
 // Three-way comparison of a JSON scalar with a q value; false when they are not comparable.
-bool Compare(const json::value& a, const QValue& b, int& cmp) {
+bool Compare(const json::value& a, const QValue& b, int& cmp, bool v2) {
   double x;
   if (b.kind == QValue::Kind::kNumber && AsNumber(a, x)) {
     cmp = x < b.number ? -1 : (x > b.number ? 1 : 0);
@@ -267,7 +442,7 @@ bool Compare(const json::value& a, const QValue& b, int& cmp) {
     const std::string_view s = a.get_string();
     if (b.kind == QValue::Kind::kString) {
       if (b.time != kNoTime) {
-        if (auto t = ParseRfc3339Micros(s)) {
+        if (auto t = v2 ? ParseIso8601Micros(s) : ParseRfc3339Micros(s)) {
           cmp = *t < b.time ? -1 : (*t > b.time ? 1 : 0);
           return true;
         }
@@ -276,7 +451,7 @@ bool Compare(const json::value& a, const QValue& b, int& cmp) {
       cmp = c < 0 ? -1 : (c > 0 ? 1 : 0);
       return true;
     }
-    if (b.kind == QValue::Kind::kNumber) {  // "2" (unquoted) against a string value "2"
+    if (b.kind == QValue::Kind::kNumber && !v2) {  // "2" (unquoted) against a string value "2"
       char* end = nullptr;
       const std::string tmp(s);
       const double d = std::strtod(tmp.c_str(), &end);
@@ -296,23 +471,24 @@ bool ScalarMatches(const json::value& raw, const QTerm& t) {
   int c = 0;
   switch (t.op) {
     case QTerm::Op::kExists: return true;
+    case QTerm::Op::kNotExists: return false;
     case QTerm::Op::kEq:
     case QTerm::Op::kNe: {
       bool eq = false;
       if (t.is_range) {
         int lo, hi;
-        eq = Compare(v, t.values[0], lo) && Compare(v, t.values[1], hi) && lo >= 0 && hi <= 0;
+        eq = Compare(v, t.values[0], lo, t.v2) && Compare(v, t.values[1], hi, t.v2) && lo >= 0 && hi <= 0;
       } else {
         for (const QValue& q : t.values) {
-          if (Compare(v, q, c) && c == 0) eq = true;
+          if (Compare(v, q, c, t.v2) && c == 0) eq = true;
         }
       }
       return t.op == QTerm::Op::kEq ? eq : !eq;
     }
-    case QTerm::Op::kGt: return Compare(v, t.values[0], c) && c > 0;
-    case QTerm::Op::kGe: return Compare(v, t.values[0], c) && c >= 0;
-    case QTerm::Op::kLt: return Compare(v, t.values[0], c) && c < 0;
-    case QTerm::Op::kLe: return Compare(v, t.values[0], c) && c <= 0;
+    case QTerm::Op::kGt: return Compare(v, t.values[0], c, t.v2) && c > 0;
+    case QTerm::Op::kGe: return Compare(v, t.values[0], c, t.v2) && c >= 0;
+    case QTerm::Op::kLt: return Compare(v, t.values[0], c, t.v2) && c < 0;
+    case QTerm::Op::kLe: return Compare(v, t.values[0], c, t.v2) && c <= 0;
     case QTerm::Op::kMatch:
     case QTerm::Op::kNotMatch: {
       const bool m = v.is_string() && std::regex_search(std::string(v.get_string()), *t.regex);
@@ -375,6 +551,11 @@ bool TermMatchesAttribute(const Attribute& top, const QTerm& t, const Interner& 
 
 bool TermMatches(const Entity& e, const QTerm& t, const Interner& names) {
   if (t.path_ids.empty()) return false;
+  if (t.op == QTerm::Op::kNotExists) {
+    QTerm exists = t;
+    exists.op = QTerm::Op::kExists;
+    return !TermMatches(e, exists, names);
+  }
   for (const Attribute& a : e.attrs) {  // any instance of a multi-attribute may match
     if (a.name == t.path_ids[0] && TermMatchesAttribute(a, t, names)) return true;
   }
@@ -423,6 +604,19 @@ Expected<Query, Problem> Query::Parse(std::string_view q) {
     return Unexpected(MakeProblem(ErrorType::kTooComplexQuery, "q is longer than 4096 characters"));
   }
   auto root = Parser(q).ParseAll();
+  if (!root) return Unexpected(std::move(root).error());
+  Query query;
+  query.root_ = std::move(*root);
+  query.text_ = std::string(q);
+  return query;
+}
+
+Expected<Query, Problem> Query::ParseV2(std::string_view q, bool metadata) {
+  if (q.empty()) return Unexpected(MakeProblem(ErrorType::kBadRequestData, metadata ? "empty mq" : "empty q"));
+  if (q.size() > kMaxQueryLength) {
+    return Unexpected(MakeProblem(ErrorType::kTooComplexQuery, "q is longer than 4096 characters"));
+  }
+  auto root = V2Parser(q, metadata).ParseAll();
   if (!root) return Unexpected(std::move(root).error());
   Query query;
   query.root_ = std::move(*root);

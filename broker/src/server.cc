@@ -192,8 +192,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // An HTTP-level error: answer it and close the connection (the stream cannot be trusted).
   void Fail(int status, std::string detail) {
-    const ErrorType type = status == 400 ? ErrorType::kInvalidRequest : ErrorType::kBadRequestData;
-    Response resp = ProblemResponse(MakeProblem(type, std::move(detail), status));
+    Response resp;
+    if (server_.options.error_response) {
+      // The request line is parsed before the header fields, so the target is known even when
+      // the header announced a body above the limit.
+      const std::string target = parser_ ? std::string(parser_->get().target()) : std::string();
+      resp = server_.options.error_response(status, target, detail);
+    } else {
+      const ErrorType type = status == 400 ? ErrorType::kInvalidRequest : ErrorType::kBadRequestData;
+      resp = ProblemResponse(MakeProblem(type, std::move(detail), status));
+    }
     buffer_.consume(buffer_.size());
     Write(std::move(resp), false, Method::kOther, -1, Clock::now());
   }

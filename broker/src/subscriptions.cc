@@ -270,6 +270,29 @@ Expected<void, Problem> SubscriptionManager::Update(const std::string& tenant, c
   return {};
 }
 
+Expected<void, Problem> SubscriptionManager::Add(const std::string& tenant, std::shared_ptr<Subscription> s) {
+  s->tenant = tenant;
+  std::unique_lock lock(mu_);
+  TenantSubs& t = tenants_[tenant];
+  if (t.by_id.count(s->id)) {
+    return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "subscription " + s->id + " already exists"));
+  }
+  t.by_id[s->id] = std::move(s);
+  Reindex(t);
+  return {};
+}
+
+Expected<void, Problem> SubscriptionManager::Replace(const std::string& tenant, std::shared_ptr<Subscription> s) {
+  s->tenant = tenant;
+  std::unique_lock lock(mu_);
+  TenantSubs& t = tenants_[tenant];
+  auto it = t.by_id.find(s->id);
+  if (it == t.by_id.end()) return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "no subscription " + s->id));
+  it->second = std::move(s);
+  Reindex(t);
+  return {};
+}
+
 bool SubscriptionManager::Delete(const std::string& tenant, const std::string& id) {
   std::unique_lock lock(mu_);
   auto it = tenants_.find(tenant);
@@ -332,7 +355,7 @@ void SubscriptionManager::Reindex(TenantSubs& t) {
 }
 
 void SubscriptionManager::OnChange(const std::string& tenant, const Change& change,
-                                   const std::vector<uint32_t>& touched) {
+                                   const std::vector<uint32_t>& touched, ChangeHints hints) {
   if (!change.changed()) return;
   const Entity& subject = change.after ? *change.after : *change.before;
   std::vector<SubscriptionPtr> candidates;
@@ -351,7 +374,13 @@ void SubscriptionManager::OnChange(const std::string& tenant, const Change& chan
   std::sort(candidates.begin(), candidates.end());
   candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   const int64_t now = UnixMicrosNow();
-  for (const SubscriptionPtr& s : candidates) Consider(*s, tenant, change, touched, now);
+  for (const SubscriptionPtr& s : candidates) {
+    if (s->v2) {
+      ConsiderV2(*s, tenant, change, touched, hints, now);
+    } else {
+      Consider(*s, tenant, change, touched, now);
+    }
+  }
 }
 
 bool SubscriptionManager::Selects(const Subscription& s, const Entity& e) const {
@@ -425,19 +454,23 @@ void SubscriptionManager::Consider(const Subscription& s, const std::string& ten
       if (!geom || !GeoMatches(*s.geoq, *geom)) return;
     }
   }
-  if (s.throttling > 0) {
-    const auto window = static_cast<int64_t>(s.throttling * 1e6);
-    int64_t last = s.last_trigger->load();
-    if (last != kNoTime && now - last < window) {
-      throttled_.fetch_add(1);
-      return;
-    }
-    if (!s.last_trigger->compare_exchange_strong(last, now)) {
-      throttled_.fetch_add(1);
-      return;
-    }
-  }
+  if (Throttled(s, now)) return;
   Send(s, tenant, {&e}, removed, deleted, now);
+}
+
+bool SubscriptionManager::Throttled(const Subscription& s, int64_t now) {
+  if (s.throttling <= 0) return false;
+  const auto window = static_cast<int64_t>(s.throttling * 1e6);
+  int64_t last = s.last_trigger->load();
+  if (last != kNoTime && now - last < window) {
+    throttled_.fetch_add(1);
+    return true;
+  }
+  if (!s.last_trigger->compare_exchange_strong(last, now)) {
+    throttled_.fetch_add(1);
+    return true;
+  }
+  return false;
 }
 
 // Renders the notification of `data` (5.3.1, 5.8.6) and queues it.

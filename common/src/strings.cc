@@ -241,6 +241,66 @@ Expected<int64_t> ParseRfc3339Micros(std::string_view s) {
   return secs * 1000000 + micros;
 }
 
+Expected<int64_t> ParseIso8601Micros(std::string_view s) {
+  auto bad = [&] {
+    return Unexpected(Error::InvalidArgument("\"" + std::string(s) + "\" is not an ISO 8601 date or date-time"));
+  };
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!Digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, d)) {
+    return bad();
+  }
+  static constexpr int kDaysIn[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDaysIn[mo - 1] || (mo == 2 && d == 29 && !leap)) return bad();
+  size_t pos = 10;
+  int64_t micros = 0;
+  if (pos < s.size()) {
+    if (s[pos] != 'T' && s[pos] != 't') return bad();
+    if (!Digits(s, pos + 1, 2, h) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, mi)) {
+      return bad();
+    }
+    pos += 6;
+    if (pos < s.size() && s[pos] == ':') {
+      if (!Digits(s, pos + 1, 2, sec)) return bad();
+      pos += 3;
+      if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+        ++pos;
+        int digits = 0;
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+          if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+          ++digits;
+          ++pos;
+        }
+        if (digits == 0) return bad();
+        for (int i = digits; i < 6; ++i) micros *= 10;
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 60) return bad();
+  }
+  int64_t offset_s = 0;
+  if (pos < s.size()) {
+    if ((s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) {
+      ++pos;
+    } else if (s[pos] == '+' || s[pos] == '-') {
+      // +hh, +hhmm or +hh:mm
+      int oh = 0, om = 0;
+      const size_t rest = s.size() - pos - 1;
+      bool ok = Digits(s, pos + 1, 2, oh);
+      if (ok && rest == 4) ok = Digits(s, pos + 3, 2, om);
+      else if (ok && rest == 5) ok = s[pos + 3] == ':' && Digits(s, pos + 4, 2, om);
+      else if (rest != 2) ok = false;
+      if (!ok || oh > 23 || om > 59) return bad();
+      offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    } else {
+      return bad();
+    }
+  }
+  const int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const int64_t secs = days * 86400 + h * 3600 + mi * 60 + std::min(sec, 59) - offset_s;
+  return secs * 1000000 + micros;
+}
+
 void AppendRfc3339Micros(std::string& out, int64_t micros) {
   int64_t secs = micros >= 0 ? micros / 1000000 : (micros - 999999) / 1000000;
   const int64_t frac = micros - secs * 1000000;

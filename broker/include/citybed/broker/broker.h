@@ -7,8 +7,9 @@
 //   ...
 //   broker.Stop();   // graceful: in-flight requests finish, notifications flush or count as dropped
 //
-// Besides the NGSI-LD API under /ngsi-ld/v1 it answers GET /version, GET /health and
-// GET /metrics (Prometheus text format). Thread-safe; Start/Stop from one owner thread.
+// It serves the NGSI-LD API under /ngsi-ld/v1 and the NGSI-v2 API under /v2 over one store
+// (ngsiv2_api.h), and answers GET /version (Orion's shape, with citybed's own fields), GET
+// /health and GET /metrics (Prometheus text format). Thread-safe; Start/Stop from one owner thread.
 #pragma once
 
 #include <chrono>
@@ -19,6 +20,7 @@
 #include "citybed/broker/interner.h"
 #include "citybed/broker/metrics.h"
 #include "citybed/broker/ngsild_api.h"
+#include "citybed/broker/ngsiv2_api.h"
 #include "citybed/broker/notifier.h"
 #include "citybed/broker/registrations.h"
 #include "citybed/broker/router.h"
@@ -32,6 +34,7 @@ namespace citybed::broker {
 struct BrokerOptions {
   ServerOptions server;
   ApiOptions api;
+  V2Options v2;
   NotifierOptions notifier;
   ContextResolverOptions contexts;
   int store_shards = 16;
@@ -77,6 +80,7 @@ class Broker {
   RegistrationManager registrations_;
   Router router_;
   NgsiLdApi api_;
+  NgsiV2Api v2_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<HttpServer> server_;
   std::chrono::steady_clock::time_point started_;

@@ -54,6 +54,8 @@ struct Attribute {
   int64_t observed_at = kNoTime;
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
+  uint32_t v2_type = 0;     // interned NGSI-v2 attribute (or metadata) type as written through
+                            // /v2 ("Text", "geo:point", ...); 0 = derived from kind and value
   boost::json::value value;      // the content; for a VocabProperty expanded IRIs
   std::vector<Attribute> sub;    // sub-attributes (properties and relationships of this one)
 
@@ -82,12 +84,15 @@ class RenderCache {
 };
 
 struct Entity {
-  std::string id;
+  std::string id;               // the store key and the NGSI-LD id
+  std::string v2_id;            // NGSI-v2 id when it differs from `id` (ngsiv2_mapping.h); empty: same
+  std::string service_path;     // NGSI-v2 Fiware-ServicePath the entity belongs to; empty: "/"
   std::vector<uint32_t> types;  // interned expanded IRIs, at least one
   int64_t created_at = kNoTime;
   int64_t modified_at = kNoTime;
   std::vector<Attribute> attrs;  // every instance of every attribute, in arrival order
   RenderCache rendered;          // see RenderCache; filled by RenderEntity
+  RenderCache rendered_v2;       // the same for the NGSI-v2 normalized rendering (ngsiv2_entities.cc)
 
   const Attribute* Find(uint32_t name, uint32_t dataset_id = 0) const;
   Attribute* FindMutable(uint32_t name, uint32_t dataset_id);
@@ -144,6 +149,8 @@ void RenderEntity(JsonWriter& w, const Entity& e, const RenderOptions& opts, con
 void RenderAttributeInstances(JsonWriter& w, const std::vector<const Attribute*>& instances,
                               const RenderOptions& opts, const Codec& codec);
 void RenderAttribute(JsonWriter& w, const Attribute& a, const RenderOptions& opts, const Codec& codec);
+// The bare value of an attribute (its value/object/languageMap/vocab/json member), vocab terms compacted.
+void RenderAttributeValue(JsonWriter& w, const Attribute& a, const Codec& codec);
 
 // Builds the GeoJSON Feature of an entity (Accept: application/geo+json).
 void RenderGeoJsonFeature(JsonWriter& w, const Entity& e, uint32_t geoproperty, const RenderOptions& opts,

@@ -14,6 +14,14 @@
 // numbers, as date-times when both sides are date-times, else as strings; an array value
 // matches when any element does; a Relationship compares its object. Parsing reports the
 // position of the first error. A parsed Query is immutable and thread-safe.
+//
+// Query::ParseV2 reads the NGSI-v2 Simple Query Language of Orion's q and mq parameters into the
+// same tree: statements joined by ';' (AND), `attr` and `!attr` (exists, does not exist), the
+// operators ==, : (same as ==), !=, >, >=, <, <=, ~=, lists a,b and ranges a..b; values are
+// numbers, true/false, ISO 8601 dates, and strings, quoted with ' (or ") to keep commas, dots
+// or a number-like text a string. In q, `a.b.c` is attribute a and the member b.c of its
+// (structured) value; in mq, `a.m` is metadata m of attribute a (a sub-attribute in the store).
+// A number compares only with numbers and a string only with strings (Orion's typing).
 #pragma once
 
 #include <memory>
@@ -35,12 +43,13 @@ struct QValue {
   enum class Kind { kNumber, kString, kBool } kind = Kind::kString;
   double number = 0;
   std::string text;
+  bool quoted = false;
   bool boolean = false;
   int64_t time = kNoTime;  // set when text is a date-time
 };
 
 struct QTerm {
-  enum class Op { kExists, kEq, kNe, kGt, kGe, kLt, kLe, kMatch, kNotMatch };
+  enum class Op { kExists, kNotExists, kEq, kNe, kGt, kGe, kLt, kLe, kMatch, kNotMatch };
   std::vector<std::string> path;     // attribute, then sub-attributes, as written
   std::vector<uint32_t> path_ids;    // expanded and interned (Bind)
   std::vector<std::string> keys;     // [key] members into the JSON value
@@ -48,6 +57,7 @@ struct QTerm {
   std::vector<QValue> values;        // one, or a list for == / !=
   bool is_range = false;             // values[0]..values[1]
   std::shared_ptr<const std::regex> regex;
+  bool v2 = false;                   // NGSI-v2 typing: numbers match numbers only
 };
 
 struct QNode {
@@ -60,6 +70,9 @@ class Query {
  public:
   // Parses q; errors are InvalidRequest problems with the position.
   static Expected<Query, Problem> Parse(std::string_view q);
+  // Parses NGSI-v2 q (metadata = false) or mq (metadata = true); errors are BadRequestData
+  // problems with the position (the v2 API renders them as Orion's 400 BadRequest).
+  static Expected<Query, Problem> ParseV2(std::string_view q, bool metadata);
   // Expands attribute names with the request's context. Must be called before Matches.
   void Bind(const Context& context, Interner& names);
   bool Matches(const Entity& e) const;

@@ -32,7 +32,7 @@ struct ScanFilter {
   std::vector<std::string> ids;  // exactly these ids; empty: any id
   bool use_box = false;          // candidates whose GeoProperty `geoproperty` meets `box`
   GeoBox box;
-  uint32_t geoproperty = 0;
+  uint32_t geoproperty = 0;     // 0: any GeoProperty
 };
 
 // What a committed write did. before == null: created; after == null: deleted.
@@ -61,6 +61,9 @@ class Store {
   // the filter's ids and types exactly; the box only narrows (the caller checks the geometry).
   virtual void Scan(std::string_view tenant, const ScanFilter& filter,
                     const std::function<bool(const EntityPtr&)>& visit) const = 0;
+  // Entities whose NGSI-v2 id (Entity::v2_id) is `alias`: those whose v2 id differs from their
+  // store key (ngsiv2_mapping.h). Entities with an empty v2_id are found by Get.
+  virtual std::vector<EntityPtr> FindAlias(std::string_view tenant, std::string_view alias) const = 0;
   // Entity types present in the tenant, with how many entities have each.
   virtual std::vector<std::pair<uint32_t, size_t>> TypeCounts(std::string_view tenant) const = 0;
 };

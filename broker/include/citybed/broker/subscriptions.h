@@ -40,6 +40,37 @@ struct EntitySelector {
   bool Matches(const Entity& e) const;
 };
 
+// The NGSI-v2 part of a subscription made through /v2/subscriptions (ngsiv2_subscriptions.cc
+// parses and renders it; ngsiv2_notify.cc matches changes and notifies in the v2 format).
+struct V2Subscription {
+  struct Selector {
+    std::string id, id_pattern, type, type_pattern;  // as given
+    std::shared_ptr<const std::regex> id_regex, type_regex;
+  };
+  std::vector<Selector> entities;
+  std::vector<std::string> condition_attrs;   // as given
+  std::vector<std::string> alteration_types;  // as given; empty: entityCreate and entityChange
+  std::string q, mq, georel, geometry, coords;  // condition.expression, as given
+  std::optional<Query> mq_query;
+  std::string url;                            // notification.http.url or httpCustom.url
+  bool custom = false;                        // httpCustom
+  std::vector<Header> custom_headers;
+  std::vector<std::pair<std::string, std::string>> custom_qs;
+  std::string custom_method = "POST";
+  std::vector<std::string> attrs, except_attrs, metadata;  // notification, as given
+  std::string attrs_format = "normalized";
+  bool only_changed_attrs = false;
+  std::string status = "active";             // active, inactive or oneshot, as set
+  std::string service_path;                   // the scope, as the header gave it ("" = "/#")
+  std::vector<std::pair<std::string, bool>> scope;  // (path, subtree); empty: everything
+  bool ScopeContains(std::string_view entity_path) const;
+};
+
+// What a write tells subscriptions besides the change itself.
+struct ChangeHints {
+  bool forced = false;  // NGSI-v2 options=forcedUpdate: an unchanged update counts as a change
+};
+
 struct Subscription {
   std::string id;
   std::string tenant;
@@ -67,6 +98,8 @@ struct Subscription {
   ContextPtr context;
   std::shared_ptr<DeliveryStatus> status = std::make_shared<DeliveryStatus>();
   std::shared_ptr<std::atomic<int64_t>> last_trigger = std::make_shared<std::atomic<int64_t>>(kNoTime);
+  std::shared_ptr<const V2Subscription> v2;  // set for a subscription made through NGSI-v2
+  std::shared_ptr<std::atomic<bool>> oneshot_fired = std::make_shared<std::atomic<bool>>(false);
 
   // "active", "paused" or "expired" at time `now`.
   std::string_view State(int64_t now) const;
@@ -91,10 +124,15 @@ class SubscriptionManager {
   SubscriptionPtr Get(const std::string& tenant, const std::string& id) const;
   std::vector<SubscriptionPtr> List(const std::string& tenant) const;  // ordered by id
   bool HasTenant(const std::string& tenant) const;
+  // Stores a subscription parsed elsewhere (NGSI-v2); its id must be set. Errors: AlreadyExists.
+  Expected<void, Problem> Add(const std::string& tenant, std::shared_ptr<Subscription> s);
+  // Replaces a stored subscription by one with the same id. Errors: ResourceNotFound.
+  Expected<void, Problem> Replace(const std::string& tenant, std::shared_ptr<Subscription> s);
 
   // Called after a committed change. `touched` lists the attribute names the operation wrote
   // (all of them for a creation or deletion).
-  void OnChange(const std::string& tenant, const Change& change, const std::vector<uint32_t>& touched);
+  void OnChange(const std::string& tenant, const Change& change, const std::vector<uint32_t>& touched,
+                ChangeHints hints = {});
 
   void Render(JsonWriter& w, const Subscription& s, const Context& context, bool sys_attrs) const;
   SubscriptionCounters Counters() const;
@@ -118,6 +156,11 @@ class SubscriptionManager {
   void Reindex(TenantSubs& t);
   void Consider(const Subscription& s, const std::string& tenant, const Change& change,
                 const std::vector<uint32_t>& touched, int64_t now);
+  // NGSI-v2 subscriptions: their own matching (alteration types, service paths, expressions)
+  // and notification format (ngsiv2_notify.cc).
+  void ConsiderV2(const Subscription& s, const std::string& tenant, const Change& change,
+                  const std::vector<uint32_t>& touched, ChangeHints hints, int64_t now);
+  bool Throttled(const Subscription& s, int64_t now);
   bool Selects(const Subscription& s, const Entity& e) const;  // entities, q and geoQ
   void Send(const Subscription& s, const std::string& tenant, const std::vector<const Entity*>& data,
             const std::vector<uint32_t>& removed, bool deleted, int64_t now);

@@ -43,6 +43,9 @@ int64_t UnixMicrosNow();
 // Parses an ISO 8601 / RFC 3339 date-time: "2024-05-01T12:00:00Z", "...00.123456Z",
 // "...00+09:00"; a missing zone means UTC. Returns microseconds since the Unix epoch.
 Expected<int64_t> ParseRfc3339Micros(std::string_view text);
+// Parses the ISO 8601 forms NGSI-v2 accepts for DateTime: a date ("2017-06-17"), a date-time
+// with or without seconds and fraction, with "Z", "+hh", "+hhmm", "+hh:mm" or no zone (UTC).
+Expected<int64_t> ParseIso8601Micros(std::string_view text);
 // Formats microseconds since the epoch as RFC 3339 UTC: whole seconds as "...:00Z", whole
 // milliseconds as "...:00.123Z", otherwise "...:00.123456Z". Round-trips ParseRfc3339Micros.
 std::string FormatRfc3339Micros(int64_t micros);
