@@ -129,7 +129,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   }
   while (!url.empty() && url.back() == '/') url.pop_back();
   const std::string host_header = url.substr(url.find("://") + 3);
-  auto protocol = models::MakeNgsiLdProtocol(host_header);
+  models::Protocols protocols = models::Protocols::ForScenario(s, host_header);
 
   results::RecorderOptions ro;
   ro.warmup = s.warmup;
@@ -199,7 +199,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                                       std::chrono::system_clock::now().time_since_epoch()).count();
   const HostProbe host;
   const double broker_cpu_before = embedded ? embedded->CpuSeconds() : 0;
-  models::EmulationResult result = models::RunEmulation(**world, *protocol, eo, live);
+  models::EmulationResult result = models::RunEmulation(**world, protocols, eo, live);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   if (tty) std::fputc('\n', stderr);
@@ -368,7 +368,7 @@ int Validate(const std::vector<std::string>& files) {
   return bad == 0 ? kExitOk : kExitUsage;
 }
 
-int Entities(const std::string& file, int sample, int reports) {
+int Entities(const std::string& file, int sample, int reports, const std::string& api) {
   auto s = Load(file);
   if (!s) return kExitUsage;
   auto world = models::World::Build(*s);
@@ -392,7 +392,7 @@ int Entities(const std::string& file, int sample, int reports) {
         u.observed_us = ctx.unix_us;
         g.model->Report(ctx, g.StateOf(i), rng, u);
         line.clear();
-        models::AppendNgsiLdEntity(line, u);
+        if (api == "ngsi-v2") models::AppendNgsiV2Entity(line, u); else models::AppendNgsiLdEntity(line, u);
         line.push_back('\n');
         std::fputs(line.c_str(), stdout);
       }
@@ -460,7 +460,12 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
   entities->add_option("--sample", *sample, "Sources per source group (kind x region)")->check(Between(1, 1000000))
       ->capture_default_str();
   entities->add_option("--reports", *reports, "Reports per source")->check(Between(1, 10000))->capture_default_str();
-  entities->callback([file, sample, reports, &action] { action = [=] { return Entities(*file, *sample, *reports); }; });
+  auto entities_api = std::make_shared<std::string>("ngsi-ld");
+  entities->add_option("--api", *entities_api, "The rendering: ngsi-ld (normalized) or ngsi-v2 (normalized, as v2 sources write)")
+      ->check(CLI::IsMember({"ngsi-ld", "ngsi-v2"}))->capture_default_str();
+  entities->callback([file, sample, reports, entities_api, &action] {
+    action = [=] { return Entities(*file, *sample, *reports, *entities_api); };
+  });
 
   auto regions_file = std::make_shared<std::string>();
   CLI::App* regions = app.add_subcommand("regions", "Print a scenario's regions as CSV (generated ones too), and its network");

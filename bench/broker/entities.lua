@@ -11,6 +11,17 @@ function M.entity(i)
     '"o3":{"type":"Property","value":61.3,"observedAt":"2024-05-01T12:00:00Z"}}', i, i % 100)
 end
 
+-- The same entity as NGSI-v2 normalized (what citybed's v2 sources write): Number attributes
+-- with observedAt metadata, which the broker stores as NGSI-LD observedAt (~590 bytes).
+function M.entity_v2(i)
+  local obs = '"metadata":{"observedAt":{"type":"DateTime","value":"2024-05-01T12:00:00Z"}}'
+  return string.format(
+    '{"id":"urn:ngsi-ld:AirQualityObserved:bench:%06d","type":"AirQualityObserved",' ..
+    '"no2":{"type":"Number","value":%d.5,%s},"pm10":{"type":"Number","value":31.2,%s},' ..
+    '"pm25":{"type":"Number","value":14.8,%s},"o3":{"type":"Number","value":61.3,%s}}',
+    i, i % 100, obs, obs, obs, obs)
+end
+
 -- Pre-builds `n` requests so that the request() hot path only picks one (cheap for wrk).
 function M.prebuild(n, make)
   local reqs = {}

@@ -18,6 +18,7 @@
 #include <type_traits>
 
 #include "citybed/common/strings.h"
+#include "json_parse.h"
 
 namespace citybed::broker {
 namespace bg = boost::geometry;
@@ -294,7 +295,7 @@ Expected<GeoQuery, Problem> ParseGeoQuery(std::string_view georel, std::string_v
     return bad("georel near needs maxDistance or minDistance, e.g. near;maxDistance==2000");
   }
   boost::system::error_code ec;
-  json::value coords = json::parse(coordinates, ec);
+  json::value coords = ParseJson(coordinates, ec);
   if (ec) return bad("coordinates \"" + std::string(coordinates) + "\" are not a JSON array");
   auto g = ParseGeometry(geometry, coords);
   if (!g) return bad("invalid geo-query geometry: " + g.error());

@@ -2,6 +2,7 @@
 
 #include "citybed/common/strings.h"
 #include "ngsild_internal.h"
+#include "json_parse.h"
 
 namespace citybed::broker {
 namespace json = boost::json;
@@ -142,7 +143,7 @@ Expected<json::value, Problem> NgsiLdApi::Impl::ParseBody(const Request& req) {
   po.max_depth = 64;
   // One arena per request: the parsed tree is freed at once. Long-lived copies (entity
   // values) are made by assignment, which allocates from the destination's default resource.
-  json::value v = json::parse(
+  json::value v = ParseJson(
       req.body, ec, json::make_shared_resource<json::monotonic_resource>(std::max<size_t>(1024, req.body.size() * 2)), po);
   if (ec) return Unexpected(MakeProblem(ErrorType::kInvalidRequest, "the body is not valid JSON: " + ec.message()));
   return v;

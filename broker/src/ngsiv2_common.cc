@@ -5,6 +5,7 @@
 
 #include "citybed/common/strings.h"
 #include "ngsiv2_internal.h"
+#include "json_parse.h"
 
 namespace citybed::broker {
 namespace json = boost::json;
@@ -134,7 +135,7 @@ Expected<json::value, OrionError> NgsiV2Api::Impl::ParseBody(const Request& req)
   boost::system::error_code ec;
   json::parse_options po;
   po.max_depth = 64;
-  json::value v = json::parse(
+  json::value v = ParseJson(
       req.body, ec, json::make_shared_resource<json::monotonic_resource>(std::max<size_t>(1024, req.body.size() * 2)), po);
   if (ec) return Unexpected(V2ParseError("Errors found in incoming JSON buffer: " + ec.message()));
   return v;
@@ -200,7 +201,8 @@ NgsiV2Api::Impl::WriteOutcome NgsiV2Api::Impl::WriteAttrs(Entity& e, std::vector
         std::string text;
         JsonWriter tw(text);
         v2::RenderValue(tw, in.attr, codec);
-        value = json::parse(text);
+        boost::system::error_code pec;
+        value = ParseJson(text, pec);
         typed["value"] = std::move(value);
         if (auto again = v2::ParseAttr(display, typed, codec, false, now)) {
           again->metadata_given = in.metadata_given;

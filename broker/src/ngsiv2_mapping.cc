@@ -78,8 +78,13 @@ bool IsBuiltinMetadata(std::string_view n) {
 bool IsLdMemberName(std::string_view n) {
   static constexpr std::string_view kMembers[] = {"type", "value", "object", "datasetId", "createdAt", "modifiedAt",
                                                   "languageMap", "vocab", "json", "valueList", "objectList", "id",
-                                                  "instanceId", "deletedAt", "lang", "@context"};
+                                                  "instanceId", "deletedAt", "lang", "@context", "objectType"};
   return std::find(std::begin(kMembers), std::end(kMembers), n) != std::end(kMembers);
+}
+// Attribute names an NGSI-LD entity reserves for its own members (the NGSI-LD parser skips
+// them): an attribute of that name would be rendered next to, or instead of, the member.
+bool IsLdEntityMemberName(std::string_view n) {
+  return n == "@context" || n == "createdAt" || n == "modifiedAt" || n == "deletedAt" || n == "scope";
 }
 
 bool HasForbiddenValue(const json::value& v) {
@@ -191,7 +196,11 @@ Expected<Attribute, OrionError> MakeValue(uint32_t name, std::string_view displa
     if (!value.is_string()) return Unexpected(V2BadRequest(where + ": a DateTime value is an ISO 8601 string"));
     auto t = ParseIso8601Micros(value.get_string());
     if (!t) return Unexpected(V2BadRequest(where + ": date has invalid format: " + std::string(value.get_string())));
-    a.value = json::object{{"@type", kDateTimeType}, {"@value", FormatDateTime(*t)}};
+    // Kept as written when it is already an RFC 3339 date-time (what an NGSI-LD reader expects);
+    // other ISO 8601 forms (a date alone, no seconds, +hhmm) are normalized to UTC.
+    const bool rfc3339 = ParseRfc3339Micros(value.get_string()).has_value();
+    a.value = json::object{{"@type", kDateTimeType},
+                           {"@value", rfc3339 ? std::string(value.get_string()) : FormatDateTime(*t)}};
     return a;
   }
   if (type == "Relationship" && value.is_string() && IsUri(value.get_string())) {
@@ -348,6 +357,10 @@ Expected<V2Attr, OrionError> ParseAttr(std::string_view name, const json::value&
   }
   if (IsBuiltinAttr(name)) {
     return Unexpected(V2BadRequest("attribute name " + std::string(name) + " is a builtin and cannot be written"));
+  }
+  if (IsLdEntityMemberName(name)) {
+    return Unexpected(V2BadRequest("attribute name " + std::string(name) +
+                                   " cannot be carried: NGSI-LD reserves it for an entity's own member"));
   }
   const uint32_t id = codec.context.ExpandToId(name, codec.names);
   V2Attr out;

@@ -6,6 +6,7 @@
 #include "citybed/common/strings.h"
 #include "citybed/common/url.h"
 #include "ngsiv2_internal.h"
+#include "json_parse.h"
 
 namespace citybed::broker {
 namespace json = boost::json;
@@ -520,7 +521,8 @@ Response NgsiV2Api::Impl::UpdateSubscription(Request& req, const PathParams& p) 
   std::string text;
   JsonWriter w(text);
   RenderSubscription(w, *current, false, 0);
-  json::object merged = json::parse(text).as_object();
+  boost::system::error_code pec;
+  json::object merged = ParseJson(text, pec).as_object();
   for (const auto& kv : body->get_object()) merged[kv.key()] = kv.value();
   auto next = std::make_shared<Subscription>(*current);
   auto ok = ParseDocument(merged, *next, MakeCodec(), names_);

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "citybed/common/strings.h"
+#include "json_parse.h"
 
 namespace citybed::broker {
 namespace json = boost::json;
@@ -247,7 +248,8 @@ Expected<void, Problem> SubscriptionManager::Update(const std::string& tenant, c
   std::string text;
   JsonWriter w(text);
   Render(w, *current, *current->context, false);
-  json::object merged = json::parse(text).as_object();
+  boost::system::error_code pec;
+  json::object merged = ParseJson(text, pec).as_object();
   for (const auto& kv : patch) {
     if (kv.key() == "@context") continue;
     if (kv.key() == "notification" && kv.value().is_object() && merged.contains("notification")) {

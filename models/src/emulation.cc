@@ -46,11 +46,11 @@ double PrometheusValue(std::string_view text, std::string_view metric) {
 
 class Emulation final : public RunObserver {
  public:
-  Emulation(World& world, BrokerProtocol& protocol, const EmulationOptions& options, RunObserver& observer,
+  Emulation(World& world, Protocols protocols, const EmulationOptions& options, RunObserver& observer,
             const std::string& host, const std::string& port)
       : world_(world),
         scenario_(world.scenario()),
-        protocol_(protocol),
+        protocols_(std::move(protocols)),
         options_(options),
         observer_(observer),
         executor_(engine_, io_, {.speed = scenario_.speed, .lag_bound = sim::Duration::Max(),
@@ -95,12 +95,12 @@ class Emulation final : public RunObserver {
     for (const SourceModel* m : SourceModels()) {
       if (m->own_type()) own.emplace_back(m->entity_type());
     }
-    protocol_.UseOwnContext(base + std::string(kOwnContextPath), own);
+    protocols_.UseOwnContext(base + std::string(kOwnContextPath), own);
     if (!CheckBroker()) return Finish();
     const BrokerCounters before = ReadBrokerCounters();
     port_.pool().Warm();
     end_ = sim::Time() + scenario_.duration;
-    Workload workload(world_, protocol_, engine_, driver_, wo);
+    Workload workload(world_, protocols_, engine_, driver_, wo);
     driver_.SetWorkload(&workload);
     workload.Start(end_);
     ScheduleProgress();
@@ -170,7 +170,7 @@ class Emulation final : public RunObserver {
   }
 
   bool CheckBroker() {
-    const sim::HttpOutcome answer = Fetch(protocol_.Version(), std::chrono::seconds(10));
+    const sim::HttpOutcome answer = Fetch(protocols_.primary().Version(), std::chrono::seconds(10));
     if (!answer.ok()) {
       result_.broker_lost = true;
       result_.invalid_reasons.push_back("the broker at " + options_.broker_url + " does not answer GET /version: " +
@@ -246,13 +246,21 @@ class Emulation final : public RunObserver {
     for (const auto& entity : doc["data"]) {
       ++result_.notified_entities;
       if (!entity.is_object()) continue;
-      // The latest observation the entity carries.
+      // The latest observation the entity carries: an attribute's observedAt (NGSI-LD), or its
+      // observedAt metadata (NGSI-v2, as citybed's v2 sources write it).
       int64_t observed_us = INT64_MIN;
       for (auto it = entity.begin(); it != entity.end(); ++it) {
         if (!it->is_object()) continue;
-        auto obs = it->find("observedAt");
-        if (obs == it->end() || !obs->is_string()) continue;
-        if (auto t = ParseRfc3339Micros(obs->get<std::string>())) observed_us = std::max(observed_us, *t);
+        const nlohmann::json* obs = nullptr;
+        if (auto ld = it->find("observedAt"); ld != it->end()) {
+          obs = &*ld;
+        } else if (auto md = it->find("metadata"); md != it->end() && md->is_object()) {
+          if (auto v2 = md->find("observedAt"); v2 != md->end() && v2->is_object() && v2->contains("value")) {
+            obs = &(*v2)["value"];
+          }
+        }
+        if (obs == nullptr || !obs->is_string()) continue;
+        if (auto t = ParseRfc3339Micros(obs->get_ref<const std::string&>())) observed_us = std::max(observed_us, *t);
       }
       if (observed_us == INT64_MIN) continue;
       // The uplink the write actually paid (retransmissions included), kept by the driver;
@@ -362,7 +370,7 @@ class Emulation final : public RunObserver {
 
   World& world_;
   const Scenario& scenario_;
-  BrokerProtocol& protocol_;
+  Protocols protocols_;
   const EmulationOptions& options_;
   RunObserver& observer_;
   boost::asio::io_context io_;
@@ -407,7 +415,7 @@ std::string_view OutcomeName(Outcome o) {
   }
 }
 
-EmulationResult RunEmulation(World& world, BrokerProtocol& protocol, const EmulationOptions& options,
+EmulationResult RunEmulation(World& world, Protocols protocols, const EmulationOptions& options,
                              RunObserver& observer) {
   auto url = ParseHttpUrl(options.broker_url);
   if (!url || url->scheme != "http") {
@@ -416,7 +424,7 @@ EmulationResult RunEmulation(World& world, BrokerProtocol& protocol, const Emula
     r.invalid_reasons.push_back(url ? "the broker URL " + options.broker_url + " is not http://" : url.error().message);
     return r;
   }
-  Emulation e(world, protocol, options, observer, url->host, url->port);
+  Emulation e(world, std::move(protocols), options, observer, url->host, url->port);
   return e.Run();
 }
 

@@ -1,5 +1,7 @@
 #include "citybed/models/scenario.h"
 
+#include "citybed/models/protocol.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -11,6 +13,7 @@
 #include "citybed/common/strings.h"
 #include "citybed/common/units.h"
 #include "citybed/models/generators.h"
+#include "citybed/models/protocol.h"
 #include "citybed/models/sources.h"
 
 namespace citybed::models {
@@ -355,7 +358,24 @@ AccessSpec ReadAccess(Reader& r, const json& obj, const std::string& ptr, const 
 
 const std::vector<std::string> kOps = {"get", "query", "geo-query", "subscribe"};
 
-bool ReadRequest(Reader& r, const json& rj, const std::string& rp, const std::set<std::string>& types, RequestSpec& req) {
+// Whether any region speaks NGSI-v2 (its q must then be expressible in Orion's language).
+bool AnyV2(const Scenario& s) {
+  if (s.broker.api == BrokerApi::kNgsiV2) return true;
+  return std::any_of(s.regions.begin(), s.regions.end(),
+                     [](const RegionSpec& r) { return r.api == BrokerApi::kNgsiV2; });
+}
+
+std::optional<BrokerApi> ReadApi(Reader& r, const json& obj, const std::string& ptr) {
+  auto a = r.Str(obj, ptr, "api");
+  if (!a) return std::nullopt;
+  if (*a == "ngsi-ld") return BrokerApi::kNgsiLd;
+  if (*a == "ngsi-v2") return BrokerApi::kNgsiV2;
+  r.Error(At(ptr, "api"), "must be \"ngsi-ld\" or \"ngsi-v2\" (got \"" + *a + "\")");
+  return std::nullopt;
+}
+
+bool ReadRequest(Reader& r, const json& rj, const std::string& rp, const std::set<std::string>& types, bool v2,
+                 RequestSpec& req) {
   if (!r.IsObject(rj, rp)) return false;
   r.Keys(rj, rp, {"op", "name", "weight", "type", "q", "max_distance", "limit", "pages", "count", "watched", "cross_region"});
   if (auto n = r.Str(rj, rp, "name")) {
@@ -383,7 +403,14 @@ bool ReadRequest(Reader& r, const json& rj, const std::string& rp, const std::se
       r.Error(At(rp, "type"), message);
     }
   }
-  if (auto q = r.Str(rj, rp, "q")) req.q = *q;
+  if (auto q = r.Str(rj, rp, "q")) {
+    req.q = *q;
+    if (v2) {
+      if (auto converted = V2Query(*q); !converted) {
+        r.Error(At(rp, "q"), converted.error().message + " (a region of this scenario speaks ngsi-v2)");
+      }
+    }
+  }
   if (auto d = r.Distance(rj, rp, "max_distance")) req.max_distance_m = *d;
   if (auto l = r.Int(rj, rp, "limit", false, 1, 1000)) req.limit = static_cast<int>(*l);
   if (auto pg = r.Int(rj, rp, "pages", false, 1, 1000)) req.pages = static_cast<int>(*pg);
@@ -409,7 +436,7 @@ void ReadRegionGenerator(Reader& r, const json& obj, Scenario& s, const std::str
   if (g == nullptr) return;
   const std::string gp = At(ptr, "generate");
   if (!r.IsObject(*g, gp)) return;
-  r.Keys(*g, gp, {"count", "population", "csv", "waves", "live_waves"});
+  r.Keys(*g, gp, {"count", "population", "csv", "waves", "live_waves", "ngsi_v2_share"});
   RegionGenerator gen;
   if (auto c = r.Int(*g, gp, "count", false, 1, 10000)) gen.count = static_cast<int>(*c);
   if (const json* pop = r.Get(*g, gp, "population", false)) {
@@ -445,6 +472,14 @@ void ReadRegionGenerator(Reader& r, const json& obj, Scenario& s, const std::str
     return;
   }
   if (regions->empty()) r.Error(gp, "no region is live (check waves and live_waves)");
+  // ngsi_v2_share: that fraction of the regions speaks NGSI-v2, spread evenly over the
+  // generated order (largest first), the others NGSI-LD.
+  if (auto share = r.Num(*g, gp, "ngsi_v2_share", false, 0, 1)) {
+    for (size_t k = 0; k < regions->size(); ++k) {
+      const bool v2 = std::floor(static_cast<double>(k + 1) * *share) > std::floor(static_cast<double>(k) * *share);
+      (*regions)[k].api = v2 ? BrokerApi::kNgsiV2 : BrokerApi::kNgsiLd;
+    }
+  }
   s.regions = std::move(*regions);
   s.region_generator = gen;
 }
@@ -545,7 +580,7 @@ void ReadEvents(Reader& r, const json& doc, Scenario& s, const std::set<std::str
         } else if (reqs != nullptr) {
           for (size_t k = 0; k < reqs->size(); ++k) {
             RequestSpec req;
-            if (ReadRequest(r, (*reqs)[k], At(At(cp, "requests"), k), types, req)) e.crowd.requests.push_back(std::move(req));
+            if (ReadRequest(r, (*reqs)[k], At(At(cp, "requests"), k), types, AnyV2(s), req)) e.crowd.requests.push_back(std::move(req));
           }
         }
       }
@@ -712,7 +747,7 @@ void ReadUsers(Reader& r, const json& doc, Scenario& s, const std::set<std::stri
     } else if (reqs != nullptr) {
       for (size_t k = 0; k < reqs->size(); ++k) {
         RequestSpec req;
-        if (ReadRequest(r, (*reqs)[k], At(At(p, "requests"), k), types, req)) u.requests.push_back(std::move(req));
+        if (ReadRequest(r, (*reqs)[k], At(At(p, "requests"), k), types, AnyV2(s), req)) u.requests.push_back(std::move(req));
       }
     }
     s.users.push_back(std::move(u));
@@ -798,6 +833,8 @@ int Scenario::RegionIndex(const std::string& id) const {
   return -1;
 }
 
+std::string_view ApiName(BrokerApi api) { return api == BrokerApi::kNgsiV2 ? "ngsi-v2" : "ngsi-ld"; }
+
 std::string_view OpName(RequestSpec::Op op) {
   switch (op) {
     case RequestSpec::Op::kGet: return "get";
@@ -850,7 +887,13 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   // Broker.
   if (const json* b = r.Get(doc, "", "broker", false)) {
     if (r.IsObject(*b, "/broker")) {
-      r.Keys(*b, "/broker", {"url", "tenancy", "tenant", "connections", "timeout", "threads"});
+      r.Keys(*b, "/broker", {"url", "tenancy", "tenant", "connections", "timeout", "threads", "api", "v2_writes"});
+      if (auto api = ReadApi(r, *b, "/broker")) s.broker.api = *api;
+      if (auto w = r.Str(*b, "/broker", "v2_writes")) {
+        if (*w == "op-update") s.broker.v2_writes = V2Writes::kOpUpdate;
+        else if (*w == "entities") s.broker.v2_writes = V2Writes::kEntities;
+        else r.Error("/broker/v2_writes", "must be \"op-update\" (POST /v2/op/update) or \"entities\" (POST /v2/entities?options=upsert)");
+      }
       if (auto url = r.Str(*b, "/broker", "url")) {
         if (*url != "embedded" && !StartsWith(*url, "http://")) {
           r.Error("/broker/url", "must be \"embedded\" or an http:// URL (got \"" + *url + "\")");
@@ -881,7 +924,7 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
       const std::string p = At(std::string("/regions"), i);
       const json& rj = (*regions)[i];
       if (!r.IsObject(rj, p)) continue;
-      r.Keys(rj, p, {"id", "name", "lat", "lon", "population", "radius_km", "stage"});
+      r.Keys(rj, p, {"id", "name", "lat", "lon", "population", "radius_km", "stage", "api"});
       RegionSpec region;
       if (auto id = r.Str(rj, p, "id", true)) {
         if (!ValidId(*id)) r.Error(At(p, "id"), "must be 1-64 letters, digits, - _ or .");
@@ -894,6 +937,7 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
       region.population = r.Num(rj, p, "population", true, 0, 1e9, true).value_or(1);
       region.radius_km = r.Num(rj, p, "radius_km", false, 0, 1000).value_or(0);
       region.stage = static_cast<int>(r.Int(rj, p, "stage", false, 0, 100).value_or(0));
+      region.api = ReadApi(r, rj, p);
       s.regions.push_back(region);
     }
   }

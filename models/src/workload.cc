@@ -7,11 +7,11 @@
 
 namespace citybed::models {
 
-Workload::Workload(World& world, const BrokerProtocol& protocol, sim::Engine& engine, RequestSink& sink,
+Workload::Workload(World& world, Protocols protocols, sim::Engine& engine, RequestSink& sink,
                    WorkloadOptions options)
     : world_(world),
       scenario_(world.scenario()),
-      protocol_(protocol),
+      protocols_(std::move(protocols)),
       engine_(engine),
       sink_(sink),
       options_(std::move(options)) {}
@@ -96,7 +96,7 @@ void Workload::OnReport(uint32_t g, uint32_t i) {
   r.group = static_cast<int>(g);
   r.member = i;
   r.observed_us = update.observed_us;
-  r.wire = protocol_.Write(update, region.tenant);
+  r.wire = ProtocolOf(region).Write(update, region.tenant);
   Emit(std::move(r));
   const sim::Duration gap = NextGap(group.spec->arrival, rng, now.ns(), ctx.hour, group.scale(),
                                     group.model->reports_at_event_start(), end_.ns());
@@ -153,7 +153,7 @@ void Workload::Act(int region, const RequestSpec& req, sim::Rng& rng) {
         const uint32_t i = static_cast<uint32_t>(rng.Below(sg.count));
         if (sg.reports[i] == 0) continue;
         r.op = OpKind::kGet;
-        r.wire = protocol_.Get(world_.SourceEntityId(sg, i), about.tenant);
+        r.wire = ProtocolOf(about).Get(world_.SourceEntityId(sg, i), about.tenant);
         Emit(std::move(r));
         return;
       }
@@ -162,12 +162,12 @@ void Workload::Act(int region, const RequestSpec& req, sim::Rng& rng) {
     }
     case RequestSpec::Op::kQuery:
       r.op = OpKind::kQuery;
-      r.wire = protocol_.Query(req.entity_type, req.q, req.limit, 0, req.count || req.pages > 1, about.tenant);
+      r.wire = ProtocolOf(about).Query(req.entity_type, req.q, req.limit, 0, req.count || req.pages > 1, about.tenant);
       Emit(std::move(r));
       return;
     case RequestSpec::Op::kGeoQuery:
       r.op = OpKind::kGeoQuery;
-      r.wire = protocol_.GeoQuery(req.entity_type, world_.RandomPlace(target, rng), req.max_distance_m, req.limit,
+      r.wire = ProtocolOf(about).GeoQuery(req.entity_type, world_.RandomPlace(target, rng), req.max_distance_m, req.limit,
                                   about.tenant);
       Emit(std::move(r));
       return;
@@ -184,7 +184,7 @@ void Workload::Act(int region, const RequestSpec& req, sim::Rng& rng) {
       sub.q = req.q;
       sub.endpoint = options_.notification_url + "/" + region_id;
       r.op = OpKind::kSubscribe;
-      r.wire = protocol_.Subscribe(sub, about.tenant);
+      r.wire = ProtocolOf(about).Subscribe(sub, about.tenant);
       Emit(std::move(r));
       return;
     }
@@ -207,7 +207,7 @@ void Workload::OnAnswer(const WorkloadRequest& request, bool ok, std::string_vie
   r.about = request.about;
   r.spec = req;
   r.page = page;
-  r.wire = protocol_.Query(req->entity_type, req->q, req->limit, page * req->limit, true, about.tenant);
+  r.wire = ProtocolOf(about).Query(req->entity_type, req->q, req->limit, page * req->limit, true, about.tenant);
   Emit(std::move(r));
 }
 

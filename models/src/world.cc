@@ -54,6 +54,7 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
     rt.spec = &r;
     rt.radius_km = r.radius_km > 0 ? r.radius_km : std::max(0.5, std::sqrt(r.population / 3000.0 / std::numbers::pi));
     if (s.broker.tenancy == "per-region") rt.tenant = r.id; else rt.tenant = s.broker.tenant;
+    rt.api = r.api.value_or(s.broker.api);
     AccessSpec access = s.network.default_access;
     if (auto it = s.network.access.find(r.id); it != s.network.access.end()) access = it->second;
     if (s.backbone) rt.gateway = generated_gateways[static_cast<size_t>(&r - s.regions.data())];

@@ -259,3 +259,74 @@ TEST_CASE("HTTP: metrics count what was served and Stop closes idle connections"
   CHECK(std::chrono::steady_clock::now() - t0 < 3s);
   CHECK(idle.ClosedByPeer());
 }
+
+TEST_CASE("HTTP: v2 and NGSI-LD subscriptions are both notified, each in its format, of writes through either API",
+          "[broker][http][ngsiv2]") {
+  Receiver receiver;
+  Running b;
+  // Tenant "City1" through Fiware-Service is tenant "city1" through NGSILD-Tenant.
+  const std::vector<HttpField> v2_tenant = {{"Fiware-Service", "City1"}};
+  const std::vector<HttpField> ld_tenant = {{"NGSILD-Tenant", "city1"}};
+  auto v2_sub = b.Call(Method::kPost, "/v2/subscriptions",
+                       R"({"subject":{"entities":[{"idPattern":".*","type":"Room"}]},
+                           "notification":{"http":{"url":")" + receiver.url("/v2") + R"("}}})",
+                       v2_tenant);
+  INFO(v2_sub.body);
+  REQUIRE(v2_sub.status == 201);
+  const std::string v2_location = v2_sub.Get("Location");
+  const std::string v2_id = v2_location.substr(v2_location.rfind('/') + 1);
+  auto ld_sub = b.Call(Method::kPost, "/ngsi-ld/v1/subscriptions",
+                       R"({"type":"Subscription","entities":[{"type":"Room"}],
+                           "notification":{"endpoint":{"uri":")" + receiver.url("/ld") + R"("}}})",
+                       ld_tenant);
+  REQUIRE(ld_sub.status == 201);
+  const std::string ld_location = ld_sub.Get("Location");
+  const std::string ld_id = ld_location.substr(ld_location.rfind('/') + 1);
+
+  // One write through v2 (create), one through NGSI-LD (update).
+  REQUIRE(b.Call(Method::kPost, "/v2/entities",
+                 R"({"id":"Room1","type":"Room","temperature":{"type":"Number","value":21,
+                     "metadata":{"unitCode":{"type":"Text","value":"CEL"}}}})",
+                 v2_tenant).status == 201);
+  REQUIRE(b.Call(Method::kPatch, "/ngsi-ld/v1/entities/urn:ngsi-v2:Room1/attrs",
+                 R"({"temperature":{"type":"Property","value":25,"unitCode":"CEL"}})", ld_tenant).status == 204);
+  // Both writes have queued their notifications before answering: four in all.
+  REQUIRE(receiver.WaitFor(4));
+  REQUIRE(b.broker.notifier().WaitUntil([](const NotifierCounters& c) { return c.sent + c.failed >= 4; }, 10s));
+  CHECK(b.broker.notifier().Counters().sent == 4);
+  const auto got = receiver.received();
+  REQUIRE(got.size() == 4);
+
+  // Per endpoint, by the temperature each notification carries (deliveries may overtake one another).
+  std::map<std::string, std::map<int64_t, Receiver::Received>> by;
+  for (const auto& r : got) {
+    const json::value n = json::parse(r.body);
+    INFO(r.target << " " << r.body);
+    REQUIRE(n.at("data").as_array().size() == 1);
+    const json::value& t = n.at("data").at(0).at("temperature");
+    REQUIRE(t.at("value").is_number());
+    by[r.target][t.at("value").to_number<int64_t>()] = r;
+  }
+  REQUIRE(by["/v2"].size() == 2);
+  REQUIRE(by["/ld"].size() == 2);
+  for (int64_t value : {21, 25}) {
+    INFO("temperature " << value);
+    const auto& v2 = by["/v2"][value];
+    CHECK(json::parse(v2.body) == json::parse(R"({"subscriptionId":")" + v2_id + R"(","data":[{"id":"Room1","type":"Room",
+        "temperature":{"type":"Number","value":)" + std::to_string(value) +
+                                                  R"(,"metadata":{"unitCode":{"type":"Text","value":"CEL"}}}}]})"));
+    CHECK(v2.headers.at("Fiware-Service") == "city1");  // Orion's lower-cased service
+    CHECK(v2.headers.at("Fiware-ServicePath") == "/");
+    CHECK(v2.headers.at("Ngsiv2-AttrsFormat") == "normalized");
+    CHECK(v2.headers.count("NGSILD-Tenant") == 0);
+    const auto& ld = by["/ld"][value];
+    json::value n = json::parse(ld.body);
+    CHECK(n.at("type") == json::value("Notification"));
+    CHECK(n.at("subscriptionId") == json::value(ld_id));
+    CHECK(n.as_object().contains("notifiedAt"));
+    CHECK(n.at("data").at(0) == json::parse(R"({"id":"urn:ngsi-v2:Room1","type":"Room",
+        "temperature":{"type":"Property","value":)" + std::to_string(value) + R"(,"unitCode":"CEL"}})"));
+    CHECK(ld.headers.at("NGSILD-Tenant") == "city1");
+    CHECK(ld.headers.count("Fiware-Service") == 0);
+  }
+}

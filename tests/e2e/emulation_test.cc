@@ -42,6 +42,7 @@ results::RecorderOptions RecorderFor(const Scenario& s) {
 class RecordingProtocol : public BrokerProtocol {
  public:
   explicit RecordingProtocol(std::unique_ptr<BrokerProtocol> inner) : inner_(std::move(inner)) {}
+  // Records the NGSI-LD form of what is written, whatever the API that writes it.
   std::string_view name() const override { return inner_->name(); }
   std::string Write(const EntityUpdate& e, std::string_view tenant) const override {
     std::string body;
@@ -170,6 +171,92 @@ TEST_CASE("E2E: the broker holds what the sources sent and counts what citybed c
   CHECK(result.broker_notifications.known);
   CHECK(result.broker_notifications.missing == 0);
   CHECK(static_cast<double>(result.broker_notifications.triggered) == sent_by_broker);
+  b.Stop();
+}
+
+TEST_CASE("E2E: a region speaking NGSI-v2 and one speaking NGSI-LD drive one broker; it holds, notifies and counts the same",
+          "[e2e][timing][ngsiv2]") {
+  Scenario s = Load(R"({
+    "name": "e2e-v2", "duration": "8s", "warmup": "0s", "seed": 12,
+    "regions": [{"id": "north", "lat": 43.06, "lon": 141.35, "population": 1e6, "radius_km": 5, "api": "ngsi-v2"},
+                {"id": "south", "lat": 33.59, "lon": 130.42, "population": 1e6, "radius_km": 5}],
+    "broker": {"tenancy": "per-region", "connections": 8},
+    "sources": [
+      {"kind": "air-quality", "count": 20, "arrival": {"process": "periodic", "period": "1s", "jitter": "200ms"}},
+      {"kind": "parking-spot", "count": 30, "arrival": {"process": "poisson", "rate": 0.5}}
+    ],
+    "users": [
+      {"kind": "dashboard", "count": 2, "arrival": {"process": "periodic", "period": "1s"},
+       "requests": [{"op": "query", "type": "ParkingSpot", "q": "status==\"free\"", "count": true}]},
+      {"kind": "resident", "count": 3, "arrival": {"process": "poisson", "rate": 2},
+       "requests": [{"op": "get", "type": "ParkingSpot", "weight": 2}, {"op": "geo-query", "type": "ParkingSpot", "max_distance": "1km"}]},
+      {"kind": "app", "count": 2, "arrival": {"process": "periodic", "period": "5s"},
+       "requests": [{"op": "subscribe", "type": "ParkingSpot", "watched": ["status"]}, {"op": "get", "type": "AirQualityObserved"}]}
+    ]
+  })");
+  auto world = World::Build(s);
+  REQUIRE(world);
+  REQUIRE((*world)->regions()[0].api == BrokerApi::kNgsiV2);
+  REQUIRE((*world)->regions()[1].api == BrokerApi::kNgsiLd);
+  broker::BrokerOptions bo;
+  bo.server.port = 0;
+  broker::Broker b(bo);
+  REQUIRE(b.Start());
+  RecordingProtocol ld(MakeNgsiLdProtocol(b.url().substr(7)));
+  RecordingProtocol v2(MakeNgsiV2Protocol(b.url().substr(7)));
+  results::Recorder recorder(RecorderFor(s));
+  EmulationOptions eo;
+  eo.broker_url = b.url();
+  const EmulationResult result = RunEmulation(**world, Protocols(ld, v2, BrokerApi::kNgsiLd), eo, recorder);
+  INFO((result.invalid_reasons.empty() ? std::string() : result.invalid_reasons[0]));
+  REQUIRE(result.valid());
+  REQUIRE(result.reached_end);
+  CHECK(result.failed == 0);
+  CHECK(result.subscriptions_failed == 0);
+
+  // 1. The north's entities came through v2, the south's through LD; read through NGSI-LD, each
+  // is exactly the NGSI-LD form of the last report its source made.
+  CHECK(v2.last_.size() > 0);
+  CHECK(ld.last_.size() > 0);
+  for (const auto& [id, body] : v2.last_) CHECK(id.find(":north:") != std::string::npos);
+  for (const auto& [id, body] : ld.last_) CHECK(id.find(":south:") != std::string::npos);
+  CHECK(b.store().Count("north") == v2.last_.size());
+  CHECK(b.store().Count("south") == ld.last_.size());
+  int mismatches = 0;
+  for (const auto* written : {&v2.last_, &ld.last_}) {
+    for (const auto& [id, body] : *written) {
+      broker::Request get;
+      get.method = broker::Method::kGet;
+      get.target = "/ngsi-ld/v1/entities/" + id;
+      get.SetHeader("NGSILD-Tenant", id.find(":north:") != std::string::npos ? "north" : "south");
+      const broker::Response r = b.Handle(get);
+      if (r.status != 200 || json::parse(r.body) != json::parse(body)) ++mismatches;
+    }
+  }
+  CHECK(mismatches == 0);
+
+  // 2. Notifications of both formats arrived, as many as the broker sent.
+  const std::string metrics = b.RenderMetrics();
+  const double sent_by_broker = Metric(metrics, "citybed_notifications_sent_total ");
+  CHECK(sent_by_broker > 0);
+  CHECK(static_cast<double>(result.notifications) == sent_by_broker);
+  CHECK(result.notification_errors == 0);
+  CHECK(result.broker_notifications.missing == 0);
+
+  // 3. Requests per operation agree with the broker's counters, v2 routes and LD routes together.
+  const auto& by_op = recorder.all_by_op();
+  auto ops = [&](OpKind k) { return static_cast<double>(by_op[static_cast<size_t>(k)]); };
+  auto route = [&](const std::string& r) { return Metric(metrics, "citybed_http_requests_total{route=\"" + r + "\""); };
+  CHECK(route("/v2/op/update") > 0);
+  CHECK(route("/v2/entities\",method=\"GET") > 0);
+  CHECK(route("/v2/subscriptions\",method=\"POST") > 0);
+  CHECK(ops(OpKind::kUpsert) == route("/ngsi-ld/v1/entityOperations/upsert") + route("/v2/op/update"));
+  CHECK(ops(OpKind::kGet) == route("/ngsi-ld/v1/entities/{entityId}") + route("/v2/entities/{entityId}"));
+  CHECK(ops(OpKind::kQuery) + ops(OpKind::kGeoQuery) ==
+        route("/ngsi-ld/v1/entities\",method=\"GET") + route("/v2/entities\",method=\"GET"));
+  CHECK(ops(OpKind::kSubscribe) == route("/ngsi-ld/v1/subscriptions") + route("/v2/subscriptions"));
+  CHECK(static_cast<double>(recorder.all_scheduled()) + 1 ==
+        Metric(metrics, "citybed_http_requests_total{") - route("/metrics"));
   b.Stop();
 }
 

@@ -32,3 +32,25 @@ types=$(python3 -c "import json,sys; print(len({json.loads(l)['type'] for l in o
 echo "$(wc -l <"$tmp/entities.ndjson") entities of $types types from $(echo $kinds | wc -w) source kinds"
 /usr/bin/python3 "$shared/tools/validate-entities.py" --models "$tmp/models" --format normalized --strict-formats \
   "$tmp/entities.ndjson"
+rc=$?
+[[ $rc -eq 0 ]] || exit $rc
+# The NGSI-v2 rendering of the same reports: every attribute is {"type", "value", "metadata"}
+# with a v2 type, and its values (keyValues) validate against the same schemas.
+"$bin" entities "$tmp/s.json" --sample 4 --reports 8 --api ngsi-v2 >"$tmp/entities-v2.ndjson" || exit 1
+python3 - "$tmp/entities-v2.ndjson" "$tmp/keyvalues.ndjson" <<'PY' || exit 1
+import json, sys
+v2types = {"Number", "Text", "Boolean", "StructuredValue", "DateTime", "geo:json", "Relationship"}
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        e = json.loads(line)
+        kv = {"id": e["id"], "type": e["type"]}
+        for name, a in e.items():
+            if name in ("id", "type"):
+                continue
+            if set(a) != {"type", "value", "metadata"} or a["type"] not in v2types:
+                sys.exit(f"{e['id']}: attribute {name} is not a v2 normalized attribute: {a}")
+            kv[name] = a["value"]
+        out.write(json.dumps(kv) + "\n")
+PY
+/usr/bin/python3 "$shared/tools/validate-entities.py" --models "$tmp/models" --format keyValues --strict-formats \
+  "$tmp/keyvalues.ndjson"

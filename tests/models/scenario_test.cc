@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "citybed/models/protocol.h"
 #include "citybed/models/scenario.h"
 
 using namespace citybed::models;
@@ -149,4 +151,135 @@ TEST_CASE("Lists that are not arrays, and list items that are not objects, are n
   CHECK(Has(e, "/users", "must be an array"));
   CHECK(Has(e, "/events/0", "must be an object"));
   for (const auto& err : e) CHECK(err.pointer.rfind("/events/1", 0) != 0);  // the valid event is read
+}
+
+TEST_CASE("Regions choose their API; a q NGSI-v2 cannot express is refused where a region speaks v2", "[models]") {
+  auto s = ParseScenario(R"({
+    "name": "t", "duration": "10s",
+    "broker": {"api": "ngsi-v2", "v2_writes": "entities"},
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000},
+                {"id": "b", "lat": 34, "lon": 135, "population": 1000, "api": "ngsi-ld"}],
+    "sources": [{"kind": "parking-spot", "count": 2, "arrival": {"process": "periodic", "period": "1s"}}],
+    "users": [{"kind": "u", "count": 1, "arrival": {"process": "periodic", "period": "1s"},
+               "requests": [{"op": "query", "type": "ParkingSpot", "q": "status==\"free\""}]}]
+  })", "x.json");
+  INFO((s ? std::string() : Dump(s.error())));
+  REQUIRE(s);
+  CHECK(s->broker.api == BrokerApi::kNgsiV2);
+  CHECK(s->broker.v2_writes == V2Writes::kEntities);
+  CHECK(!s->regions[0].api.has_value());
+  CHECK(s->regions[1].api == BrokerApi::kNgsiLd);
+
+  auto e = Errors(R"J({
+    "name": "t", "duration": "10s",
+    "broker": {"api": "ngsi-v3", "v2_writes": "batch"},
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000, "api": "ngsi-v2"},
+                {"id": "b", "lat": 34, "lon": 135, "population": 1000, "api": "v2"}],
+    "sources": [{"kind": "parking-spot", "count": 2, "arrival": {"process": "periodic", "period": "1s"}}],
+    "users": [{"kind": "u", "count": 1, "arrival": {"process": "periodic", "period": "1s"},
+               "requests": [{"op": "query", "type": "ParkingSpot", "q": "status==\"free\"|status==\"closed\""},
+                            {"op": "query", "type": "ParkingSpot", "q": "(status==\"free\")"}]}]
+  })J");
+  INFO(Dump(e));
+  CHECK(Has(e, "/broker/api", "must be \"ngsi-ld\" or \"ngsi-v2\""));
+  CHECK(Has(e, "/broker/v2_writes", "op-update"));
+  CHECK(Has(e, "/regions/1/api", "must be \"ngsi-ld\" or \"ngsi-v2\""));
+  CHECK(Has(e, "/users/0/requests/0/q", "OR (|)"));
+  CHECK(Has(e, "/users/0/requests/1/q", "parentheses"));
+  CHECK(e.size() == 5);
+
+  // The same q is fine when every region speaks NGSI-LD.
+  CHECK(Errors(R"({
+    "name": "t", "duration": "10s",
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
+    "sources": [{"kind": "parking-spot", "count": 2, "arrival": {"process": "periodic", "period": "1s"}}],
+    "users": [{"kind": "u", "count": 1, "arrival": {"process": "periodic", "period": "1s"},
+               "requests": [{"op": "query", "type": "ParkingSpot", "q": "status==\"free\"|status==\"closed\""}]}]
+  })").empty());
+}
+
+TEST_CASE("ngsi_v2_share spreads NGSI-v2 evenly over generated regions", "[models]") {
+  auto s = ParseScenario(R"({
+    "name": "t", "duration": "10s",
+    "regions": {"generate": {"count": 20, "ngsi_v2_share": 0.7}},
+    "sources": [{"kind": "air-quality", "count": 2, "arrival": {"process": "periodic", "period": "1s"}}]
+  })", "x.json");
+  INFO((s ? std::string() : Dump(s.error())));
+  REQUIRE(s);
+  int v2 = 0;
+  for (const RegionSpec& r : s->regions) v2 += r.api == BrokerApi::kNgsiV2 ? 1 : 0;
+  CHECK(v2 == 14);
+  // Evenly: never more than two of the same API in a row at 0.7 (…v2 v2 LD v2 v2 LD v2…).
+  int run = 0;
+  for (size_t k = 0; k < s->regions.size(); ++k) {
+    run = (k > 0 && s->regions[k].api == s->regions[k - 1].api) ? run + 1 : 1;
+    if (s->regions[k].api == BrokerApi::kNgsiLd) CHECK(run == 1);
+    CHECK(run <= 3);
+  }
+}
+
+// ---- the NGSI-v2 wire form (protocol.h) ------------------------------------------------------
+
+namespace {
+// The target and body of a wire request.
+std::pair<std::string, std::string> Split(const std::string& wire) {
+  const size_t sp = wire.find(' '), sp2 = wire.find(' ', sp + 1);
+  const size_t body = wire.find("\r\n\r\n");
+  return {wire.substr(sp + 1, sp2 - sp - 1), wire.substr(body + 4)};
+}
+}  // namespace
+
+TEST_CASE("NGSI-v2 requests are what Orion expects", "[models][ngsiv2]") {
+  CHECK(*V2Query("status==\"free\",\"closed\";occupancy>0.9") == "status=='free','closed';occupancy>0.9");
+  CHECK(*V2Query("no2>40;pm25>10") == "no2>40;pm25>10");
+  CHECK(!V2Query("a==1|b==2"));
+  CHECK(!V2Query("a[x]==1"));
+  CHECK(!V2Query("a==\"it's\""));
+  CHECK(V2Tenant("Tokyo-23.ward") == "tokyo_23_ward");
+  CHECK(V2Tenant(std::string(60, 'a')).size() == 50);
+
+  auto v2 = MakeNgsiV2Protocol("b.test");
+  EntityUpdate e;
+  e.id = "urn:ngsi-ld:ParkingSpot:a:1";
+  e.type = "ParkingSpot";
+  e.observed_us = 1'700'000'000'000'000;
+  e.Add("status", AttrOut::Kind::kText).text = "free";
+  auto& loc = e.Add("location", AttrOut::Kind::kPoint);
+  loc.point = {139.7, 35.6};
+  loc.observed = false;
+  auto& t = e.Add("temperature", AttrOut::Kind::kNumber);
+  t.number = 21.5;
+  t.unit = "CEL";
+
+  const std::string write = v2->Write(e, "Tokyo-23");
+  CHECK(write.rfind("POST /v2/op/update HTTP/1.1\r\n", 0) == 0);
+  CHECK(write.find("Fiware-Service: tokyo_23\r\n") != std::string::npos);
+  CHECK(write.find("Fiware-ServicePath: /\r\n") != std::string::npos);
+  const auto body = nlohmann::json::parse(Split(write).second);
+  CHECK(body["actionType"] == "append");
+  const auto& ent = body["entities"][0];
+  CHECK(ent["status"] == nlohmann::json::parse(
+                             R"({"type":"Text","value":"free","metadata":{"observedAt":{"type":"DateTime","value":"2023-11-14T22:13:20Z"}}})"));
+  CHECK(ent["location"] == nlohmann::json::parse(
+                               R"({"type":"geo:json","value":{"type":"Point","coordinates":[139.7,35.6]},"metadata":{}})"));
+  CHECK(ent["temperature"]["metadata"]["unitCode"] == nlohmann::json::parse(R"({"type":"Text","value":"CEL"})"));
+
+  CHECK(Split(MakeNgsiV2Protocol("b.test", V2Writes::kEntities)->Write(e, "")).first == "/v2/entities?options=upsert");
+  CHECK(Split(v2->Get(e.id, "")).first == "/v2/entities/urn:ngsi-ld:ParkingSpot:a:1?type=ParkingSpot");
+  CHECK(Split(v2->Query("ParkingSpot", "status==\"free\"", 20, 40, true, "")).first ==
+        "/v2/entities?type=ParkingSpot&q=status=='free'&limit=20&offset=40&options=count");
+  CHECK(Split(v2->GeoQuery("ParkingSpot", {139.7, 35.6}, 500, 10, "")).first ==
+        "/v2/entities?type=ParkingSpot&georel=near;maxDistance:500&geometry=point&coords=35.600000,139.700000&limit=10");
+
+  const std::vector<std::string> watched = {"status"};
+  SubscriptionRequest sub{.id = "urn:x:1", .type = "ParkingSpot", .watched = &watched, .q = "status==\"free\"",
+                          .endpoint = "http://r.test/notify/a", .expires_at = "2030-01-01T00:00:00Z"};
+  const auto [target, sbody] = Split(v2->Subscribe(sub, ""));
+  CHECK(target == "/v2/subscriptions");
+  CHECK(nlohmann::json::parse(sbody) == nlohmann::json::parse(R"({
+    "description": "urn:x:1",
+    "subject": {"entities": [{"idPattern": ".*", "type": "ParkingSpot"}],
+                "condition": {"attrs": ["status"], "expression": {"q": "status=='free'"}}},
+    "notification": {"http": {"url": "http://r.test/notify/a"}, "attrsFormat": "normalized"},
+    "expires": "2030-01-01T00:00:00Z"})"));
 }

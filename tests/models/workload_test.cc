@@ -95,7 +95,7 @@ void CheckScenario(const std::string& text) {
   Counter counter;
   testing::SimulatedRun run(**w, counter);
   KindSink sink(**w, run.driver);
-  Workload workload(**w, *run.protocol, run.engine, sink, testing::WorkloadOptionsFor("http://r.test"));
+  Workload workload(**w, run.protocols, run.engine, sink, testing::WorkloadOptionsFor("http://r.test"));
   run.driver.SetWorkload(&workload);
   workload.Start(sim::Time() + s.duration);
   run.engine.RunUntil(sim::Time() + s.duration + Duration::Seconds(20));

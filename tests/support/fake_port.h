@@ -84,8 +84,8 @@ struct SimulatedRun {
       : scenario(world.scenario()),
         port(engine),
         driver(world, engine, port, observer, scenario.broker.timeout),
-        protocol(models::MakeNgsiLdProtocol("broker.test")),
-        workload(world, *protocol, engine, driver, WorkloadOptionsFor("http://receiver.test/notify")) {
+        protocols(models::Protocols::ForScenario(scenario, "broker.test")),
+        workload(world, protocols, engine, driver, WorkloadOptionsFor("http://receiver.test/notify")) {
     driver.SetWorkload(&workload);
   }
   // Runs to the scenario's end, then lets what is in flight finish (up to the timeout).
@@ -101,7 +101,7 @@ struct SimulatedRun {
   sim::Engine engine;
   FakePort port;
   models::RequestDriver driver;
-  std::unique_ptr<models::BrokerProtocol> protocol;
+  models::Protocols protocols;  // per API, as the scenario's regions speak
   models::Workload workload;
 };
 

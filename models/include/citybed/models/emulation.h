@@ -90,7 +90,7 @@ struct EmulationResult {
   bool valid() const { return invalid_reasons.empty(); }
 };
 
-EmulationResult RunEmulation(World& world, BrokerProtocol& protocol, const EmulationOptions& options,
+EmulationResult RunEmulation(World& world, Protocols protocols, const EmulationOptions& options,
                              RunObserver& observer);
 
 }  // namespace citybed::models

@@ -51,6 +51,12 @@ struct ArrivalSpec {
   double Mean() const { return process == Process::kPoisson ? 1.0 / rate : period.seconds(); }
 };
 
+// The API a region's platform speaks (broker.api, a region's api).
+enum class BrokerApi { kNgsiLd, kNgsiV2 };
+std::string_view ApiName(BrokerApi api);
+// How NGSI-v2 sources write (broker.v2_writes): POST /v2/op/update, or POST /v2/entities?options=upsert.
+enum class V2Writes { kOpUpdate, kEntities };
+
 struct RegionSpec {
   std::string id;
   std::string name;
@@ -58,6 +64,7 @@ struct RegionSpec {
   double population = 0;
   double radius_km = 0;  // 0: derived from the population (3,000 inhabitants per km²)
   int stage = 0;         // rollout wave (0 = the first super cities)
+  std::optional<BrokerApi> api;  // unset: the broker's (BrokerSpec::api)
 };
 
 struct AccessSpec {
@@ -163,6 +170,8 @@ struct BrokerSpec {
   int connections = 32;
   sim::Duration timeout = sim::Duration::Seconds(10);
   int threads = 1;  // embedded broker threads
+  BrokerApi api = BrokerApi::kNgsiLd;  // what regions speak unless they say otherwise
+  V2Writes v2_writes = V2Writes::kOpUpdate;
 };
 
 struct OutputSpec {

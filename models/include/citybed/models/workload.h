@@ -54,8 +54,9 @@ struct WorkloadOptions {
 
 class Workload {
  public:
-  Workload(World& world, const BrokerProtocol& protocol, sim::Engine& engine, RequestSink& sink,
-           WorkloadOptions options);
+  // Each region's requests go through protocols.For(its api): a source's writes by its region's,
+  // a user's requests by the api of the region they are about.
+  Workload(World& world, Protocols protocols, sim::Engine& engine, RequestSink& sink, WorkloadOptions options);
 
   // Schedules every source, user and crowd on the engine, from engine.Now() up to `end`
   // (exclusive). Call once.
@@ -81,7 +82,9 @@ class Workload {
 
   World& world_;
   const Scenario& scenario_;
-  const BrokerProtocol& protocol_;
+  const BrokerProtocol& ProtocolOf(const RegionRuntime& region) const { return protocols_.For(region.api); }
+
+  Protocols protocols_;
   sim::Engine& engine_;
   RequestSink& sink_;
   WorkloadOptions options_;

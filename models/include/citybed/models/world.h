@@ -29,7 +29,8 @@ namespace citybed::models {
 struct RegionRuntime {
   const RegionSpec* spec = nullptr;
   double radius_km = 1;
-  std::string tenant;      // NGSILD-Tenant for this region's requests ("" = default)
+  std::string tenant;      // the tenant of this region's requests ("" = default; V2Tenant under NGSI-v2)
+  BrokerApi api = BrokerApi::kNgsiLd;  // what its platform speaks (RegionSpec::api, else the broker's)
   int gateway = -1;        // network node
   sim::Route path;         // region -> broker: access link + backbone (symmetric back)
 };
