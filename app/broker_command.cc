@@ -1,4 +1,4 @@
-// `citybed broker`: runs the embedded NGSI-LD broker as a process until SIGINT or SIGTERM,
+// `citybed broker`: runs the embedded broker (NGSI-LD and NGSI-v2) as a process until SIGINT or SIGTERM,
 // then shuts down gracefully (requests in flight finish; queued notifications are delivered
 // within the grace period or counted as dropped).
 #include <csignal>
@@ -63,7 +63,7 @@ int RunBroker(const BrokerCommandOptions& o) {
     return kExitRuntimeError;
   }
   CITYBED_LOG(kInfo) << "citybed broker listening on " << b.url() << " (" << o.threads << " thread"
-                     << (o.threads == 1 ? "" : "s") << "); NGSI-LD at " << b.url() << "/ngsi-ld/v1";
+                     << (o.threads == 1 ? "" : "s") << "); NGSI-LD at " << b.url() << "/ngsi-ld/v1, NGSI-v2 at " << b.url() << "/v2";
   int sig = 0;
   sigwait(&signals, &sig);
   CITYBED_LOG(kInfo) << "received " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down";
@@ -78,7 +78,7 @@ int RunBroker(const BrokerCommandOptions& o) {
 
 void RegisterBroker(CLI::App& app, Action& action) {
   auto o = std::make_shared<BrokerCommandOptions>();
-  CLI::App* cmd = app.add_subcommand("broker", "Run citybed's NGSI-LD broker until SIGINT/SIGTERM");
+  CLI::App* cmd = app.add_subcommand("broker", "Run citybed's broker (NGSI-LD and NGSI-v2 over one store) until SIGINT/SIGTERM");
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "TCP port (0: any free port)")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Request-serving threads")->check(Between(1, 256))->capture_default_str();

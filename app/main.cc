@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   using namespace citybed::app;
   CLI::App app{
       "citybed: simulation and test-bed for smart-city data platforms.\n"
-      "Drives real NGSI-LD brokers with synthetic cities and reports what they hold."};
+      "Drives real NGSI-LD and NGSI-v2 brokers with synthetic cities and reports what they hold."};
   app.name("citybed");
   app.set_version_flag("--version",
                        "citybed " + std::string(citybed::Version()) + " (commit " +

@@ -34,6 +34,7 @@ extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
 struct RunOptions {
   std::string file;
   std::string broker;
+  std::string notify_host = "127.0.0.1";
   std::string out;
   std::string duration;
   double speed = 0;
@@ -164,6 +165,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   } live(recorder);
   models::EmulationOptions eo;
   eo.broker_url = url;
+  eo.listen_host = o.notify_host;
   eo.interrupt = &g_interrupted;
   if (embedded) eo.broker_cpu_seconds = [&embedded] { return embedded->CpuSeconds(); };
   uint64_t last_ok = 0;
@@ -436,7 +438,11 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
   auto o = std::make_shared<RunOptions>();
   CLI::App* run = app.add_subcommand("run", "Run a scenario against the embedded broker or a broker URL");
   run->add_option("scenario", o->file, "Scenario file (JSON)")->required()->check(CLI::ExistingFile);
-  run->add_option("--broker", o->broker, "\"embedded\" or the http:// URL of an NGSI-LD broker (default: the scenario's broker.url)");
+  run->add_option("--broker", o->broker, "\"embedded\" or the http:// URL of an NGSI-LD or NGSI-v2 broker (default: the scenario's broker.url)");
+  run->add_option("--notify-host", o->notify_host,
+                  "Address of this machine the notification receiver listens on and names in subscriptions; a broker "
+                  "in a container or on another machine needs one it can reach (Docker's bridge: 172.17.0.1)")
+      ->capture_default_str();
   run->add_option("--out", o->out, "Result folder (default: <outputs.dir>/<UTC stamp>-<name>, outputs.dir is results/runs)");
   run->add_flag("--force", o->force, "Replace the results already in --out (default: refuse)");
   run->add_option("--duration", o->duration, "Simulated duration, e.g. 30s (default: the scenario's duration)");

@@ -137,7 +137,7 @@ Response Broker::Version() const {
   w.Key("commit");
   w.String(GitCommit());
   w.Key("ngsiLdVersion");
-  w.String("1.8");
+  w.String("1.9.1");
   w.Key("coreContext");
   w.String(kCoreContextUrl);
   w.Key("threads");

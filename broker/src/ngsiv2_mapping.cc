@@ -196,9 +196,14 @@ Expected<Attribute, OrionError> MakeValue(uint32_t name, std::string_view displa
     if (!value.is_string()) return Unexpected(V2BadRequest(where + ": a DateTime value is an ISO 8601 string"));
     auto t = ParseIso8601Micros(value.get_string());
     if (!t) return Unexpected(V2BadRequest(where + ": date has invalid format: " + std::string(value.get_string())));
-    // Kept as written when it is already an RFC 3339 date-time (what an NGSI-LD reader expects);
-    // other ISO 8601 forms (a date alone, no seconds, +hhmm) are normalized to UTC.
-    const bool rfc3339 = ParseRfc3339Micros(value.get_string()).has_value();
+    // Kept as written when it is already an RFC 3339 date-time with its offset (what an NGSI-LD
+    // reader expects); other ISO 8601 forms (a date alone, no seconds, +hhmm, no offset: UTC as
+    // Orion reads it) are normalized to UTC.
+    const std::string_view text = value.get_string();
+    const bool offset = !text.empty() && (text.back() == 'Z' || text.back() == 'z' ||
+                                          (text.size() > 6 && (text[text.size() - 6] == '+' || text[text.size() - 6] == '-') &&
+                                           text[text.size() - 3] == ':'));
+    const bool rfc3339 = offset && ParseRfc3339Micros(text).has_value();
     a.value = json::object{{"@type", kDateTimeType},
                            {"@value", rfc3339 ? std::string(value.get_string()) : FormatDateTime(*t)}};
     return a;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "citybed/common/strings.h"
@@ -48,15 +49,17 @@ int KindRank(const json::value* v) {
 }
 
 int CompareValues(const json::value* a, const json::value* b) {
-  // A DateTime compares as its text (ISO 8601 in UTC sorts in time order).
-  auto unwrap = [](const json::value* v) {
-    if (v && v->is_object()) {
-      if (const json::value* at = v->get_object().if_contains("@value")) return at;
-    }
-    return v;
+  // DateTimes compare as instants (they are kept as written, in any offset), before other values.
+  auto instant = [](const json::value* v) -> std::optional<int64_t> {
+    if (v == nullptr || !v2::IsDateTimeValue(*v)) return std::nullopt;
+    const json::value& at = v->get_object().at("@value");
+    if (!at.is_string()) return std::nullopt;
+    if (auto t = ParseIso8601Micros(at.get_string())) return *t;
+    return std::nullopt;
   };
-  a = unwrap(a);
-  b = unwrap(b);
+  const auto ta = instant(a), tb = instant(b);
+  if (ta && tb) return *ta < *tb ? -1 : (*ta > *tb ? 1 : 0);
+  if (ta || tb) return ta ? -1 : 1;
   const int ra = KindRank(a), rb = KindRank(b);
   if (ra != rb) return ra < rb ? -1 : 1;
   if (ra == 2) {

@@ -212,21 +212,25 @@ class NgsiV2 final : public BrokerProtocol {
     AppendJsonString(body, s.id);
     body += R"(,"subject":{"entities":[{"idPattern":".*","type":)";
     AppendJsonString(body, s.type);
-    body += R"(}],"condition":{)";
-    bool first = true;
-    if (s.watched != nullptr && !s.watched->empty()) {
-      body += R"("attrs":)";
-      AppendTexts(body, *s.watched);
-      first = false;
-    }
-    if (!s.q.empty()) {
-      auto v2q = V2Query(s.q);
-      if (!first) body.push_back(',');
-      body += R"("expression":{"q":)";
-      AppendJsonString(body, v2q ? *v2q : std::string(s.q));
+    body += "}]";
+    // No condition at all when nothing is watched and there is no q: Orion refuses an empty one.
+    const bool attrs = s.watched != nullptr && !s.watched->empty();
+    if (attrs || !s.q.empty()) {
+      body += R"(,"condition":{)";
+      if (attrs) {
+        body += R"("attrs":)";
+        AppendTexts(body, *s.watched);
+      }
+      if (!s.q.empty()) {
+        auto v2q = V2Query(s.q);
+        if (attrs) body.push_back(',');
+        body += R"("expression":{"q":)";
+        AppendJsonString(body, v2q ? *v2q : std::string(s.q));
+        body.push_back('}');
+      }
       body.push_back('}');
     }
-    body += R"(}},"notification":{"http":{"url":)";
+    body += R"(},"notification":{"http":{"url":)";
     AppendJsonString(body, s.endpoint);
     body += R"(},"attrsFormat":"normalized"})";
     if (!s.expires_at.empty()) {

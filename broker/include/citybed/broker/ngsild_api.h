@@ -1,4 +1,4 @@
-// NgsiLdApi: the NGSI-LD operations of ETSI GS CIM 009 (v1.8) over HTTP, as router handlers:
+// NgsiLdApi: the NGSI-LD operations of ETSI GS CIM 009 (V1.9.1) over HTTP, as router handlers:
 //   /ngsi-ld/v1/entities[/{id}[/attrs[/{attr}]]]        create, retrieve, query, update, append,
 //                                                        partial update, replace, merge, delete
 //   /ngsi-ld/v1/entityOperations/{create,upsert,update,delete,query}
