@@ -34,9 +34,15 @@ struct RTreeEqual {
 };
 using RTree = bgi::rtree<RTreeValue, bgi::quadratic<16>, bgi::indexable<RTreeValue>, RTreeEqual>;
 
+// Lookups by string_view without building a std::string (heterogeneous lookup).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 struct Shard {
   mutable std::shared_mutex mu;
-  std::unordered_map<std::string, EntityPtr> entities;
+  std::unordered_map<std::string, EntityPtr, StringHash, std::equal_to<>> entities;
   std::unordered_map<uint32_t, IdSet> by_type;
   std::unordered_map<uint32_t, RTree> geo;  // GeoProperty name -> boxes of its values
 };
@@ -48,7 +54,8 @@ struct Tenant {
   // NGSI-v2 id -> store key, for entities whose v2 id differs from their key. Locked after a
   // shard's lock (never before), so it cannot deadlock with a Mutate.
   mutable std::shared_mutex alias_mu;
-  std::unordered_multimap<std::string, std::string> aliases;
+  std::unordered_multimap<std::string, std::string, StringHash, std::equal_to<>> aliases;
+  std::atomic<size_t> alias_count{0};  // lets FindAlias skip the lock when there is none
 };
 
 // The boxes of an entity's GeoProperty instances, by attribute name.
@@ -107,6 +114,7 @@ class MemoryStore final : public Store {
     if (*next && (current == nullptr || current->v2_id != (*next)->v2_id) && !(*next)->v2_id.empty()) {
       std::unique_lock alias_lock(tenant->alias_mu);
       tenant->aliases.emplace((*next)->v2_id, id);
+      tenant->alias_count.fetch_add(1, std::memory_order_release);
     }
     if (*next == nullptr) {  // delete
       const std::string* key = &it->first;
@@ -135,7 +143,7 @@ class MemoryStore final : public Store {
     if (tenant == nullptr) return nullptr;
     const Shard& shard = tenant->shards[ShardOf(id)];
     std::shared_lock lock(shard.mu);
-    auto it = shard.entities.find(std::string(id));
+    auto it = shard.entities.find(id);
     return it == shard.entities.end() ? nullptr : it->second;
   }
 
@@ -248,11 +256,11 @@ class MemoryStore final : public Store {
 
   std::vector<EntityPtr> FindAlias(std::string_view tenant_name, std::string_view alias) const override {
     const Tenant* tenant = FindTenant(tenant_name);
-    if (tenant == nullptr) return {};
+    if (tenant == nullptr || tenant->alias_count.load(std::memory_order_acquire) == 0) return {};
     std::vector<std::string> keys;
     {
       std::shared_lock lock(tenant->alias_mu);
-      auto [b, e] = tenant->aliases.equal_range(std::string(alias));
+      auto [b, e] = tenant->aliases.equal_range(alias);
       for (auto it = b; it != e; ++it) keys.push_back(it->second);
     }
     std::vector<EntityPtr> out;
@@ -260,6 +268,11 @@ class MemoryStore final : public Store {
       if (EntityPtr e = Get(tenant_name, k); e && e->v2_id == alias) out.push_back(std::move(e));
     }
     return out;
+  }
+
+  bool HasAliases(std::string_view tenant_name) const override {
+    const Tenant* tenant = FindTenant(tenant_name);
+    return tenant != nullptr && tenant->alias_count.load(std::memory_order_acquire) > 0;
   }
 
   std::vector<std::pair<uint32_t, size_t>> TypeCounts(std::string_view tenant_name) const override {
@@ -278,7 +291,7 @@ class MemoryStore final : public Store {
 
   const Tenant* FindTenant(std::string_view name) const {
     std::shared_lock lock(tenants_mu_);
-    auto it = tenants_.find(std::string(name));
+    auto it = tenants_.find(name);
     return it == tenants_.end() ? nullptr : it->second.get();
   }
   Tenant* FindTenant(std::string_view name) {
@@ -297,6 +310,7 @@ class MemoryStore final : public Store {
     for (auto it = b; it != e; ++it) {
       if (it->second == key) {
         tenant.aliases.erase(it);
+        tenant.alias_count.fetch_sub(1, std::memory_order_release);
         return;
       }
     }
@@ -325,7 +339,7 @@ class MemoryStore final : public Store {
   Interner& names_;
   const size_t shard_count_;
   mutable std::shared_mutex tenants_mu_;
-  std::unordered_map<std::string, std::unique_ptr<Tenant>> tenants_;
+  std::unordered_map<std::string, std::unique_ptr<Tenant>, StringHash, std::equal_to<>> tenants_;
 };
 
 }  // namespace

@@ -352,6 +352,40 @@ void NgsiLdApi::Register(Router& router) {
   router.Add(Method::kGet, base + "/jsonldContexts", bind(&Impl::ListContexts));
   router.Add(Method::kGet, base + "/jsonldContexts/{contextId}", bind(&Impl::ServeContext));
   router.Add(Method::kDelete, base + "/jsonldContexts/{contextId}", bind(&Impl::DeleteContext));
+  // What CIM 009 V1.9.1 defines and this broker does not implement: 501 with a ProblemDetails
+  // body (OperationNotSupported), so that a client (and citybed conformance) can tell a missing
+  // feature from a missing resource.
+  auto not_implemented = [](std::string what) {
+    return [what = std::move(what)](Request&, const PathParams&) {
+      return ProblemResponse(MakeProblem(ErrorType::kOperationNotSupported,
+                                         what + " is not implemented by citybed's broker", 501));
+    };
+  };
+  const std::pair<Method, std::string> kNotImplemented[] = {
+      {Method::kPost, "/entityOperations/merge"},
+      {Method::kDelete, "/entities"},
+      {Method::kGet, "/temporal/entities"},
+      {Method::kPost, "/temporal/entities"},
+      {Method::kGet, "/temporal/entities/{entityId}"},
+      {Method::kDelete, "/temporal/entities/{entityId}"},
+      {Method::kPost, "/temporal/entities/{entityId}/attrs"},
+      {Method::kDelete, "/temporal/entities/{entityId}/attrs/{attrId}"},
+      {Method::kPatch, "/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}"},
+      {Method::kDelete, "/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}"},
+      {Method::kPost, "/temporal/entityOperations/query"},
+      {Method::kPost, "/csourceSubscriptions"},
+      {Method::kGet, "/csourceSubscriptions"},
+      {Method::kGet, "/csourceSubscriptions/{subscriptionId}"},
+      {Method::kPatch, "/csourceSubscriptions/{subscriptionId}"},
+      {Method::kDelete, "/csourceSubscriptions/{subscriptionId}"},
+      {Method::kGet, "/entityMaps/{entityMapId}"},
+      {Method::kPatch, "/entityMaps/{entityMapId}"},
+      {Method::kDelete, "/entityMaps/{entityMapId}"},
+      {Method::kGet, "/info/sourceIdentity"},
+  };
+  for (const auto& [method, path] : kNotImplemented) {
+    router.Add(method, base + path, not_implemented(std::string(ToString(method)) + " " + base + path));
+  }
 }
 
 }  // namespace citybed::broker

@@ -103,106 +103,127 @@ Response NgsiV2Api::Impl::UpdateOp(Request& req, const PathParams&) {
   std::vector<std::string> attr_failures;  // "id - [ a, b ]"
   bool attrs_missing = false;
   for (Item& it : items) {
-    auto found = FindOne(*call, it.id, it.type.empty() ? nullptr : &it.type);
-    if (!found && found.error().status != 404) return OrionResponse(found.error());
-    const bool exists = static_cast<bool>(found);
-    if (!exists) {
-      if (action == Action::kAppend || action == Action::kAppendStrict) {
-        Entity e;
-        e.id = it.id;
-        e.types.push_back(codec.context.ExpandToId(it.type.empty() ? "Thing" : it.type, names_));
-        e.created_at = e.modified_at = now;
-        e.service_path = call->scope.items.empty() ? "/" : call->scope.items[0].path;
-        for (v2::V2Attr& a : it.attrs) {
-          if (e.Find(a.attr.name) == nullptr) e.attrs.push_back(v2::MergeAttr(nullptr, std::move(a), false, names_, now));
+    // The common case, a URI id in a tenant where every entity's v2 id is its key, takes one
+    // lookup: the update itself checks that the entity at that key is the one named (v2 id,
+    // type, service path). Otherwise, or when it is not, the id is resolved first (FindOne).
+    bool resolved = !(IsUri(it.id) && !store_.HasAliases(call->tenant));
+    for (;;) {  // at most twice: directly, then resolved
+      std::string key = it.id;
+      bool mismatch = false;
+      if (resolved) {
+        auto found = FindOne(*call, it.id, it.type.empty() ? nullptr : &it.type);
+        if (!found && found.error().status != 404) return OrionResponse(found.error());
+        const bool exists = static_cast<bool>(found);
+        if (!exists) {
+          if (action == Action::kAppend || action == Action::kAppendStrict) {
+            Entity e;
+            e.id = it.id;
+            e.types.push_back(codec.context.ExpandToId(it.type.empty() ? "Thing" : it.type, names_));
+            e.created_at = e.modified_at = now;
+            e.service_path = call->scope.items.empty() ? "/" : call->scope.items[0].path;
+            for (v2::V2Attr& a : it.attrs) {
+              if (e.Find(a.attr.name) == nullptr) e.attrs.push_back(v2::MergeAttr(nullptr, std::move(a), false, names_, now));
+            }
+            if (auto bad = v2::CheckOneLocation(e)) return OrionResponse(*bad);
+            auto change = Create(call->tenant, std::move(e));
+            if (!change) {
+              attr_failures.push_back(it.id + " - " + change.error().description);
+              break;
+            }
+            Notify(call->tenant, *change, AllAttributeNames(*change->after), opts->forced_update);
+            ++ok;
+          } else {
+            ++not_found;
+            attr_failures.push_back(it.id + " - [ entity itself ]");
+            attrs_missing = true;
+          }
+          break;
         }
-        if (auto bad = v2::CheckOneLocation(e)) return OrionResponse(*bad);
-        auto change = Create(call->tenant, std::move(e));
-        if (!change) {
-          attr_failures.push_back(it.id + " - " + change.error().description);
-          continue;
+        key = (*found)->id;
+      }
+      WriteOutcome out;
+      std::vector<uint32_t> touched;
+      std::optional<OrionError> refused;
+      auto change = store_.Mutate(call->tenant, key, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+        refused.reset();
+        out = {};
+        touched.clear();
+        if (!current) return current;
+        if (!resolved && (v2::V2Id(*current) != it.id || !call->scope.Contains(v2::ServicePathOf(*current)) ||
+                          (!it.type.empty() && v2::V2Type(*current, codec) != it.type))) {
+          mismatch = true;
+          return current;
         }
-        Notify(call->tenant, *change, AllAttributeNames(*change->after), opts->forced_update);
-        ++ok;
-      } else {
+        auto next = std::make_shared<Entity>(*current);
+        switch (action) {
+          case Action::kAppend:
+          case Action::kAppendStrict:
+          case Action::kUpdate:
+            out = WriteAttrs(*next, it.attrs,
+                             action == Action::kAppend       ? WriteMode::kUpsert
+                             : action == Action::kAppendStrict ? WriteMode::kAppendOnly
+                                                               : WriteMode::kUpdateOnly,
+                             opts->override_metadata, now);
+            touched = out.written;
+            if (out.written.empty()) return current;
+            break;
+          case Action::kReplace:
+            touched = AllAttributeNames(*current);
+            next->attrs.clear();
+            for (const v2::V2Attr& a : it.attrs) {
+              next->attrs.push_back(v2::MergeAttr(nullptr, a, false, names_, now));
+              if (std::find(touched.begin(), touched.end(), a.attr.name) == touched.end()) touched.push_back(a.attr.name);
+            }
+            next->modified_at = now;
+            break;
+          case Action::kDelete:
+            if (it.attrs.empty()) return EntityPtr();  // the whole entity
+            for (const v2::V2Attr& a : it.attrs) {
+              if (!next->HasAttribute(a.attr.name)) {
+                out.missing.emplace_back(codec.context.CompactId(a.attr.name, names_));
+                continue;
+              }
+              std::erase_if(next->attrs, [&](const Attribute& x) { return x.name == a.attr.name; });
+              touched.push_back(a.attr.name);
+            }
+            if (touched.empty()) return current;
+            next->modified_at = now;
+            break;
+        }
+        if (auto bad = v2::CheckOneLocation(*next)) {
+          refused = *bad;
+          return current;
+        }
+        return EntityPtr(next);
+      });
+      if (refused) return OrionResponse(*refused);
+      if (!resolved && (mismatch || !change || !change->before)) {
+        // Not there, or another entity: resolve the id the general way (which may create it).
+        resolved = true;
+        continue;
+      }
+      if (!change || !change->before) {
         ++not_found;
         attr_failures.push_back(it.id + " - [ entity itself ]");
         attrs_missing = true;
+        break;
       }
-      continue;
-    }
-    const std::string key = (*found)->id;
-    WriteOutcome out;
-    std::vector<uint32_t> touched;
-    std::optional<OrionError> refused;
-    auto change = store_.Mutate(call->tenant, key, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
-      refused.reset();
-      out = {};
-      touched.clear();
-      if (!current) return current;
-      auto next = std::make_shared<Entity>(*current);
-      switch (action) {
-        case Action::kAppend:
-        case Action::kAppendStrict:
-        case Action::kUpdate:
-          out = WriteAttrs(*next, it.attrs,
-                           action == Action::kAppend       ? WriteMode::kUpsert
-                           : action == Action::kAppendStrict ? WriteMode::kAppendOnly
-                                                             : WriteMode::kUpdateOnly,
-                           opts->override_metadata, now);
-          touched = out.written;
-          if (out.written.empty()) return current;
-          break;
-        case Action::kReplace:
-          touched = AllAttributeNames(*current);
-          next->attrs.clear();
-          for (const v2::V2Attr& a : it.attrs) {
-            next->attrs.push_back(v2::MergeAttr(nullptr, a, false, names_, now));
-            if (std::find(touched.begin(), touched.end(), a.attr.name) == touched.end()) touched.push_back(a.attr.name);
-          }
-          next->modified_at = now;
-          break;
-        case Action::kDelete:
-          if (it.attrs.empty()) return EntityPtr();  // the whole entity
-          for (const v2::V2Attr& a : it.attrs) {
-            if (!next->HasAttribute(a.attr.name)) {
-              out.missing.emplace_back(codec.context.CompactId(a.attr.name, names_));
-              continue;
-            }
-            std::erase_if(next->attrs, [&](const Attribute& x) { return x.name == a.attr.name; });
-            touched.push_back(a.attr.name);
-          }
-          if (touched.empty()) return current;
-          next->modified_at = now;
-          break;
+      if (change->changed()) {
+        Notify(call->tenant, *change, change->after ? touched : AllAttributeNames(*change->before),
+               opts->forced_update);
+      } else if (opts->forced_update && !touched.empty()) {
+        Notify(call->tenant, *change, touched, true);
       }
-      if (auto bad = v2::CheckOneLocation(*next)) {
-        refused = *bad;
-        return current;
+      const bool failed = !out.missing.empty() || !out.existing.empty();
+      if (!out.missing.empty()) {
+        attr_failures.push_back(it.id + " - " + Names(out.missing));
+        attrs_missing = true;
       }
-      return EntityPtr(next);
-    });
-    if (refused) return OrionResponse(*refused);
-    if (!change || !change->before) {
-      ++not_found;
-      attr_failures.push_back(it.id + " - [ entity itself ]");
-      attrs_missing = true;
-      continue;
+      if (!out.existing.empty()) attr_failures.push_back(it.id + " - " + Names(out.existing));
+      // An entity counts as done when something of it was written.
+      if (!failed || !touched.empty()) ++ok;
+      break;
     }
-    if (change->changed()) {
-      Notify(call->tenant, *change, change->after ? touched : AllAttributeNames(*change->before),
-             opts->forced_update);
-    } else if (opts->forced_update && !touched.empty()) {
-      Notify(call->tenant, *change, touched, true);
-    }
-    const bool failed = !out.missing.empty() || !out.existing.empty();
-    if (!out.missing.empty()) {
-      attr_failures.push_back(it.id + " - " + Names(out.missing));
-      attrs_missing = true;
-    }
-    if (!out.existing.empty()) attr_failures.push_back(it.id + " - " + Names(out.existing));
-    // An entity counts as done when something of it was written.
-    if (!failed || !touched.empty()) ++ok;
   }
   if (attr_failures.empty()) return NoContent();
   if (not_found == items.size()) return OrionResponse(V2EntityNotFound());

@@ -181,13 +181,13 @@ NgsiV2Api::Impl::WriteOutcome NgsiV2Api::Impl::WriteAttrs(Entity& e, std::vector
   for (v2::V2Attr& in : attrs) {
     const uint32_t name = in.attr.name;
     Attribute* old = e.FindMutable(name, 0);
-    const std::string display(codec.context.CompactId(name, names_));
+    auto display = [&] { return std::string(codec.context.CompactId(name, names_)); };
     if (old == nullptr && mode == WriteMode::kUpdateOnly) {
-      out.missing.push_back(display);
+      out.missing.push_back(display());
       continue;
     }
     if (old != nullptr && mode == WriteMode::kAppendOnly) {
-      out.existing.push_back(display);
+      out.existing.push_back(display());
       continue;
     }
     if (old != nullptr && !in.type_given) {
@@ -204,7 +204,7 @@ NgsiV2Api::Impl::WriteOutcome NgsiV2Api::Impl::WriteAttrs(Entity& e, std::vector
         boost::system::error_code pec;
         value = ParseJson(text, pec);
         typed["value"] = std::move(value);
-        if (auto again = v2::ParseAttr(display, typed, codec, false, now)) {
+        if (auto again = v2::ParseAttr(display(), typed, codec, false, now)) {
           again->metadata_given = in.metadata_given;
           again->attr.sub = std::move(in.attr.sub);
           again->attr.unit_code = in.attr.unit_code;

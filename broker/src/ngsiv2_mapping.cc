@@ -1,5 +1,6 @@
 // The mapping between NGSI-v2 payloads and the store's NGSI-LD model (ngsiv2_internal.h).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -228,14 +229,25 @@ bool MetadataIsTrue(const json::object* md, std::string_view name) {
 
 }  // namespace
 
-bool ForbiddenValueChar(char c) {
-  return c == '<' || c == '>' || c == '"' || c == '\'' || c == '=' || c == ';' || c == '(' || c == ')';
+namespace {
+// Orion's forbidden characters, as lookup tables: in values, and (more) in ids, types and names.
+constexpr std::array<bool, 256> ForbiddenTable(bool names) {
+  std::array<bool, 256> t{};
+  for (unsigned char c : std::string_view("<>\"'=;()")) t[c] = true;
+  if (names) {
+    for (int c = 0; c <= 0x20; ++c) t[static_cast<size_t>(c)] = true;
+    t[0x7f] = true;
+    for (unsigned char c : std::string_view("&?/#")) t[c] = true;
+  }
+  return t;
 }
+constexpr std::array<bool, 256> kForbiddenInValues = ForbiddenTable(false);
+constexpr std::array<bool, 256> kForbiddenInNames = ForbiddenTable(true);
+}  // namespace
 
-bool ForbiddenNameChar(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return ForbiddenValueChar(c) || u <= 0x20 || u == 0x7f || c == '&' || c == '?' || c == '/' || c == '#';
-}
+bool ForbiddenValueChar(char c) { return kForbiddenInValues[static_cast<unsigned char>(c)]; }
+
+bool ForbiddenNameChar(char c) { return kForbiddenInNames[static_cast<unsigned char>(c)]; }
 
 std::string CheckIdentifier(std::string_view what, std::string_view s) {
   if (s.empty()) return std::string(what) + " length: 0, min length supported: 1";

@@ -360,3 +360,26 @@ TEST_CASE("API: version, health and metrics", "[broker][api]") {
   CHECK_THAT(m.body, Catch::Contains("# TYPE citybed_http_requests_total counter"));
   CHECK_THAT(m.body, Catch::Contains("citybed_notifications_dropped_total"));
 }
+
+TEST_CASE("API: what CIM 009 defines and the broker lacks answers 501 with ProblemDetails", "[broker][api]") {
+  Api api;
+  for (const auto& [method, target] : std::vector<std::pair<Method, std::string>>{
+           {Method::kGet, "/ngsi-ld/v1/temporal/entities?type=Room"},
+           {Method::kGet, "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Room:1"},
+           {Method::kPost, "/ngsi-ld/v1/entityOperations/merge"},
+           {Method::kDelete, "/ngsi-ld/v1/entities?type=Room"},
+           {Method::kGet, "/ngsi-ld/v1/csourceSubscriptions"},
+           {Method::kGet, "/ngsi-ld/v1/info/sourceIdentity"}}) {
+    const Response r = api.Do(method, target, method == Method::kPost ? "[]" : "");
+    INFO(target << " " << r.body);
+    CHECK(r.status == 501);
+    CHECK(r.FindHeader("Content-Type") != nullptr);
+    if (const std::string* ct = r.FindHeader("Content-Type")) CHECK(*ct == "application/json");
+    const json::value b = Body(r);
+    CHECK(b.at("type") == "https://uri.etsi.org/ngsi-ld/errors/OperationNotSupported");
+    CHECK(b.at("status") == 501);
+    CHECK(b.at("detail").as_string().find("not implemented") != json::string::npos);
+  }
+  // A resource the specification does not define stays 404.
+  CHECK(api.Do(Method::kGet, "/ngsi-ld/v1/nothing").status == 404);
+}

@@ -410,3 +410,28 @@ TEST_CASE("NGSI-v2: what NGSI-LD cannot carry, and Orion's refusals, get Orion's
   CHECK(api.Get("/v2/entities/R?options=keyValues") == json::parse(R"({"id":"R","type":"Room","t":1})"));
 }
 
+
+TEST_CASE("NGSI-v2: /v2/op/update append finds the entity an id, type and service path name, URI ids too",
+          "[broker][ngsiv2]") {
+  Api api;
+  const std::string id = "urn:ngsi-ld:Spot:1";
+  auto append = [&](const std::string& type, const std::string& path, double v) {
+    const std::string body = R"({"actionType":"append","entities":[{"id":")" + id + R"(","type":")" + type +
+                             R"(","v":{"type":"Number","value":)" + std::to_string(v) + "}}]}";
+    return api.Do(Method::kPost, "/v2/op/update", body, {{"Fiware-ServicePath", path}});
+  };
+  REQUIRE(append("A", "/", 1).status == 204);
+  REQUIRE(append("A", "/", 2).status == 204);  // an update of the same entity
+  REQUIRE(append("B", "/", 3).status == 204);  // same id, another type: another entity
+  REQUIRE(append("A", "/p", 4).status == 204);  // same id and type, another service path: another
+  REQUIRE(append("A", "/", 5).status == 204);  // the first again, now that the id is shared
+  CHECK(api.broker.store().Count("") == 3);
+  auto value = [&](const std::string& type, const std::string& path) {
+    return api.Get("/v2/entities/" + id + "/attrs/v/value?type=" + type, {{"Fiware-ServicePath", path}});
+  };
+  CHECK(value("A", "/") == json::value(5));
+  CHECK(value("B", "/") == json::value(3));
+  CHECK(value("A", "/p") == json::value(4));
+  CheckOrionError(api.Do(Method::kGet, "/v2/entities/" + id, "", {{"Fiware-ServicePath", "/#"}}), 409,
+                  "TooManyResults");
+}

@@ -64,6 +64,8 @@ class Store {
   // Entities whose NGSI-v2 id (Entity::v2_id) is `alias`: those whose v2 id differs from their
   // store key (ngsiv2_mapping.h). Entities with an empty v2_id are found by Get.
   virtual std::vector<EntityPtr> FindAlias(std::string_view tenant, std::string_view alias) const = 0;
+  // Whether any entity of the tenant has a v2 id other than its key (FindAlias could find one).
+  virtual bool HasAliases(std::string_view tenant) const = 0;
   // Entity types present in the tenant, with how many entities have each.
   virtual std::vector<std::pair<uint32_t, size_t>> TypeCounts(std::string_view tenant) const = 0;
 };
