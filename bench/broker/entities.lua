@@ -11,9 +11,21 @@ function M.entity(i)
     '"o3":{"type":"Property","value":61.3,"observedAt":"2024-05-01T12:00:00Z"}}', i, i % 100)
 end
 
--- The same entity as NGSI-v2 normalized (what citybed's v2 sources write): Number attributes
--- with observedAt metadata, which the broker stores as NGSI-LD observedAt (~590 bytes).
+-- The entity as an Orion client writes it in NGSI-v2 (~400 bytes): the observation time as a
+-- DateTime attribute, Number attributes, one unit as metadata.
 function M.entity_v2(i)
+  return string.format(
+    '{"id":"urn:ngsi-ld:AirQualityObserved:bench:%06d","type":"AirQualityObserved",' ..
+    '"dateObserved":{"type":"DateTime","value":"2024-05-01T12:00:00Z"},' ..
+    '"no2":{"type":"Number","value":%d.5,"metadata":{"unitCode":{"type":"Text","value":"GQ"}}},' ..
+    '"pm10":{"type":"Number","value":31.2,"metadata":{"unitCode":{"type":"Text","value":"GQ"}}},' ..
+    '"pm25":{"type":"Number","value":14.8},' ..
+    '"o3":{"type":"Number","value":61.3}}', i, i % 100)
+end
+
+-- The same information as entity() in NGSI-v2 (what citybed's v2 sources write, ~590 bytes):
+-- observedAt metadata on every attribute, which the broker stores as NGSI-LD observedAt.
+function M.entity_v2_full(i)
   local obs = '"metadata":{"observedAt":{"type":"DateTime","value":"2024-05-01T12:00:00Z"}}'
   return string.format(
     '{"id":"urn:ngsi-ld:AirQualityObserved:bench:%06d","type":"AirQualityObserved",' ..

@@ -3,8 +3,9 @@
 # ../shared/bench/http in the same run. Server pinned to CPU 0, wrk to CPU 1, loopback only.
 # Prints one line per target, in the anchors' columns:
 #   target  req/s  p50_us  p99_us  requests  errors  srv_cpu%  srv_us/req
-# then the broker's memory per stored entity. The NGSI-v2 rows (v2-update: POST /v2/op/update of
-# one entity; v2-GET) run against the same broker and entities as the NGSI-LD rows before them.
+# then the broker's memory per stored entity. The NGSI-v2 rows run against the same broker and
+# entities as the NGSI-LD rows before them: v2-update (POST /v2/op/update of one ~400-byte
+# entity), v2-update590 (the same information as the NGSI-LD entity, ~590 bytes), v2-GET.
 # Every wrk call is bounded by `timeout`.
 #   bench/broker/run.sh            # env DURATION=10 CONNS=32 SRV_CPU=0 WRK_CPU=1 ANCHOR=1 QUERY_N=100000
 # Needs: make build, wrk, python3, and for the anchor: g++ and Boost (scripts/bootstrap.sh --bench).
@@ -58,6 +59,7 @@ python3 "$here/preload.py" "$url" 10000
 load citybed-upsert /ngsi-ld/v1/entityOperations/upsert -s "$here/upsert.lua"
 load citybed-GET /ngsi-ld/v1/entities/x -s "$here/get.lua"
 load citybed-v2-update /v2/op/update -s "$here/v2_update.lua"
+V2_FULL=1 load citybed-v2-update590 /v2/op/update -s "$here/v2_update.lua"
 load citybed-v2-GET /v2/entities/x -s "$here/get.lua"
 MULT=100 load citybed-batch100 /ngsi-ld/v1/entityOperations/upsert -s "$here/batch100.lua"
 echo "  (citybed-batch100 req/s column is entities/s: requests x 100)"

@@ -357,6 +357,14 @@ Expected<json::value, Problem> ContextResolver::Document(const std::string& url)
   ++fetches_;
   auto body = options_.fetcher(url);
   if (!body) {
+    // Offline: a copy fetched earlier serves past its time to live, and the fetch is tried again
+    // a minute later, rather than failing (or stalling) every request that names the context.
+    std::lock_guard lock(mu_);
+    if (auto it = documents_.find(url); it != documents_.end()) {
+      const auto retry = std::min<std::chrono::steady_clock::duration>(options_.cache_ttl, std::chrono::minutes(1));
+      it->second.fetched = now - options_.cache_ttl + retry;
+      return it->second.context;
+    }
     return Unexpected(MakeProblem(ErrorType::kLdContextNotAvailable,
                                   "cannot retrieve the @context " + url + ": " + body.error().message));
   }

@@ -99,3 +99,31 @@ TEST_CASE("Unreachable or invalid remote contexts give LdContextNotAvailable", "
   REQUIRE_FALSE(bad);
   CHECK(bad.error().type == ErrorType::kBadRequestData);
 }
+
+TEST_CASE("A remote context that cannot be fetched again is served from the copy fetched before", "[broker]") {
+  FakeWeb web;
+  web.docs["https://city.example/a.jsonld"] = R"({"@context": {"speed": "https://city.example/speed"}})";
+  web.docs["https://city.example/b.jsonld"] = R"({"@context": {"flow": "https://city.example/flow"}})";
+  ContextResolverOptions o;
+  o.cache_ttl = std::chrono::seconds(0);  // every use is past the documents' time to live
+  o.max_cached_contexts = 1;              // and compiled contexts are evicted at once
+  o.fetcher = [&web](const std::string& url) -> Expected<std::string> {
+    ++web.fetches;
+    auto it = web.docs.find(url);
+    if (it == web.docs.end()) return Unexpected(Error::Unavailable("connection refused"));
+    return it->second;
+  };
+  ContextResolver r(o);
+  REQUIRE(r.FromUrl("https://city.example/a.jsonld"));
+  REQUIRE(r.FromUrl("https://city.example/b.jsonld"));  // evicts a's compiled form
+  CHECK(web.fetches == 2);
+  web.docs.clear();  // the site goes offline
+  auto again = r.FromUrl("https://city.example/a.jsonld");
+  CHECK(web.fetches == 3);  // it was tried
+  REQUIRE(again);
+  CHECK((*again)->Expand("speed") == "https://city.example/speed");
+  // A context never fetched has no copy to fall back on.
+  auto never = r.FromUrl("https://city.example/other.jsonld");
+  REQUIRE(!never);
+  CHECK(never.error().type == ErrorType::kLdContextNotAvailable);
+}

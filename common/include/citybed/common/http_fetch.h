@@ -1,4 +1,6 @@
-// Fetch: one blocking HTTP/1.1 exchange over a fresh connection, with an overall deadline —
+// Fetch: one blocking HTTP/1.1 exchange over a fresh connection (http://, or https:// with TLS
+// through OpenSSL: the system's CA certificates, the server's name checked), with an overall
+// deadline —
 // for requests that are rare and one at a time: the broker fetching a remote @context, the
 // conformance runner talking to a broker under test. (High-rate load goes through
 // sim::HttpClientPool instead.) The request is sent as given: the method, the target, the
@@ -22,12 +24,13 @@ struct HttpField {
 
 struct FetchRequest {
   std::string method = "GET";
-  std::string url;  // http://host[:port]/path?query
+  std::string url;  // http[s]://host[:port]/path?query
   std::vector<HttpField> headers;
   std::string body;
   bool has_body = false;  // send the body (and Content-Length) even when empty
   std::chrono::milliseconds timeout{10000};
   size_t max_body = 16 << 20;
+  std::string ca_file;  // https: a PEM file of CA certificates trusted besides the system's
 };
 
 struct FetchResult {
@@ -39,7 +42,8 @@ struct FetchResult {
   std::string Get(std::string_view name) const;
 };
 
-// Errors: kInvalidArgument (bad URL), kUnavailable (cannot connect, send or read), kTimeout.
+// Errors: kInvalidArgument (bad URL), kUnavailable (cannot connect, verify the certificate,
+// send or read), kTimeout.
 Expected<FetchResult> Fetch(const FetchRequest& request);
 
 }  // namespace citybed
