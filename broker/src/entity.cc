@@ -1,5 +1,9 @@
 #include "citybed/broker/entity.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "citybed/broker/geo.h"
 #include "citybed/common/strings.h"
 
@@ -417,6 +421,9 @@ Expected<Entity, Problem> ParseEntity(const json::object& body, const Codec& cod
     if (!id->is_string() || !IsUri(id->get_string())) {
       return Unexpected(Bad("entity id must be a URI, e.g. urn:ngsi-ld:Vehicle:A4567"));
     }
+    if (id->get_string().size() > kMaxEntityIdLength) {
+      return Unexpected(Bad("entity id longer than " + std::to_string(kMaxEntityIdLength) + " characters"));
+    }
     e.id = std::string(id->get_string());
   } else if (require_id) {
     return Unexpected(Bad("entity has no id"));
@@ -444,13 +451,15 @@ Expected<Entity, Problem> ParseEntity(const json::object& body, const Codec& cod
   auto attrs = ParseAttributes(body, codec, now);
   if (!attrs) return Unexpected(std::move(attrs).error());
   e.attrs = std::move(*attrs);
-  for (size_t i = 0; i < e.attrs.size(); ++i) {
-    for (size_t j = 0; j < i; ++j) {
-      if (e.attrs[i].name == e.attrs[j].name && e.attrs[i].dataset_id == e.attrs[j].dataset_id) {
-        return Unexpected(Bad("attribute " + std::string(codec.context.CompactId(e.attrs[i].name, codec.names)) +
-                              " is given twice"));
-      }
-    }
+  // The same attribute instance (name, datasetId) twice: sorted, so that an entity with many
+  // attributes costs n log n here, not n².
+  std::vector<std::pair<uint32_t, uint32_t>> keys;
+  keys.reserve(e.attrs.size());
+  for (const Attribute& a : e.attrs) keys.emplace_back(a.name, a.dataset_id);
+  std::sort(keys.begin(), keys.end());
+  if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
+    return Unexpected(Bad("attribute " + std::string(codec.context.CompactId(dup->first, codec.names)) +
+                          " is given twice"));
   }
   return e;
 }

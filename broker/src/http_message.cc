@@ -129,4 +129,22 @@ bool ParseTarget(std::string_view target, std::string& path,
   return true;
 }
 
+bool ValidHeaderName(std::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  for (char c : name) {
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) return false;
+  }
+  return true;
+}
+
+bool ValidHeaderValue(std::string_view value) {
+  if (value.size() > kMaxHeaderValue) return false;
+  for (char c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
 }  // namespace citybed::broker

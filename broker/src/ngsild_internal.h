@@ -108,7 +108,7 @@ class NgsiLdApi::Impl {
     std::optional<Query> q;
     std::optional<GeoQuery> geo;
     uint32_t geoproperty = 0;
-    std::shared_ptr<const std::regex> id_pattern;
+    PatternPtr id_pattern;
   };
   Response RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx);
 

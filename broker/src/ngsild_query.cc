@@ -128,7 +128,7 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
   std::vector<EntityPtr> results;
   const size_t want = page->offset + page->limit;
   store_.Scan(call.tenant, query.filter, [&](const EntityPtr& e) {
-    if (query.id_pattern && !std::regex_match(e->id, *query.id_pattern)) return true;
+    if (query.id_pattern && !query.id_pattern->FullMatch(e->id)) return true;
     for (uint32_t t : query.all_types) {
       if (!e->HasType(t)) return true;
     }
@@ -216,11 +216,11 @@ Response NgsiLdApi::Impl::QueryEntities(Request& req, const PathParams&) {
     }
   }
   if (id_pattern) {
-    try {
-      query.id_pattern = std::make_shared<const std::regex>(*id_pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression"));
+    auto re = Pattern::Compile(*id_pattern);
+    if (!re) {
+      return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression: " + re.error()));
     }
+    query.id_pattern = *re;
   }
   if (attrs) for (const std::string& a : SplitList(*attrs)) query.attrs.push_back(ctx.ExpandToId(a, names_));
   if (q) {
@@ -267,11 +267,11 @@ Response NgsiLdApi::Impl::QueryPost(Request& req, const PathParams&) {
       if (const json::value* t = eo.if_contains("type"); t && t->is_string()) sel.type = ctx.ExpandToId(t->get_string(), names_);
       if (const json::value* id = eo.if_contains("id"); id && id->is_string()) sel.id = std::string(id->get_string());
       if (const json::value* p = eo.if_contains("idPattern"); p && p->is_string()) {
-        try {
-          sel.id_regex = std::make_shared<const std::regex>(std::string(p->get_string()), std::regex::ECMAScript);
-        } catch (const std::regex_error&) {
-          return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression"));
+        auto re = Pattern::Compile(p->get_string());
+        if (!re) {
+          return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression: " + re.error()));
         }
+        sel.id_regex = *re;
       }
       if (sel.type == 0) all_typed = false; else query.filter.types.push_back(sel.type);
       query.selectors.push_back(std::move(sel));

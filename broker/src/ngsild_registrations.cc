@@ -1,6 +1,5 @@
 // Context source registrations: POST/GET /csourceRegistrations, GET/PATCH/DELETE
 // /csourceRegistrations/{id} (CIM 009, 5.9 and 5.10).
-#include <regex>
 
 #include "citybed/common/strings.h"
 #include "ngsild_internal.h"
@@ -41,11 +40,11 @@ Response NgsiLdApi::Impl::ListRegistrations(Request& req, const PathParams&) {
     }
   }
   if (const std::string* p = req.FindParam("idPattern")) {
-    try {
-      filter.id_pattern = std::make_shared<const std::regex>(*p, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
-      return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression"));
+    auto re = Pattern::Compile(*p);
+    if (!re) {
+      return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "idPattern is not a valid regular expression: " + re.error()));
     }
+    filter.id_pattern = *re;
   }
   if (const std::string* attrs = req.FindParam("attrs")) {
     for (const std::string& a : SplitList(*attrs)) filter.attrs.push_back(call->ctx->ExpandToId(a, names_));

@@ -254,9 +254,9 @@ class NgsiV2Api::Impl {
   struct EntityQuery {
     struct Selector {
       std::string id;
-      std::shared_ptr<const std::regex> id_regex;
+      PatternPtr id_regex;
       std::string type;  // as given; empty: any
-      std::shared_ptr<const std::regex> type_regex;
+      PatternPtr type_regex;
     };
     std::vector<Selector> selectors;  // any must match; empty: every entity
     std::optional<Query> q, mq;

@@ -24,9 +24,9 @@ bool Selected(const V2Subscription& v, const Entity& e, const Codec& codec) {
   const std::string_view type = v2::V2Type(e, codec);
   for (const auto& s : v.entities) {
     if (!s.id.empty() && s.id != id) continue;
-    if (s.id_regex && !std::regex_search(id.begin(), id.end(), *s.id_regex)) continue;
+    if (s.id_regex && !s.id_regex->Search(id)) continue;
     if (!s.type.empty() && s.type != type) continue;
-    if (s.type_regex && !std::regex_search(type.begin(), type.end(), *s.type_regex)) continue;
+    if (s.type_regex && !s.type_regex->Search(type)) continue;
     return true;
   }
   return false;

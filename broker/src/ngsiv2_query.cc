@@ -15,13 +15,11 @@ namespace {
 
 using EntityQuery = NgsiV2Api::Impl::EntityQuery;
 
-Expected<std::shared_ptr<const std::regex>, OrionError> Regex(std::string_view what, const std::string& pattern) {
+Expected<PatternPtr, OrionError> Regex(std::string_view what, const std::string& pattern) {
   if (pattern.size() > 256) return Unexpected(V2BadRequest(std::string(what) + " longer than 256 characters"));
-  try {
-    return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return Unexpected(V2BadRequest("invalid " + std::string(what) + " /" + pattern + "/: " + e.what()));
-  }
+  auto re = Pattern::Compile(pattern);
+  if (!re) return Unexpected(V2BadRequest("invalid " + std::string(what) + " /" + pattern + "/: " + re.error()));
+  return *re;
 }
 
 bool ParseNumber(std::string_view s, double& out) {
@@ -244,9 +242,9 @@ Response NgsiV2Api::Impl::RunQuery(const Call& call, EntityQuery& q) {
       bool any = false;
       for (const auto& s : q.selectors) {
         if (!s.id.empty() && s.id != id) continue;
-        if (s.id_regex && !std::regex_search(id.begin(), id.end(), *s.id_regex)) continue;
+        if (s.id_regex && !s.id_regex->Search(id)) continue;
         if (!s.type.empty() && s.type != type) continue;
-        if (s.type_regex && !std::regex_search(type.begin(), type.end(), *s.type_regex)) continue;
+        if (s.type_regex && !s.type_regex->Search(type)) continue;
         any = true;
         break;
       }
@@ -358,7 +356,7 @@ Response NgsiV2Api::Impl::ListEntities(Request& req, const PathParams&) {
   for (const std::string& t : types) {
     if (std::string bad = v2::CheckIdentifier("entity type", t); !bad.empty()) return OrionResponse(V2BadRequest(bad));
   }
-  std::shared_ptr<const std::regex> id_re, type_re;
+  PatternPtr id_re, type_re;
   if (id_pattern) {
     auto re = Regex("idPattern", *id_pattern);
     if (!re) return OrionResponse(re.error());
@@ -443,7 +441,7 @@ Response NgsiV2Api::Impl::QueryOp(Request& req, const PathParams&) {
           return OrionResponse(V2BadRequest("id and idPattern (type and typePattern) exclude one another"));
         }
         if (s.id.empty() && !s.id_regex) {
-          s.id_regex = std::make_shared<const std::regex>(".*");
+          s.id_regex = *Pattern::Compile(".*");
         }
         q.selectors.push_back(std::move(s));
       }

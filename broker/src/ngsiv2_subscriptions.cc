@@ -109,15 +109,19 @@ Expected<void, OrionError> ParseDocument(const json::object& body, Subscription&
         for (const auto& m : ev.get_object()) {
           if (!m.value().is_string()) return Unexpected(V2BadRequest(std::string(m.key()) + " must be a string"));
           const std::string text(m.value().get_string());
-          try {
-            if (m.key() == "id") sel.id = text;
-            else if (m.key() == "idPattern") sel.id_pattern = text, sel.id_regex = std::make_shared<const std::regex>(text);
-            else if (m.key() == "type") sel.type = text;
-            else if (m.key() == "typePattern") sel.type_pattern = text, sel.type_regex = std::make_shared<const std::regex>(text);
-            else return Unexpected(V2BadRequest("unrecognized member of subject.entities: " + std::string(m.key())));
-          } catch (const std::regex_error& e) {
-            return Unexpected(V2BadRequest("invalid " + std::string(m.key()) + " /" + text + "/: " + e.what()));
-          }
+          auto compile = [&](PatternPtr& out) -> std::optional<OrionError> {
+            auto re = Pattern::Compile(text);
+            if (!re) return V2BadRequest("invalid " + std::string(m.key()) + " /" + text + "/: " + re.error());
+            out = *re;
+            return std::nullopt;
+          };
+          std::optional<OrionError> bad;
+          if (m.key() == "id") sel.id = text;
+          else if (m.key() == "idPattern") sel.id_pattern = text, bad = compile(sel.id_regex);
+          else if (m.key() == "type") sel.type = text;
+          else if (m.key() == "typePattern") sel.type_pattern = text, bad = compile(sel.type_regex);
+          else return Unexpected(V2BadRequest("unrecognized member of subject.entities: " + std::string(m.key())));
+          if (bad) return Unexpected(*bad);
         }
         if (sel.id.empty() == sel.id_pattern.empty()) {
           return Unexpected(V2BadRequest("each of subject.entities needs id or idPattern (one of them)"));
@@ -197,6 +201,9 @@ Expected<void, OrionError> ParseDocument(const json::object& body, Subscription&
           if (!m.value().is_object()) return Unexpected(V2BadRequest("httpCustom.headers must be an object"));
           for (const auto& h : m.value().get_object()) {
             if (!h.value().is_string()) return Unexpected(V2BadRequest("httpCustom.headers values are strings"));
+            if (!ValidHeaderName(h.key()) || !ValidHeaderValue(h.value().get_string())) {
+              return Unexpected(V2BadRequest("httpCustom.headers: invalid header " + std::string(h.key().substr(0, 64))));
+            }
             v->custom_headers.push_back({std::string(h.key()), std::string(h.value().get_string())});
           }
         } else if (v->custom && m.key() == "qs") {

@@ -33,7 +33,17 @@ class Notifier::Impl {
 
   void Start() {
     accepting_ = true;
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      // A failure inside one delivery must not end the thread (and the process) for all.
+      for (;;) {
+        try {
+          io_.run();
+          return;
+        } catch (const std::exception& e) {
+          CITYBED_LOG(kError) << "notifier: " << e.what() << "; continuing";
+        }
+      }
+    });
   }
 
   bool Enqueue(NotificationJob job) {

@@ -171,11 +171,9 @@ class Parser {
       auto pattern = ReadRaw();
       if (!pattern) return Unexpected(std::move(pattern).error());
       if (pattern->size() > 256) return Fail("pattern longer than 256 characters");
-      try {
-        t.regex = std::make_shared<const std::regex>(*pattern, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return Fail("invalid pattern \"" + *pattern + "\": " + e.what());
-      }
+      auto re = Pattern::Compile(*pattern);
+      if (!re) return Fail("invalid pattern \"" + *pattern + "\": " + re.error());
+      t.regex = *re;
       return t;
     }
     auto v = ParseValue();
@@ -365,11 +363,9 @@ class V2Parser {
       }
       if (pattern.empty()) return Fail("expected a pattern");
       if (pattern.size() > 256) return Fail("pattern longer than 256 characters");
-      try {
-        t.regex = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return Fail("invalid pattern \"" + pattern + "\": " + e.what());
-      }
+      auto re = Pattern::Compile(pattern);
+      if (!re) return Fail("invalid pattern \"" + pattern + "\": " + re.error());
+      t.regex = *re;
       return t;
     }
     auto v = Value();
@@ -491,7 +487,7 @@ bool ScalarMatches(const json::value& raw, const QTerm& t) {
     case QTerm::Op::kLe: return Compare(v, t.values[0], c, t.v2) && c <= 0;
     case QTerm::Op::kMatch:
     case QTerm::Op::kNotMatch: {
-      const bool m = v.is_string() && std::regex_search(std::string(v.get_string()), *t.regex);
+      const bool m = v.is_string() && t.regex->Search(v.get_string());
       return t.op == QTerm::Op::kMatch ? m : !m;
     }
   }

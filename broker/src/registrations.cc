@@ -142,11 +142,9 @@ Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(cons
         }
         if (const json::value* p = eo.if_contains("idPattern")) {
           if (!p->is_string() || p->get_string().size() > 512) return Unexpected(Bad("EntityInfo idPattern must be a regular expression"));
-          try {
-            re.id_regex = std::make_shared<const std::regex>(std::string(p->get_string()), std::regex::ECMAScript);
-          } catch (const std::regex_error&) {
-            return Unexpected(Bad("EntityInfo idPattern is not a valid regular expression"));
-          }
+          auto compiled = Pattern::Compile(p->get_string());
+          if (!compiled) return Unexpected(Bad("EntityInfo idPattern is not a valid regular expression: " + compiled.error()));
+          re.id_regex = *compiled;
           re.id_pattern = std::string(p->get_string());
         }
         json::object stored = eo;
@@ -330,7 +328,7 @@ std::vector<RegistrationPtr> RegistrationManager::List(const std::string& tenant
         for (const RegisteredEntities& e : ri.entities) {
           const bool type_ok = f.types.empty() || std::find(f.types.begin(), f.types.end(), e.type) != f.types.end();
           const bool id_ok = f.ids.empty() || e.id.empty() || std::find(f.ids.begin(), f.ids.end(), e.id) != f.ids.end();
-          const bool pattern_ok = !f.id_pattern || e.id.empty() || std::regex_search(e.id, *f.id_pattern);
+          const bool pattern_ok = !f.id_pattern || e.id.empty() || f.id_pattern->Search(e.id);
           entity_ok = entity_ok || (type_ok && id_ok && pattern_ok);
         }
         bool attr_ok = f.attrs.empty() || (ri.property_names.empty() && ri.relationship_names.empty());

@@ -28,6 +28,12 @@ using Clock = std::chrono::steady_clock;
 
 class Session;
 
+// Whether every header of an answer can be written (http_message.h).
+bool HeadersFit(const std::vector<Header>& headers) {
+  return std::all_of(headers.begin(), headers.end(),
+                     [](const Header& h) { return ValidHeaderName(h.name) && ValidHeaderValue(h.value); });
+}
+
 struct Worker {
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
@@ -186,7 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     const bool keep_alive = msg.keep_alive();
     int route = -1;
-    Response resp = server_.handler(req, &route);
+    Response resp = server_.handler(req, &route);  // the router turns exceptions into 500s
     Write(std::move(resp), keep_alive, req.method, route, start);
   }
 
@@ -212,6 +218,13 @@ class Session : public std::enable_shared_from_this<Session> {
     res_ = {};
     res_.version(11);
     res_.result(static_cast<unsigned>(resp.status));
+    if (!HeadersFit(resp.headers)) {
+      // A header built from client input (a Location holding a huge id, ...) that HTTP cannot
+      // carry: answered as an internal error rather than thrown out of the session.
+      CITYBED_LOG(kError) << "a response header for status " << resp.status << " cannot be sent; answering 500";
+      resp = ProblemResponse(MakeProblem(ErrorType::kInternalError, "a response header could not be formed"));
+      res_.result(500);
+    }
     for (Header& h : resp.headers) res_.set(h.name, std::move(h.value));
     const bool no_body = resp.status == 204 || resp.status == 304 || (resp.status >= 100 && resp.status < 200);
     if (!no_body) {
@@ -289,7 +302,18 @@ Expected<void> HttpServer::Impl::Start() {
     Worker* wp = w.get();
     wp->sweeper.emplace(wp->io);
     Sweep(*wp);
-    wp->thread = std::thread([wp] { wp->io.run(); });
+    wp->thread = std::thread([wp] {
+      // An exception escaping a completion handler would end the thread and the process: log
+      // it and go on serving.
+      for (;;) {
+        try {
+          wp->io.run();
+          return;
+        } catch (const std::exception& e) {
+          CITYBED_LOG(kError) << "server thread: " << e.what() << "; continuing";
+        }
+      }
+    });
   }
   asio::post(workers[0]->io, [this] { Accept(); });
   return {};

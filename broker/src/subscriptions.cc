@@ -44,7 +44,7 @@ void WriteTime(JsonWriter& w, std::string_view key, int64_t t) {
 bool EntitySelector::Matches(const Entity& e) const {
   if (type != 0 && !e.HasType(type)) return false;
   if (!id.empty() && e.id != id) return false;
-  if (id_regex && !std::regex_match(e.id, *id_regex)) return false;
+  if (id_regex && !id_regex->FullMatch(e.id)) return false;
   return true;
 }
 
@@ -101,11 +101,9 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
       if (const json::value* p = o.if_contains("idPattern")) {
         if (!p->is_string()) return Unexpected(Bad("entities[].idPattern must be a string"));
         sel.id_pattern = std::string(p->get_string());
-        try {
-          sel.id_regex = std::make_shared<const std::regex>(sel.id_pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error&) {
-          return Unexpected(Bad("entities[].idPattern is not a valid regular expression"));
-        }
+        auto re = Pattern::Compile(sel.id_pattern);
+        if (!re) return Unexpected(Bad("entities[].idPattern is not a valid regular expression: " + re.error()));
+        sel.id_regex = *re;
       }
       s->entities.push_back(std::move(sel));
     }
@@ -178,6 +176,15 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
       const json::value* v = kv.is_object() ? kv.get_object().if_contains("value") : nullptr;
       if (!k || !v || !k->is_string() || !v->is_string()) {
         return Unexpected(Bad("receiverInfo items must be {\"key\": string, \"value\": string}"));
+      }
+      // They become headers of every notification: nothing that could split or break one.
+      if (!ValidHeaderName(k->get_string())) {
+        return Unexpected(Bad("receiverInfo key \"" + std::string(k->get_string().subview().substr(0, 64)) +
+                              "\" is not an HTTP header name"));
+      }
+      if (!ValidHeaderValue(v->get_string())) {
+        return Unexpected(Bad("receiverInfo value of " + std::string(k->get_string()) +
+                              " holds CR, LF or NUL, or is longer than " + std::to_string(kMaxHeaderValue) + " bytes"));
       }
       s->receiver_info.push_back({std::string(k->get_string()), std::string(v->get_string())});
     }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <stdexcept>
 
 #include "citybed/common/file.h"
 #include "citybed/common/strings.h"
@@ -850,10 +851,23 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   s.text = text;
   s.path = label;
   json doc;
+  // Nesting is bounded before anything walks the document (copies and comparisons recurse).
+  constexpr int kMaxDepth = 64;
+  bool too_deep = false;
   try {
-    doc = json::parse(text);
+    doc = json::parse(text, [&](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxDepth) {
+        too_deep = true;
+        throw std::length_error("nesting");
+      }
+      return true;
+    });
   } catch (const json::parse_error& e) {
     return Unexpected(std::vector<ScenarioError>{{"", std::string("not valid JSON: ") + e.what()}});
+  } catch (const std::length_error&) {
+    if (!too_deep) throw;
+    return Unexpected(std::vector<ScenarioError>{
+        {"", "the document is nested deeper than " + std::to_string(kMaxDepth) + " levels"}});
   }
   Reader r;
   if (!doc.is_object()) return Unexpected(std::vector<ScenarioError>{{"", "a scenario must be a JSON object"}});

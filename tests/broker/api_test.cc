@@ -383,3 +383,33 @@ TEST_CASE("API: what CIM 009 defines and the broker lacks answers 501 with Probl
   // A resource the specification does not define stays 404.
   CHECK(api.Do(Method::kGet, "/ngsi-ld/v1/nothing").status == 404);
 }
+
+TEST_CASE("API: patterns run in linear time: no backtracking blow-up, no stack overflow on long subjects",
+          "[broker][api]") {
+  Api api;
+  const std::string evil(40, 'a');                   // (a+)+$ against a...ab backtracks 2^40 times
+  const std::string longest(200000, 'a');            // a recursive engine overflows its stack here
+  REQUIRE(api.Create(R"({"id":"urn:ngsi-ld:T:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!","type":"T",)"
+                     R"("name":{"type":"Property","value":")" + evil + R"(b"}})").status == 201);
+  REQUIRE(api.Create(R"({"id":"urn:ngsi-ld:T:long","type":"T","name":{"type":"Property","value":")" + longest +
+                     R"("}})").status == 201);
+  // q ~= with a catastrophic pattern: answers at once, and correctly.
+  json::value none = api.Get("/ngsi-ld/v1/entities?type=T&q=name~=%22(a%2B)%2B$%22&limit=10");
+  REQUIRE(none.is_array());
+  CHECK(none.as_array().size() == 1);  // only the long one ends in a's
+  json::value all = api.Get("/ngsi-ld/v1/entities?type=T&q=name~=%22^(a|b)*$%22&limit=10&attrs=name&options=keyValues");
+  CHECK(all.as_array().size() == 2);
+  // idPattern (matched against the whole id) with the same shape.
+  json::value ids = api.Get("/ngsi-ld/v1/entities?type=T&idPattern=urn:ngsi-ld:T:(a%2B)%2B$&attrs=name");
+  CHECK(ids.as_array().size() == 0);
+  // A subscription whose q is evaluated on every later write.
+  REQUIRE(api.Do(Method::kPost, "/ngsi-ld/v1/subscriptions",
+                 R"({"type":"Subscription","entities":[{"type":"T"}],"q":"name~='(a+)+$'",)"
+                 R"("notification":{"endpoint":{"uri":"http://127.0.0.1:9/n"}}})").status == 201);
+  CHECK(api.Do(Method::kPatch, "/ngsi-ld/v1/entities/urn:ngsi-ld:T:long/attrs",
+               R"({"name":{"type":"Property","value":")" + evil + R"(c"}})").status == 204);
+  // What a linear-time engine cannot do is refused with the reason, not run.
+  const Response backref = api.Do(Method::kGet, "/ngsi-ld/v1/entities?type=T&q=name~=%22(a)%5C%5C1%22");
+  CHECK(backref.status == 400);
+  CHECK(backref.body.find("backreferences") != std::string::npos);
+}

@@ -330,3 +330,58 @@ TEST_CASE("HTTP: v2 and NGSI-LD subscriptions are both notified, each in its for
     CHECK(ld.headers.count("Fiware-Service") == 0);
   }
 }
+
+TEST_CASE("HTTP: a header that cannot be written is a 500 and the server goes on", "[broker][http]") {
+  Metrics metrics;
+  ServerOptions o;
+  o.port = 0;
+  HttpServer server(o, [](Request& req, int*) {
+    Response r;
+    r.status = 201;
+    if (req.target == "/crlf") r.SetHeader("Location", "/x\r\nX-Injected: 1");
+    else if (req.target == "/huge") r.SetHeader("Location", "/" + std::string(70000, 'x'));
+    else r.status = 200;
+    return r;
+  }, metrics);
+  REQUIRE(server.Start());
+  auto get = [&](const std::string& path) {
+    FetchRequest req;
+    req.url = "http://127.0.0.1:" + std::to_string(server.port()) + path;
+    req.timeout = 5000ms;
+    auto r = Fetch(req);
+    REQUIRE(r);
+    return *r;
+  };
+  const FetchResult crlf = get("/crlf");
+  CHECK(crlf.status == 500);
+  CHECK_FALSE(crlf.Has("X-Injected"));
+  CHECK(get("/huge").status == 500);
+  CHECK(get("/ok").status == 200);  // still serving
+  server.Stop();
+}
+
+TEST_CASE("HTTP: client input that would reach a header is refused before it gets there", "[broker][http]") {
+  BrokerOptions o = TestOptions();
+  o.server.max_body_bytes = 64 << 10;
+  Running b(o);
+  const std::string long_id = "urn:ngsi-ld:T:" + std::string(2000, 'x');
+  auto ok = b.Call(Method::kPost, "/ngsi-ld/v1/entities", R"({"id":")" + long_id + R"(","type":"T"})");
+  CHECK(ok.status == 201);
+  CHECK(ok.Get("Location").size() > 2000);
+  auto too_long = b.Call(Method::kPost, "/ngsi-ld/v1/entities",
+                         R"({"id":"urn:ngsi-ld:T:)" + std::string(3000, 'y') + R"(","type":"T"})");
+  CHECK(too_long.status == 400);
+  auto injected = b.Call(Method::kPost, "/ngsi-ld/v1/subscriptions",
+                         R"({"type":"Subscription","entities":[{"type":"T"}],"notification":{"endpoint":{)"
+                         R"("uri":"http://127.0.0.1:9/n","receiverInfo":[{"key":"X-A","value":"1\r\nX-Injected: 2"}]}}})");
+  CHECK(injected.status == 400);
+  auto bad_key = b.Call(Method::kPost, "/ngsi-ld/v1/subscriptions",
+                        R"({"type":"Subscription","entities":[{"type":"T"}],"notification":{"endpoint":{)"
+                        R"("uri":"http://127.0.0.1:9/n","receiverInfo":[{"key":"X A:","value":"1"}]}}})");
+  CHECK(bad_key.status == 400);
+  auto v2 = b.Call(Method::kPost, "/v2/subscriptions",
+                   R"({"subject":{"entities":[{"idPattern":".*"}]},"notification":{"httpCustom":{)"
+                   R"("url":"http://127.0.0.1:9/n","headers":{"X-A":"1\r\nX-Injected: 2"}}}})");
+  CHECK(v2.status == 400);
+  CHECK(b.Call(Method::kGet, "/health").status == 200);
+}

@@ -435,3 +435,15 @@ TEST_CASE("NGSI-v2: /v2/op/update append finds the entity an id, type and servic
   CheckOrionError(api.Do(Method::kGet, "/v2/entities/" + id, "", {{"Fiware-ServicePath", "/#"}}), 409,
                   "TooManyResults");
 }
+
+TEST_CASE("NGSI-v2: idPattern, typePattern and ~= run in linear time", "[broker][ngsiv2]") {
+  Api api;
+  const std::string evil(40, 'a');
+  REQUIRE(api.Do(Method::kPost, "/v2/entities", R"({"id":")" + evil + R"(!","type":"T","name":{"type":"Text","value":")" +
+                                                    evil + R"(!"}})").status == 201);
+  json::value none = api.Get("/v2/entities?idPattern=^(a%2B)%2B$");
+  CHECK(none.as_array().size() == 0);
+  json::value one = api.Get("/v2/entities?q=name~=(a%2B)%2B!&attrs=name");
+  CHECK(one.as_array().size() == 1);
+  CheckOrionError(api.Do(Method::kGet, "/v2/entities?idPattern=(a)\\1"), 400, "BadRequest");
+}

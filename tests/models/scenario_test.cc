@@ -283,3 +283,12 @@ TEST_CASE("NGSI-v2 requests are what Orion expects", "[models][ngsiv2]") {
     "notification": {"http": {"url": "http://r.test/notify/a"}, "attrsFormat": "normalized"},
     "expires": "2030-01-01T00:00:00Z"})"));
 }
+
+TEST_CASE("A deeply nested document is refused before anything recurses on it", "[models]") {
+  const std::string deep = R"({"name": "t", "description": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto e = Errors(deep);
+  INFO(Dump(e));
+  REQUIRE(e.size() == 1);
+  CHECK(e[0].pointer.empty());
+  CHECK(e[0].message.find("nested deeper than 64 levels") != std::string::npos);
+}

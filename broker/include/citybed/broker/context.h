@@ -91,7 +91,7 @@ struct ContextResolverOptions {
   std::chrono::seconds cache_ttl{3600};  // a fetched document is trusted this long
   size_t max_cached_contexts = 512;      // compiled contexts kept (least recently used dropped)
   size_t max_document_bytes = 1 << 20;
-  ContextFetcher fetcher;  // default: HTTP GET (http:// only) with fetch_timeout
+  ContextFetcher fetcher;  // default: HTTP(S) GET (common/http_fetch.h) with fetch_timeout
 };
 
 class ContextResolver {

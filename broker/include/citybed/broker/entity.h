@@ -102,6 +102,9 @@ struct Entity {
 using EntityPtr = std::shared_ptr<const Entity>;
 
 // Shared state needed to read and write payloads.
+// The longest entity id accepted (it travels in Location headers and notification bodies).
+inline constexpr size_t kMaxEntityIdLength = 2048;
+
 struct Codec {
   Interner& names;
   const Context& context;

@@ -53,4 +53,11 @@ bool ParseTarget(std::string_view target, std::string& path,
                  std::vector<std::pair<std::string, std::string>>& query);
 bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
 
+// What may go into an HTTP header this broker writes (a response, a notification): a name of
+// token characters (RFC 9110 5.6.2) of at most 256, a value without CR, LF or NUL of at most
+// kMaxHeaderValue bytes. Client input that reaches a header is checked with these first.
+inline constexpr size_t kMaxHeaderValue = 8192;
+bool ValidHeaderName(std::string_view name);
+bool ValidHeaderValue(std::string_view value);
+
 }  // namespace citybed::broker

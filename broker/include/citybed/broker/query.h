@@ -25,12 +25,12 @@
 #pragma once
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "citybed/broker/pattern.h"
 #include "citybed/broker/context.h"
 #include "citybed/broker/entity.h"
 #include "citybed/broker/interner.h"
@@ -56,7 +56,7 @@ struct QTerm {
   Op op = Op::kExists;
   std::vector<QValue> values;        // one, or a list for == / !=
   bool is_range = false;             // values[0]..values[1]
-  std::shared_ptr<const std::regex> regex;
+  PatternPtr regex;
   bool v2 = false;                   // NGSI-v2 typing: numbers match numbers only
 };
 

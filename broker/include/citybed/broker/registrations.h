@@ -14,12 +14,12 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "citybed/broker/pattern.h"
 #include "citybed/broker/context.h"
 #include "citybed/broker/entity.h"
 #include "citybed/broker/geo.h"
@@ -32,7 +32,7 @@ namespace citybed::broker {
 struct RegisteredEntities {
   std::string id;          // "" : any
   std::string id_pattern;  // "" : any
-  std::shared_ptr<const std::regex> id_regex;
+  PatternPtr id_regex;
   uint32_t type = 0;       // expanded; required by the specification
 };
 
@@ -71,7 +71,7 @@ bool IsRegistrationOperationOrGroup(std::string_view name);
 struct RegistrationFilter {
   std::vector<uint32_t> types;  // any of them (expanded)
   std::vector<std::string> ids;
-  std::shared_ptr<const std::regex> id_pattern;
+  PatternPtr id_pattern;
   std::vector<uint32_t> attrs;  // any of them
 };
 

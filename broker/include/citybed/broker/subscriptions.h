@@ -16,12 +16,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "citybed/broker/pattern.h"
 #include "citybed/broker/context.h"
 #include "citybed/broker/entity.h"
 #include "citybed/broker/geo.h"
@@ -35,7 +35,7 @@ namespace citybed::broker {
 struct EntitySelector {
   std::string id;
   std::string id_pattern;
-  std::shared_ptr<const std::regex> id_regex;
+  PatternPtr id_regex;
   uint32_t type = 0;  // 0: any type
   bool Matches(const Entity& e) const;
 };
@@ -45,7 +45,7 @@ struct EntitySelector {
 struct V2Subscription {
   struct Selector {
     std::string id, id_pattern, type, type_pattern;  // as given
-    std::shared_ptr<const std::regex> id_regex, type_regex;
+    PatternPtr id_regex, type_regex;
   };
   std::vector<Selector> entities;
   std::vector<std::string> condition_attrs;   // as given
