@@ -208,15 +208,47 @@ void WriteTime(JsonWriter& w, std::string_view key, int64_t t) {
 }
 
 
+// The language a `lang` parameter picks from a languageMap (CIM 009 4.15): the tags of a comma
+// list, best quality first ("en,fr;q=0.8"; "*" for any), then "@none", then any language.
+// Null when the map is empty.
+const json::key_value_pair* PickLanguage(const json::object& map, std::string_view lang) {
+  if (map.empty()) return nullptr;
+  struct Choice {
+    std::string_view tag;
+    double q;
+    size_t order;
+  };
+  std::vector<Choice> choices;
+  size_t order = 0;
+  for (std::string_view item : Split(lang, ',')) {
+    item = Trim(item);
+    double q = 1;
+    if (const size_t semi = item.find(';'); semi != std::string_view::npos) {
+      std::string_view param = Trim(item.substr(semi + 1));
+      if (param.starts_with("q=")) q = std::strtod(std::string(param.substr(2)).c_str(), nullptr);
+      item = Trim(item.substr(0, semi));
+    }
+    if (!item.empty() && q > 0) choices.push_back({item, q, order++});
+  }
+  std::stable_sort(choices.begin(), choices.end(), [](const Choice& a, const Choice& b) { return a.q > b.q; });
+  for (const Choice& c : choices) {
+    if (c.tag == "*") return &*map.begin();
+    for (const auto& kv : map) {
+      if (EqualsAsciiNoCase(kv.key(), c.tag)) return &kv;
+    }
+  }
+  for (const auto& kv : map) {
+    if (kv.key() == "@none") return &kv;
+  }
+  return &*map.begin();
+}
+
 // The value that keyValues shows for an attribute.
 void WriteSimplified(JsonWriter& w, const Attribute& a, const RenderOptions& opts, const Codec& codec) {
   if (a.kind == AttrKind::kLanguageProperty && a.value.is_object()) {
     if (!opts.lang.empty()) {
-      const auto& m = a.value.get_object();
-      const json::value* pick = m.if_contains(opts.lang);
-      if (pick == nullptr && !m.empty()) pick = &m.begin()->value();
-      if (pick != nullptr) {
-        w.Value(*pick);
+      if (const json::key_value_pair* pick = PickLanguage(a.value.get_object(), opts.lang)) {
+        w.Value(pick->value());
         return;
       }
     }
@@ -481,13 +513,26 @@ void RenderAttribute(JsonWriter& w, const Attribute& a, const RenderOptions& opt
     w.Value(a.value);  // a bare GeoJSON geometry
     return;
   }
+  // With `lang`, a LanguageProperty shows as a Property holding the chosen language's string
+  // and a "lang" member naming it (CIM 009 4.15), in the normalized and concise forms alike.
+  const json::key_value_pair* picked = nullptr;
+  if (a.kind == AttrKind::kLanguageProperty && !opts.lang.empty() && a.value.is_object()) {
+    picked = PickLanguage(a.value.get_object(), opts.lang);
+  }
   w.BeginObject();
   if (!concise) {  // concise drops "type": the content member tells the kind
     w.Key("type");
-    w.String(ToString(a.kind));
+    w.String(picked ? ToString(AttrKind::kProperty) : ToString(a.kind));
   }
-  w.Key(ValueMember(a.kind));
-  RenderAttributeValue(w, a, codec);
+  if (picked) {
+    w.Key("value");
+    w.Value(picked->value());
+    w.Key("lang");
+    w.String(picked->key());
+  } else {
+    w.Key(ValueMember(a.kind));
+    RenderAttributeValue(w, a, codec);
+  }
   WriteTime(w, "observedAt", a.observed_at);
   if (a.unit_code != 0) {
     w.Key("unitCode");
