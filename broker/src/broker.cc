@@ -13,7 +13,7 @@ Broker::Broker(BrokerOptions options)
       subs_(names_, notifier_),
       registrations_(names_),
       api_(*store_, contexts_, names_, subs_, registrations_, options_.api),
-      v2_(*store_, contexts_, names_, subs_, options_.v2) {
+      v2_(*store_, contexts_, names_, subs_, registrations_, options_.v2) {
   api_.Register(router_);
   v2_.Register(router_);
   router_.Add(Method::kGet, "/version", [this](Request&, const PathParams&) { return Version(); });

@@ -71,8 +71,8 @@ std::vector<std::string> ListParam(const Request& req, std::string_view name) {
 }  // namespace v2
 
 NgsiV2Api::NgsiV2Api(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
-                     V2Options options)
-    : impl_(std::make_shared<Impl>(store, contexts, names, subs, std::move(options))) {}
+                     RegistrationManager& registrations, V2Options options)
+    : impl_(std::make_shared<Impl>(store, contexts, names, subs, registrations, std::move(options))) {}
 
 Expected<NgsiV2Api::Impl::Call, OrionError> NgsiV2Api::Impl::Prepare(const Request& req, bool write, bool has_body) {
   Call call;
@@ -139,6 +139,18 @@ Expected<json::value, OrionError> NgsiV2Api::Impl::ParseBody(const Request& req)
       req.body, ec, json::make_shared_resource<json::monotonic_resource>(std::max<size_t>(1024, req.body.size() * 2)), po);
   if (ec) return Unexpected(V2ParseError("Errors found in incoming JSON buffer: " + ec.message()));
   return v;
+}
+
+Response NgsiV2Api::Impl::ListPage(const EntityQuery& paging, size_t total,
+                                   const std::function<void(JsonWriter&, size_t)>& render) const {
+  std::string body;
+  JsonWriter w(body);
+  w.BeginArray();
+  for (size_t i = paging.offset; i < total && i < paging.offset + paging.limit; ++i) render(w, i);
+  w.EndArray();
+  Response r = Json(200, std::move(body));
+  if (paging.count) r.SetHeader("Fiware-Total-Count", std::to_string(total));
+  return r;
 }
 
 Response NgsiV2Api::Impl::Json(int status, std::string body) const {
@@ -283,6 +295,11 @@ void NgsiV2Api::Register(Router& router) {
   router.Add(Method::kGet, "/v2/subscriptions/{subscriptionId}", bind(&Impl::RetrieveSubscription));
   router.Add(Method::kPatch, "/v2/subscriptions/{subscriptionId}", bind(&Impl::UpdateSubscription));
   router.Add(Method::kDelete, "/v2/subscriptions/{subscriptionId}", bind(&Impl::DeleteSubscription));
+  router.Add(Method::kPost, "/v2/registrations", bind(&Impl::CreateRegistration));
+  router.Add(Method::kGet, "/v2/registrations", bind(&Impl::ListRegistrations));
+  router.Add(Method::kGet, "/v2/registrations/{registrationId}", bind(&Impl::RetrieveRegistration));
+  router.Add(Method::kPatch, "/v2/registrations/{registrationId}", bind(&Impl::UpdateRegistration));
+  router.Add(Method::kDelete, "/v2/registrations/{registrationId}", bind(&Impl::DeleteRegistration));
   router.Add(Method::kGet, "/v2", [](Request&, const PathParams&) {
     Response r;
     r.SetHeader("Content-Type", "application/json");

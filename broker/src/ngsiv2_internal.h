@@ -16,6 +16,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -74,6 +75,9 @@ std::string V2AttrType(const Attribute& a, const Interner& names);
 inline constexpr std::string_view kDateTimeType = "DateTime";
 // A stored DateTime value: {"@type": "DateTime", "@value": "..."}.
 bool IsDateTimeValue(const boost::json::value& v);
+
+// 24 hexadecimal digits, like Orion's (MongoDB ObjectId) subscription and registration ids.
+std::string NewObjectId();
 
 // Formats microseconds as Orion renders DateTime: 2017-06-17T07:21:24.000Z.
 std::string FormatDateTime(int64_t micros);
@@ -182,8 +186,14 @@ std::vector<EntityPtr> FindById(const Store& store, std::string_view tenant, std
 // The handlers.
 class NgsiV2Api::Impl {
  public:
-  Impl(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs, V2Options options)
-      : store_(store), contexts_(contexts), names_(names), subs_(subs), options_(std::move(options)) {
+  Impl(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
+       RegistrationManager& registrations, V2Options options)
+      : store_(store),
+        contexts_(contexts),
+        names_(names),
+        subs_(subs),
+        registrations_(registrations),
+        options_(std::move(options)) {
     if (!options_.context) options_.context = contexts_.Core();
   }
 
@@ -237,6 +247,13 @@ class NgsiV2Api::Impl {
   Response RetrieveSubscription(Request& req, const PathParams& p);
   Response UpdateSubscription(Request& req, const PathParams& p);
   Response DeleteSubscription(Request& req, const PathParams& p);
+  // Registrations (ngsiv2_registrations.cc): NGSI-LD context source registrations seen as v2.
+  Response CreateRegistration(Request& req, const PathParams& p);
+  Response ListRegistrations(Request& req, const PathParams& p);
+  Response RetrieveRegistration(Request& req, const PathParams& p);
+  Response UpdateRegistration(Request& req, const PathParams& p);
+  Response DeleteRegistration(Request& req, const PathParams& p);
+  void RenderRegistration(JsonWriter& w, const Registration& r) const;
 
   // Writes v2 attributes into an entity version. Returns the names written; `missing` gets
   // those that had to exist and did not, `existing` those that had not to exist and did.
@@ -273,11 +290,16 @@ class NgsiV2Api::Impl {
   Expected<void, OrionError> ReadGeo(std::string_view georel, std::string_view geometry, std::string_view coords,
                                      EntityQuery& q);
   Response RunQuery(const Call& call, EntityQuery& q);
+  // A listed page: the array of items [offset, offset + limit) of `total`, rendered by
+  // `render(w, index)`, and Fiware-Total-Count with options=count.
+  Response ListPage(const EntityQuery& paging, size_t total,
+                    const std::function<void(JsonWriter&, size_t)>& render) const;
 
   Store& store_;
   ContextResolver& contexts_;
   Interner& names_;
   SubscriptionManager& subs_;
+  RegistrationManager& registrations_;
   V2Options options_;
 };
 

@@ -20,19 +20,6 @@ bool V2Subscription::ScopeContains(std::string_view entity_path) const {
 
 namespace {
 
-// 24 hexadecimal digits, like Orion's (MongoDB ObjectId) subscription ids.
-std::string NewSubscriptionId() {
-  static std::atomic<uint64_t> counter{0};
-  static const uint64_t prefix = [] {
-    std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }();
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%016llx%08llx", static_cast<unsigned long long>(prefix),
-                static_cast<unsigned long long>(counter.fetch_add(1) & 0xffffffffULL));
-  return buf;
-}
-
 bool ValidAlteration(std::string_view a) {
   return a == "entityCreate" || a == "entityChange" || a == "entityUpdate" || a == "entityDelete";
 }
@@ -447,7 +434,7 @@ Response NgsiV2Api::Impl::CreateSubscription(Request& req, const PathParams&) {
   if (!body) return OrionResponse(body.error());
   if (!body->is_object()) return OrionResponse(V2BadRequest("a subscription is a JSON object"));
   auto s = std::make_shared<Subscription>();
-  s->id = NewSubscriptionId();
+  s->id = v2::NewObjectId();
   s->context = options_.context;
   {
     // The scope: the request's service path, kept as given.
@@ -489,16 +476,7 @@ Response NgsiV2Api::Impl::ListSubscriptions(Request& req, const PathParams&) {
     return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
   });
   const int64_t now = UnixMicrosNow();
-  std::string body;
-  JsonWriter w(body);
-  w.BeginArray();
-  for (size_t i = paging.offset; i < all.size() && i < paging.offset + paging.limit; ++i) {
-    RenderSubscription(w, *all[i], true, now);
-  }
-  w.EndArray();
-  Response r = Json(200, std::move(body));
-  if (paging.count) r.SetHeader("Fiware-Total-Count", std::to_string(all.size()));
-  return r;
+  return ListPage(paging, all.size(), [&](JsonWriter& w, size_t i) { RenderSubscription(w, *all[i], true, now); });
 }
 
 Response NgsiV2Api::Impl::RetrieveSubscription(Request& req, const PathParams& p) {
@@ -560,4 +538,19 @@ Response NgsiV2Api::Impl::DeleteSubscription(Request& req, const PathParams& p) 
   return NoContent();
 }
 
+namespace v2 {
+
+std::string NewObjectId() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t prefix = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx%08llx", static_cast<unsigned long long>(prefix),
+                static_cast<unsigned long long>(counter.fetch_add(1) & 0xffffffffULL));
+  return buf;
+}
+
+}  // namespace v2
 }  // namespace citybed::broker

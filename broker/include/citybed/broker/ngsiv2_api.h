@@ -15,6 +15,7 @@
 
 #include "citybed/broker/context.h"
 #include "citybed/broker/interner.h"
+#include "citybed/broker/registrations.h"
 #include "citybed/broker/router.h"
 #include "citybed/broker/store.h"
 #include "citybed/broker/subscriptions.h"
@@ -31,7 +32,7 @@ struct V2Options {
 class NgsiV2Api {
  public:
   NgsiV2Api(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
-            V2Options options = {});
+            RegistrationManager& registrations, V2Options options = {});
   void Register(Router& router);
 
   class Impl;  // defined in src/ngsiv2_internal.h, private to the broker target
