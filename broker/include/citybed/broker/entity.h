@@ -152,6 +152,8 @@ void RenderEntity(JsonWriter& w, const Entity& e, const RenderOptions& opts, con
 void RenderAttributeInstances(JsonWriter& w, const std::vector<const Attribute*>& instances,
                               const RenderOptions& opts, const Codec& codec);
 void RenderAttribute(JsonWriter& w, const Attribute& a, const RenderOptions& opts, const Codec& codec);
+// "key": "<RFC 3339 time>", nothing when micros is kNoTime.
+void WriteTimeMember(JsonWriter& w, std::string_view key, int64_t micros);
 // The bare value of an attribute (its value/object/languageMap/vocab/json member), vocab terms compacted.
 void RenderAttributeValue(JsonWriter& w, const Attribute& a, const Codec& codec);
 
