@@ -30,6 +30,16 @@ bool ReadLiteral(std::string raw, QValue& v) {
   return false;
 }
 
+size_t MatchOperator(std::string_view rest, std::span<const OpToken> table, QTerm::Op& op) {
+  for (const OpToken& o : table) {
+    if (rest.starts_with(o.tok)) {
+      op = o.op;
+      return o.tok.size();
+    }
+  }
+  return 0;
+}
+
 }  // namespace query_detail
 
 namespace {
@@ -148,22 +158,12 @@ class Parser {
       ++pos_;
     }
     // Operator.
-    struct OpTok {
-      std::string_view tok;
-      QTerm::Op op;
-    };
-    static constexpr OpTok kOps[] = {{"==", QTerm::Op::kEq}, {"!=", QTerm::Op::kNe},   {">=", QTerm::Op::kGe},
-                                     {"<=", QTerm::Op::kLe}, {"!~=", QTerm::Op::kNotMatch}, {"~=", QTerm::Op::kMatch},
-                                     {">", QTerm::Op::kGt},  {"<", QTerm::Op::kLt}};
-    bool found = false;
-    for (const auto& o : kOps) {
-      if (Peek(o.tok)) {
-        t.op = o.op;
-        pos_ += o.tok.size();
-        found = true;
-        break;
-      }
-    }
+    static constexpr query_detail::OpToken kOps[] = {
+        {"==", QTerm::Op::kEq}, {"!=", QTerm::Op::kNe},       {">=", QTerm::Op::kGe}, {"<=", QTerm::Op::kLe},
+        {"!~=", QTerm::Op::kNotMatch}, {"~=", QTerm::Op::kMatch}, {">", QTerm::Op::kGt},  {"<", QTerm::Op::kLt}};
+    const size_t op_len = query_detail::MatchOperator(s_.substr(pos_), kOps, t.op);
+    pos_ += op_len;
+    const bool found = op_len > 0;
     if (!found) {
       if (pos_ < s_.size() && s_[pos_] != ';' && s_[pos_] != '|' && s_[pos_] != ')') {
         return Fail("expected an operator (==, !=, >, >=, <, <=, ~=, !~=)");

@@ -98,22 +98,12 @@ class V2Parser {
       return t;
     }
     if (negated) return Fail("\"!\" only negates an attribute name (!attr)");
-    struct OpTok {
-      std::string_view tok;
-      QTerm::Op op;
-    };
-    static constexpr OpTok kOps[] = {{"==", QTerm::Op::kEq}, {"!=", QTerm::Op::kNe}, {">=", QTerm::Op::kGe},
-                                     {"<=", QTerm::Op::kLe}, {"~=", QTerm::Op::kMatch}, {">", QTerm::Op::kGt},
-                                     {"<", QTerm::Op::kLt},  {":", QTerm::Op::kEq}};
-    bool found = false;
-    for (const auto& o : kOps) {
-      if (Peek(o.tok)) {
-        t.op = o.op;
-        pos_ += o.tok.size();
-        found = true;
-        break;
-      }
-    }
+    static constexpr query_detail::OpToken kOps[] = {
+        {"==", QTerm::Op::kEq}, {"!=", QTerm::Op::kNe}, {">=", QTerm::Op::kGe}, {"<=", QTerm::Op::kLe},
+        {"~=", QTerm::Op::kMatch}, {">", QTerm::Op::kGt}, {"<", QTerm::Op::kLt},  {":", QTerm::Op::kEq}};
+    const size_t op_len = query_detail::MatchOperator(s_.substr(pos_), kOps, t.op);
+    pos_ += op_len;
+    const bool found = op_len > 0;
     if (!found) return Fail("expected an operator (==, :, !=, >, >=, <, <=, ~=)");
     if (t.op == QTerm::Op::kMatch) {
       std::string pattern;
