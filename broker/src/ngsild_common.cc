@@ -309,6 +309,33 @@ Response NgsiLdApi::Impl::AttrOutcomeResponse(const AttrOutcome& out, const Call
   return Json(207, std::move(body), call);
 }
 
+Expected<NgsiLdApi::Impl::ListPageSpec, Problem> NgsiLdApi::Impl::ReadListPage(const Request& req) const {
+  ListPageSpec page{options_.default_limit, 0};
+  if (const std::string* l = req.FindParam("limit")) {
+    if (!ParseCount(*l, page.limit)) return Unexpected(MakeProblem(ErrorType::kBadRequestData, "limit must be a non-negative integer"));
+    if (page.limit > options_.max_limit) {
+      return Unexpected(MakeProblem(ErrorType::kTooManyResults, "limit exceeds the maximum " + std::to_string(options_.max_limit)));
+    }
+  }
+  if (const std::string* o = req.FindParam("offset")) {
+    if (!ParseCount(*o, page.offset)) return Unexpected(MakeProblem(ErrorType::kBadRequestData, "offset must be a non-negative integer"));
+  }
+  return page;
+}
+
+Response NgsiLdApi::Impl::ListPage(const Request& req, const Call& call, const ListPageSpec& page, size_t total,
+                                   const std::function<void(JsonWriter&, size_t)>& render) {
+  std::string body;
+  JsonWriter w(body);
+  w.BeginArray();
+  for (size_t i = page.offset; i < total && i < page.offset + page.limit; ++i) render(w, i);
+  w.EndArray();
+  Response r = Json(200, std::move(body), call);
+  if (const std::string* c = req.FindParam("count"); c && *c == "true") r.SetHeader("NGSILD-Results-Count", std::to_string(total));
+  AddPageLinks(req, r, page.offset, page.limit, total > page.offset + page.limit);
+  return r;
+}
+
 NgsiLdApi::NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
                      RegistrationManager& registrations, ApiOptions options)
     : impl_(std::make_shared<Impl>(store, contexts, names, subs, registrations, options)) {}

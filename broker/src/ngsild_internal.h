@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/json.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,16 @@ class NgsiLdApi::Impl {
   // call's (application/json, where "@context" is an error).
   Expected<ContextPtr, Problem> PayloadContext(const boost::json::object& body, const Call& call);
   Response Json(int status, std::string body, const Call& call);
+  // limit (default and maximum from the options) and offset of a listing of subscriptions or
+  // registrations (entity queries add their own rules: ngsild_query.cc ReadPage).
+  struct ListPageSpec {
+    size_t limit = 0, offset = 0;
+  };
+  Expected<ListPageSpec, Problem> ReadListPage(const Request& req) const;
+  // A listed page: the array of items [offset, offset + limit) of `total` rendered by
+  // `render(w, index)`, NGSILD-Results-Count with count=true, and the Link headers.
+  Response ListPage(const Request& req, const Call& call, const ListPageSpec& page, size_t total,
+                    const std::function<void(JsonWriter&, size_t)>& render);
   Problem TenantMissing(const std::string& tenant) const;
   bool TenantExists(const std::string& tenant) const;
   Codec MakeCodec(const Context& ctx) { return Codec{names_, ctx}; }

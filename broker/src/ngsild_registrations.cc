@@ -49,27 +49,12 @@ Response NgsiLdApi::Impl::ListRegistrations(Request& req, const PathParams&) {
   if (const std::string* attrs = req.FindParam("attrs")) {
     for (const std::string& a : SplitList(*attrs)) filter.attrs.push_back(call->ctx->ExpandToId(a, names_));
   }
-  size_t limit = options_.default_limit, offset = 0;
-  if (const std::string* l = req.FindParam("limit")) {
-    if (!ParseCount(*l, limit)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "limit must be a non-negative integer"));
-    if (limit > options_.max_limit) {
-      return ProblemResponse(MakeProblem(ErrorType::kTooManyResults, "limit exceeds the maximum " + std::to_string(options_.max_limit)));
-    }
-  }
-  if (const std::string* o = req.FindParam("offset")) {
-    if (!ParseCount(*o, offset)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "offset must be a non-negative integer"));
-  }
+  auto page = ReadListPage(req);
+  if (!page) return ProblemResponse(page.error());
   const bool sys = req.FindParam("options") && req.FindParam("options")->find("sysAttrs") != std::string::npos;
   const auto all = registrations_.List(call->tenant, filter);
-  std::string body;
-  JsonWriter w(body);
-  w.BeginArray();
-  for (size_t i = offset; i < all.size() && i < offset + limit; ++i) registrations_.Render(w, *all[i], *call->ctx, sys);
-  w.EndArray();
-  Response r = Json(200, std::move(body), *call);
-  if (const std::string* c = req.FindParam("count"); c && *c == "true") r.SetHeader("NGSILD-Results-Count", std::to_string(all.size()));
-  AddPageLinks(req, r, offset, limit, all.size() > offset + limit);
-  return r;
+  return ListPage(req, *call, *page, all.size(),
+                  [&](JsonWriter& w, size_t i) { registrations_.Render(w, *all[i], *call->ctx, sys); });
 }
 
 Response NgsiLdApi::Impl::GetRegistration(Request& req, const PathParams& p) {

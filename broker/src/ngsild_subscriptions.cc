@@ -25,27 +25,12 @@ Response NgsiLdApi::Impl::ListSubscriptions(Request& req, const PathParams&) {
   auto call = Prepare(req, {});
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
-  size_t limit = options_.default_limit, offset = 0;
-  if (const std::string* l = req.FindParam("limit")) {
-    if (!ParseCount(*l, limit)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "limit must be a non-negative integer"));
-    if (limit > options_.max_limit) {
-      return ProblemResponse(MakeProblem(ErrorType::kTooManyResults, "limit exceeds the maximum " + std::to_string(options_.max_limit)));
-    }
-  }
-  if (const std::string* o = req.FindParam("offset")) {
-    if (!ParseCount(*o, offset)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "offset must be a non-negative integer"));
-  }
+  auto page = ReadListPage(req);
+  if (!page) return ProblemResponse(page.error());
   auto all = subs_.List(call->tenant);
   std::erase_if(all, [](const SubscriptionPtr& s) { return s->v2 != nullptr; });  // NGSI-v2 ones: /v2/subscriptions
-  std::string body;
-  JsonWriter w(body);
-  w.BeginArray();
-  for (size_t i = offset; i < all.size() && i < offset + limit; ++i) subs_.Render(w, *all[i], *call->ctx, false);
-  w.EndArray();
-  Response r = Json(200, std::move(body), *call);
-  if (const std::string* c = req.FindParam("count"); c && *c == "true") r.SetHeader("NGSILD-Results-Count", std::to_string(all.size()));
-  AddPageLinks(req, r, offset, limit, all.size() > offset + limit);
-  return r;
+  return ListPage(req, *call, *page, all.size(),
+                  [&](JsonWriter& w, size_t i) { subs_.Render(w, *all[i], *call->ctx, false); });
 }
 
 Response NgsiLdApi::Impl::GetSubscription(Request& req, const PathParams& p) {

@@ -192,11 +192,20 @@ Expected<std::vector<v2::V2Attr>, OrionError> NgsiV2Api::Impl::ParseAttrsBody(co
   return v2::ParseAttrs(body->get_object(), MakeCodec(), key_values, now, false);
 }
 
-Response NgsiV2Api::Impl::AppendAttrs(Request& req, const PathParams& p) {
+Response NgsiV2Api::Impl::AppendAttrs(Request& req, const PathParams& p) { return WriteAttrsOf(req, p, false); }
+
+Response NgsiV2Api::Impl::UpdateAttrs(Request& req, const PathParams& p) { return WriteAttrsOf(req, p, true); }
+
+// POST /attrs (update or append; options=append: only new ones) and PATCH /attrs (only
+// existing ones).
+Response NgsiV2Api::Impl::WriteAttrsOf(Request& req, const PathParams& p, bool update_only) {
   auto call = Prepare(req, true, true);
   if (!call) return OrionResponse(call.error());
-  auto opts = v2::ReadOptions(req, {"keyValues", "append", "overrideMetadata", "forcedUpdate", "flowControl"});
+  auto opts = update_only
+                  ? v2::ReadOptions(req, {"keyValues", "overrideMetadata", "forcedUpdate", "flowControl"})
+                  : v2::ReadOptions(req, {"keyValues", "append", "overrideMetadata", "forcedUpdate", "flowControl"});
   if (!opts) return OrionResponse(opts.error());
+  const WriteMode mode = update_only ? WriteMode::kUpdateOnly : opts->append ? WriteMode::kAppendOnly : WriteMode::kUpsert;
   const int64_t now = UnixMicrosNow();
   auto attrs = ParseAttrsBody(req, opts->key_values, now);
   if (!attrs) return OrionResponse(attrs.error());
@@ -208,8 +217,7 @@ Response NgsiV2Api::Impl::AppendAttrs(Request& req, const PathParams& p) {
     refused.reset();
     if (!current) return current;
     auto next = std::make_shared<Entity>(*current);
-    out = WriteAttrs(*next, *attrs, opts->append ? WriteMode::kAppendOnly : WriteMode::kUpsert,
-                     opts->override_metadata, now);
+    out = WriteAttrs(*next, *attrs, mode, opts->override_metadata, now);
     if (auto bad = v2::CheckOneLocation(*next)) {
       refused = *bad;
       return current;
@@ -219,30 +227,7 @@ Response NgsiV2Api::Impl::AppendAttrs(Request& req, const PathParams& p) {
   if (refused) return OrionResponse(*refused);
   if (!change || !change->before) return OrionResponse(V2EntityNotFound());
   if (!out.written.empty()) Notify(call->tenant, *change, out.written, opts->forced_update);
-  if (!out.existing.empty()) return OrionResponse(AttrsRefused(out));
-  return NoContent();
-}
-
-Response NgsiV2Api::Impl::UpdateAttrs(Request& req, const PathParams& p) {
-  auto call = Prepare(req, true, true);
-  if (!call) return OrionResponse(call.error());
-  auto opts = v2::ReadOptions(req, {"keyValues", "overrideMetadata", "forcedUpdate", "flowControl"});
-  if (!opts) return OrionResponse(opts.error());
-  const int64_t now = UnixMicrosNow();
-  auto attrs = ParseAttrsBody(req, opts->key_values, now);
-  if (!attrs) return OrionResponse(attrs.error());
-  auto found = FindOne(*call, p.Get("entityId"), req.FindParam("type"));
-  if (!found) return OrionResponse(found.error());
-  WriteOutcome out;
-  auto change = store_.Mutate(call->tenant, (*found)->id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
-    if (!current) return current;
-    auto next = std::make_shared<Entity>(*current);
-    out = WriteAttrs(*next, *attrs, WriteMode::kUpdateOnly, opts->override_metadata, now);
-    return out.written.empty() ? current : EntityPtr(next);
-  });
-  if (!change || !change->before) return OrionResponse(V2EntityNotFound());
-  if (!out.written.empty()) Notify(call->tenant, *change, out.written, opts->forced_update);
-  if (!out.missing.empty()) return OrionResponse(AttrsRefused(out));
+  if (!out.missing.empty() || !out.existing.empty()) return OrionResponse(AttrsRefused(out));
   return NoContent();
 }
 

@@ -228,6 +228,7 @@ class NgsiV2Api::Impl {
   Response DeleteEntity(Request& req, const PathParams& p);
   Response AppendAttrs(Request& req, const PathParams& p);   // POST /attrs
   Response UpdateAttrs(Request& req, const PathParams& p);   // PATCH /attrs
+  Response WriteAttrsOf(Request& req, const PathParams& p, bool update_only);
   Response ReplaceAttrs(Request& req, const PathParams& p);  // PUT /attrs
   Response RetrieveAttr(Request& req, const PathParams& p);
   Response UpdateAttr(Request& req, const PathParams& p);    // PUT /attrs/{attr}

@@ -193,6 +193,23 @@ bool Digits(std::string_view s, size_t pos, size_t n, int& out) {
 }
 }  // namespace
 
+namespace {
+// An optional fraction of a second at `pos` (".123456" or ",5"), as microseconds; false when
+// the separator has no digit after it.
+bool ReadFraction(std::string_view s, size_t& pos, int64_t& micros) {
+  if (pos >= s.size() || (s[pos] != '.' && s[pos] != ',')) return true;
+  ++pos;
+  int digits = 0;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+    if (digits < 6) micros = micros * 10 + (s[pos] - '0');
+    ++digits;
+    ++pos;
+  }
+  for (int i = digits; i < 6; ++i) micros *= 10;
+  return digits > 0;
+}
+}  // namespace
+
 Expected<int64_t> ParseRfc3339Micros(std::string_view s) {
   auto bad = [&] {
     return Unexpected(Error::InvalidArgument("\"" + std::string(s) +
@@ -212,17 +229,7 @@ Expected<int64_t> ParseRfc3339Micros(std::string_view s) {
   }
   size_t pos = 19;
   int64_t micros = 0;
-  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
-    ++pos;
-    int digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 6) micros = micros * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return bad();
-    for (int i = digits; i < 6; ++i) micros *= 10;
-  }
+  if (!ReadFraction(s, pos, micros)) return bad();
   int64_t offset_s = 0;
   if (pos < s.size()) {
     if ((s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) {
@@ -264,17 +271,7 @@ Expected<int64_t> ParseIso8601Micros(std::string_view s) {
     if (pos < s.size() && s[pos] == ':') {
       if (!Digits(s, pos + 1, 2, sec)) return bad();
       pos += 3;
-      if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
-        ++pos;
-        int digits = 0;
-        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-          if (digits < 6) micros = micros * 10 + (s[pos] - '0');
-          ++digits;
-          ++pos;
-        }
-        if (digits == 0) return bad();
-        for (int i = digits; i < 6; ++i) micros *= 10;
-      }
+      if (!ReadFraction(s, pos, micros)) return bad();
     }
     if (h > 23 || mi > 59 || sec > 60) return bad();
   }
