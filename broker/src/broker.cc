@@ -10,6 +10,7 @@ Broker::Broker(BrokerOptions options)
       contexts_(options_.contexts),
       store_(MakeMemoryStore(names_, options_.store_shards)),
       notifier_(options_.notifier),
+      forwarder_(options_.forwarder),
       subs_(names_, notifier_),
       registrations_(names_),
       api_(*store_, contexts_, names_, subs_, registrations_, options_.api),
@@ -74,11 +75,20 @@ Expected<void> Broker::Start() {
   subs_.StartPeriodic([this](const std::string& tenant, const std::function<bool(const EntityPtr&)>& visit) {
     store_->Scan(tenant, ScanFilter{}, visit);
   });
+  if (options_.forwarding) forwarder_.Start();
   auto ok = server_->Start();
   if (!ok) {
     subs_.StopPeriodic();
     notifier_.Stop(std::chrono::milliseconds(0));
+    forwarder_.Stop();
     return ok;
+  }
+  if (options_.forwarding) {
+    const std::string& host = options_.server.host;
+    const bool v6 = host.find(':') != std::string::npos;
+    via_name_ = !options_.via_name.empty() ? options_.via_name
+                                           : (v6 ? "[" + host + "]" : host) + ":" + std::to_string(server_->port());
+    api_.EnableForwarding(&forwarder_, via_name_);
   }
   running_ = true;
   started_ = std::chrono::steady_clock::now();
@@ -88,6 +98,10 @@ Expected<void> Broker::Start() {
 void Broker::Stop() {
   if (!running_) return;
   running_ = false;
+  // Forwarding stops first: what is still forwarded fails, and its answers (with warnings)
+  // reach their clients while the server finishes in-flight requests.
+  api_.EnableForwarding(nullptr, "");
+  forwarder_.Stop();
   server_->Stop(options_.shutdown_grace);
   subs_.StopPeriodic();
   notifier_.Stop(options_.shutdown_grace);
@@ -173,6 +187,17 @@ std::string Broker::RenderMetrics() const {
     AppendMetric(out, "citybed_notifications_triggered_total", "", static_cast<double>(s.matched));
     AppendMetricHeader(out, "citybed_notifications_throttled_total", "counter", "Notifications skipped by throttling.");
     AppendMetric(out, "citybed_notifications_throttled_total", "", static_cast<double>(s.throttled));
+    const ForwarderCounters f = forwarder_.Counters();
+    AppendMetricHeader(out, "citybed_forwarded_requests_total", "counter",
+                       "Requests forwarded to context sources (distributed operations), by outcome.");
+    AppendMetric(out, "citybed_forwarded_requests_total", "outcome=\"answered\"", static_cast<double>(f.answered));
+    AppendMetric(out, "citybed_forwarded_requests_total", "outcome=\"failed\"", static_cast<double>(f.failed - f.timeouts));
+    AppendMetric(out, "citybed_forwarded_requests_total", "outcome=\"timeout\"", static_cast<double>(f.timeouts));
+    AppendMetric(out, "citybed_forwarded_requests_total", "outcome=\"cooled\"", static_cast<double>(f.cooled));
+    AppendMetricHeader(out, "citybed_forwarded_bytes_total", "counter", "Bytes received from context sources.");
+    AppendMetric(out, "citybed_forwarded_bytes_total", "", static_cast<double>(f.bytes_received));
+    AppendMetricHeader(out, "citybed_forwarded_in_flight", "gauge", "Forwarded requests awaiting an answer.");
+    AppendMetric(out, "citybed_forwarded_in_flight", "", static_cast<double>(f.in_flight));
     AppendMetricHeader(out, "citybed_context_fetches_total", "counter", "Remote @context documents fetched.");
     AppendMetric(out, "citybed_context_fetches_total", "", static_cast<double>(contexts_.fetches()));
   });

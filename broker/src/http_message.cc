@@ -1,7 +1,9 @@
 #include "citybed/broker/http_message.h"
-#include "citybed/common/strings.h"
 
 #include <cctype>
+#include <future>
+
+#include "citybed/common/strings.h"
 
 namespace citybed::broker {
 
@@ -145,6 +147,15 @@ bool ValidHeaderValue(std::string_view value) {
     if (c == '\r' || c == '\n' || c == '\0') return false;
   }
   return true;
+}
+
+Response AwaitResponse(Response r) {
+  if (!r.deferred()) return r;
+  auto promise = std::make_shared<std::promise<Response>>();
+  std::future<Response> answer = promise->get_future();
+  auto later = std::move(r.later);
+  later([promise](Response done) { promise->set_value(std::move(done)); });
+  return AwaitResponse(answer.get());
 }
 
 }  // namespace citybed::broker

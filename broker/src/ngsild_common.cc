@@ -340,6 +340,10 @@ NgsiLdApi::NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, S
                      RegistrationManager& registrations, ApiOptions options)
     : impl_(std::make_shared<Impl>(store, contexts, names, subs, registrations, options)) {}
 
+void NgsiLdApi::EnableForwarding(Forwarder* forwarder, std::string via_name) {
+  impl_->EnableForwarding(forwarder, std::move(via_name));
+}
+
 void NgsiLdApi::Register(Router& router) {
   auto bind = [impl = impl_](Response (Impl::*fn)(Request&, const PathParams&)) {
     return [impl, fn](Request& r, const PathParams& p) { return ((*impl).*fn)(r, p); };

@@ -78,8 +78,28 @@ Response NgsiLdApi::Impl::RetrieveEntity(Request& req, const PathParams& p) {
   if (req.FindParam("geometryProperty") && call->accept != AcceptKind::kGeo) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "geometryProperty needs Accept: application/geo+json"));
   }
+  opts->with_context = call->accept == AcceptKind::kLd;
   EntityPtr e = store_.Get(call->tenant, id);
-  if (!e) return ProblemResponse(NotFound(id));
+  // A distributed retrieve (5.7.1.4) when registered sources may hold this entity.
+  DistributedAsk ask;
+  ask.operation = "retrieveEntity";
+  ask.ids = {id};
+  for (uint32_t a : attrs) {
+    if (a != 0) ask.attrs.push_back(a);  // 0: pick= of id or type only
+  }
+  if (const std::string* type = req.FindParam("type")) {
+    for (const std::string& t : SplitList(*type)) ask.types.push_back(call->ctx->ExpandToId(t, names_));
+  }
+  Distribution dist = Distribute(req, *call, ask);
+  if (!dist.plans.empty()) return DistributedRetrieve(req, *call, std::move(dist), std::move(e), id, *opts, std::move(attrs));
+  Response r = FinishRetrieve(req, *call, e.get(), id, *opts, attrs);
+  AddWarnings(r, dist.warnings);
+  return r;
+}
+
+Response NgsiLdApi::Impl::FinishRetrieve(const Request& req, const Call& call, const Entity* e, const std::string& id,
+                                         const RenderOptions& opts, const std::vector<uint32_t>& attrs) {
+  if (e == nullptr) return ProblemResponse(NotFound(id));
   if (!attrs.empty()) {  // 5.7.1.4: none of the asked attributes: ResourceNotFound
     bool any = false;
     for (uint32_t a : attrs) any = any || e->HasAttribute(a);
@@ -87,20 +107,19 @@ Response NgsiLdApi::Impl::RetrieveEntity(Request& req, const PathParams& p) {
   }
   if (const std::string* type = req.FindParam("type")) {
     bool any = false;
-    for (const std::string& t : SplitList(*type)) any = any || e->HasType(call->ctx->ExpandToId(t, names_));
+    for (const std::string& t : SplitList(*type)) any = any || e->HasType(call.ctx->ExpandToId(t, names_));
     if (!any) return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " is not of type " + *type));
   }
   std::string body;
   body.reserve(512);
   JsonWriter w(body);
-  opts->with_context = call->accept == AcceptKind::kLd;
-  if (call->accept == AcceptKind::kGeo) {
+  if (call.accept == AcceptKind::kGeo) {
     const std::string* gp = req.FindParam("geometryProperty");
-    RenderGeoJsonFeature(w, *e, call->ctx->ExpandToId(gp ? *gp : "location", names_), *opts, MakeCodec(*call->ctx));
+    RenderGeoJsonFeature(w, *e, call.ctx->ExpandToId(gp ? *gp : "location", names_), opts, MakeCodec(*call.ctx));
   } else {
-    RenderEntity(w, *e, *opts, MakeCodec(*call->ctx));
+    RenderEntity(w, *e, opts, MakeCodec(*call.ctx));
   }
-  return Json(200, std::move(body), *call);
+  return Json(200, std::move(body), call);
 }
 
 Response NgsiLdApi::Impl::DeleteEntity(Request& req, const PathParams& p) {

@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "citybed/broker/store.h"
 #include "citybed/broker/subscriptions.h"
 #include "api_common.h"
+#include "distributed.h"
 
 namespace citybed::broker {
 
@@ -122,6 +124,38 @@ class NgsiLdApi::Impl {
     PatternPtr id_pattern;
   };
   Response RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx);
+  // Writes one page of a query's answer (entities or a GeoJSON FeatureCollection), with the
+  // count (when asked) and the page links.
+  Response QueryPage(const Request& req, const Call& call, const RenderOptions& opts,
+                     const std::vector<const Entity*>& page, size_t offset, size_t limit, bool count,
+                     size_t total, bool has_next, const Context& ctx);
+
+  // Distributed operations (ngsild_distributed.cc).
+  void EnableForwarding(Forwarder* forwarder, std::string via_name) {
+    std::lock_guard lock(forwarding_mu_);
+    forwarder_ = forwarder;
+    via_name_ = std::move(via_name);
+  }
+  // The sources a request concerns (none when forwarding is off, local=true, or the request
+  // already passed this broker), with the warnings planning gave, and the Via value to send.
+  struct Distribution {
+    std::vector<SourcePlan> plans;
+    std::vector<ForwardWarning> warnings;
+    ForwardContext fc;
+    Forwarder* forwarder = nullptr;
+  };
+  Distribution Distribute(const Request& req, const Call& call, const DistributedAsk& ask);
+  // Answers a query from the local matches (the first offset + limit, in store order) and the
+  // sources' answers, later.
+  Response DistributedQuery(const Request& req, const Call& call, Distribution dist, std::vector<EntityPtr> local,
+                            size_t local_matched, bool local_more, const RenderOptions& opts,
+                            std::vector<uint32_t> projection, size_t offset, size_t limit, bool count);
+  // The answer to a retrieve of `e` (null: not found anywhere): 5.7.1.4's checks, then the entity.
+  Response FinishRetrieve(const Request& req, const Call& call, const Entity* e, const std::string& id,
+                          const RenderOptions& opts, const std::vector<uint32_t>& attrs);
+  // Answers a retrieve from the local entity (null when absent) merged with the sources' answers.
+  Response DistributedRetrieve(const Request& req, const Call& call, Distribution dist, EntityPtr local,
+                               const std::string& id, const RenderOptions& opts, std::vector<uint32_t> attrs);
 
   // Applies attributes to an entity version. Returns the names written and those refused.
   struct AttrOutcome {
@@ -138,6 +172,9 @@ class NgsiLdApi::Impl {
   SubscriptionManager& subs_;
   RegistrationManager& registrations_;
   ApiOptions options_;
+  std::mutex forwarding_mu_;
+  Forwarder* forwarder_ = nullptr;  // guarded by forwarding_mu_
+  std::string via_name_;            // guarded by forwarding_mu_
 };
 
 // Adds Link headers to the next (when `has_next`) and previous pages of a paged answer.

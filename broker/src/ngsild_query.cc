@@ -116,6 +116,22 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
   if (!query.attrs.empty()) opts->only_attrs = &query.attrs;
   opts->with_context = call.accept == AcceptKind::kLd;
 
+  // A distributed query (4.3.6) when registered sources may hold matching entities. Only
+  // GET /entities is forwarded: its parameters are what a source understands.
+  Distribution dist;
+  if (req.method == Method::kGet) {
+    DistributedAsk ask;
+    ask.operation = "queryEntity";
+    ask.types = query.filter.types;
+    for (uint32_t t : query.all_types) ask.types.push_back(t);
+    ask.ids = query.filter.ids;
+    ask.id_pattern = query.id_pattern.get();
+    ask.attrs = query.attrs;
+    ask.geo = query.geo ? &*query.geo : nullptr;
+    dist = Distribute(req, call, ask);
+  }
+  const bool distributed = !dist.plans.empty();
+
   if (query.geo) {
     GeoBox box;
     if (CandidateBox(*query.geo, box)) {
@@ -150,12 +166,28 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
       if (!geom || !GeoMatches(*query.geo, *geom)) return true;
     }
     ++matched;
-    if (matched > page->offset && results.size() < page->limit) results.push_back(e);
+    // A distributed query merges from the start, so it keeps every local match up to the page's end.
+    if (distributed ? matched <= want : (matched > page->offset && results.size() < page->limit)) results.push_back(e);
     return page->count || matched <= want;  // one past the page: is there a next one?
   });
+  if (distributed) {
+    std::vector<uint32_t> shown_attrs = opts->only_attrs ? *opts->only_attrs : std::vector<uint32_t>{};
+    return DistributedQuery(req, call, std::move(dist), std::move(results), matched, matched > want, *opts,
+                            std::move(shown_attrs), page->offset, page->limit, page->count);
+  }
+  std::vector<const Entity*> shown;
+  shown.reserve(results.size());
+  for (const EntityPtr& e : results) shown.push_back(e.get());
+  Response r = QueryPage(req, call, *opts, shown, page->offset, page->limit, page->count, matched, matched > want, ctx);
+  AddWarnings(r, dist.warnings);
+  return r;
+}
 
+Response NgsiLdApi::Impl::QueryPage(const Request& req, const Call& call, const RenderOptions& opts,
+                                    const std::vector<const Entity*>& page, size_t offset, size_t limit, bool count,
+                                    size_t total, bool has_next, const Context& ctx) {
   std::string body;
-  body.reserve(64 + results.size() * 512);
+  body.reserve(64 + page.size() * 512);
   JsonWriter w(body);
   const Codec codec = MakeCodec(ctx);
   if (call.accept == AcceptKind::kGeo) {
@@ -166,20 +198,20 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
     w.String("FeatureCollection");
     w.Key("features");
     w.BeginArray();
-    RenderOptions inner = *opts;
+    RenderOptions inner = opts;
     inner.with_context = false;
-    for (const EntityPtr& e : results) RenderGeoJsonFeature(w, *e, geo_name, inner, codec);
+    for (const Entity* e : page) RenderGeoJsonFeature(w, *e, geo_name, inner, codec);
     w.EndArray();
     w.EndObject();
   } else {
     w.BeginArray();
-    for (const EntityPtr& e : results) RenderEntity(w, *e, *opts, codec);
+    for (const Entity* e : page) RenderEntity(w, *e, opts, codec);
     w.EndArray();
   }
   Response r = Json(200, std::move(body), call);
-  if (page->count) r.SetHeader("NGSILD-Results-Count", std::to_string(matched));
+  if (count) r.SetHeader("NGSILD-Results-Count", std::to_string(total));
   // CIM 009, 5.5.9 and 6.3.10: links to the next and previous pages.
-  AddPageLinks(req, r, page->offset, page->limit, matched > want);
+  AddPageLinks(req, r, offset, limit, has_next);
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "citybed/broker/http_message.h"
 #include "citybed/common/strings.h"
 
 namespace citybed::broker {
@@ -96,6 +97,62 @@ bool IsRegistrationOperationOrGroup(std::string_view name) {
 bool Registration::Allows(std::string_view operation) const {
   return std::find(expanded_operations.begin(), expanded_operations.end(), operation) != expanded_operations.end();
 }
+
+namespace {
+
+// The members that say how to forward: tenant, contextSourceInfo, contextSourceAlias, management.
+Expected<void, Problem> ParseForwarding(const json::object& body, Registration& r) {
+  if (const json::value* t = body.if_contains("tenant")) {
+    if (!t->is_string() || !ValidHeaderValue(t->get_string())) return Unexpected(Bad("tenant must be a tenant name"));
+    r.source_tenant = std::string(t->get_string());
+  }
+  if (const json::value* a = body.if_contains("contextSourceAlias")) {
+    if (!a->is_string() || a->get_string().empty() || !ValidHeaderValue(a->get_string()) ||
+        a->get_string().find_first_of(" ,") != json::string::npos) {
+      return Unexpected(Bad("contextSourceAlias must be a name without spaces or commas (it travels in Via headers)"));
+    }
+    r.alias = std::string(a->get_string());
+  }
+  if (const json::value* info = body.if_contains("contextSourceInfo")) {
+    if (!info->is_array()) return Unexpected(Bad("contextSourceInfo must be an array of KeyValuePair"));
+    for (const json::value& kv : info->get_array()) {
+      const json::object* o = kv.if_object();
+      const json::value* k = o ? o->if_contains("key") : nullptr;
+      const json::value* v = o ? o->if_contains("value") : nullptr;
+      if (k == nullptr || v == nullptr || !k->is_string() || !v->is_string()) {
+        return Unexpected(Bad("every contextSourceInfo element must be {\"key\": string, \"value\": string}"));
+      }
+      // The pairs become headers of forwarded requests: checked where they enter.
+      if (!ValidHeaderName(k->get_string()) || !ValidHeaderValue(v->get_string())) {
+        return Unexpected(Bad("contextSourceInfo " + std::string(k->get_string()) + " cannot be an HTTP header"));
+      }
+      r.source_info.emplace_back(std::string(k->get_string()), std::string(v->get_string()));
+    }
+  }
+  if (const json::value* m = body.if_contains("management")) {
+    const json::object* o = m->if_object();
+    if (o == nullptr) return Unexpected(Bad("management must be an object"));
+    if (const json::value* l = o->if_contains("localOnly")) {
+      if (!l->is_bool()) return Unexpected(Bad("management.localOnly must be true or false"));
+      r.local_only = l->get_bool();
+    }
+    for (const char* key : {"timeout", "cooldown"}) {
+      const json::value* v = o->if_contains(key);
+      if (v == nullptr) continue;
+      const double ms = v->is_number() ? v->to_number<double>() : -1;
+      if (!(ms > 0) || ms > 86400000.0) {
+        return Unexpected(Bad(std::string("management.") + key + " must be a number of milliseconds above 0 (at most a day)"));
+      }
+      (std::string_view(key) == "timeout" ? r.timeout_ms : r.cooldown_ms) = std::max<int64_t>(1, static_cast<int64_t>(ms));
+    }
+    if (const json::value* c = o->if_contains("cacheDuration"); c && !c->is_string()) {
+      return Unexpected(Bad("management.cacheDuration must be an ISO 8601 duration"));
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(const json::object& body,
                                                                            const Context& ctx) const {
@@ -237,6 +294,7 @@ Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(cons
     if (!t) return Unexpected(Bad("expiresAt must be a date-time"));
     r->expires_at = *t;
   }
+  if (auto ok = ParseForwarding(body, *r); !ok) return Unexpected(std::move(ok).error());
   for (const char* key : {"registrationName", "description"}) {
     if (const json::value* v = body.if_contains(key); v && !v->is_string()) return Unexpected(Bad(std::string(key) + " must be a string"));
   }

@@ -193,6 +193,28 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = msg.keep_alive();
     int route = -1;
     Response resp = server_.handler(req, &route);  // the router turns exceptions into 500s
+    if (resp.deferred()) {
+      // Answered later from another thread (a distributed operation): the answer comes back to
+      // this session's thread. The forwarder bounds the wait, so the sweeper leaves it alone.
+      deadline_ = Clock::time_point::max();
+      auto later = std::move(resp.later);
+      const Method method = req.method;
+      auto sink = [self = shared_from_this(), keep_alive, method, route, start](Response done) {
+        asio::post(self->socket_.get_executor(), [self, done = std::move(done), keep_alive, method, route, start]() mutable {
+          if (self->closed_) return;
+          if (done.deferred()) done = ProblemResponse(MakeProblem(ErrorType::kInternalError, "a deferred answer was deferred again"));
+          self->Write(std::move(done), keep_alive, method, route, start);
+        });
+      };
+      try {
+        later(std::move(sink));
+      } catch (const std::exception& e) {
+        CITYBED_LOG(kError) << "starting a deferred answer failed: " << e.what();
+        Write(ProblemResponse(MakeProblem(ErrorType::kInternalError, "the request could not be started")), false,
+              req.method, route, start);
+      }
+      return;
+    }
     Write(std::move(resp), keep_alive, req.method, route, start);
   }
 

@@ -150,14 +150,14 @@ class Emulation final : public RunObserver {
 
   // ---- a synchronous GET through the pool, before and after the run ------------------------
 
-  sim::HttpOutcome Fetch(std::string wire, std::chrono::seconds limit) {
+  HttpOutcome Fetch(std::string wire, std::chrono::seconds limit) {
     bool done = false;
-    sim::HttpOutcome answer;
+    HttpOutcome answer;
     struct Ctx {
       bool* done;
-      sim::HttpOutcome* answer;
+      HttpOutcome* answer;
     } ctx{&done, &answer};
-    port_.pool().Send(std::move(wire), {[](void* c, uint64_t, sim::HttpOutcome& o) {
+    port_.pool().Send(std::move(wire), {[](void* c, uint64_t, HttpOutcome& o) {
                                           auto* x = static_cast<Ctx*>(c);
                                           *x->answer = std::move(o);
                                           *x->done = true;
@@ -170,7 +170,7 @@ class Emulation final : public RunObserver {
   }
 
   bool CheckBroker() {
-    const sim::HttpOutcome answer = Fetch(protocols_.primary().Version(), std::chrono::seconds(10));
+    const HttpOutcome answer = Fetch(protocols_.primary().Version(), std::chrono::seconds(10));
     if (!answer.ok()) {
       result_.broker_lost = true;
       result_.invalid_reasons.push_back("the broker at " + options_.broker_url + " does not answer GET /version: " +
@@ -185,8 +185,8 @@ class Emulation final : public RunObserver {
   BrokerCounters ReadBrokerCounters() {
     auto url = ParseHttpUrl(options_.broker_url);
     if (!url) return BrokerCounters{};
-    const sim::HttpOutcome o =
-        Fetch(sim::FormatRequest("GET", "/metrics", url->host_header, "", "", ""), std::chrono::seconds(5));
+    const HttpOutcome o =
+        Fetch(FormatRequest("GET", "/metrics", url->host_header, "", "", ""), std::chrono::seconds(5));
     BrokerCounters c;
     if (!o.ok()) return c;
     c.triggered = PrometheusValue(o.body, "citybed_notifications_triggered_total");

@@ -3,7 +3,7 @@
 namespace citybed::models {
 
 HttpBrokerPort::HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor,
-                               sim::HttpClientOptions options)
+                               HttpClientOptions options)
     : io_(io), executor_(executor), pool_(io, std::move(options)) {}
 
 void HttpBrokerPort::Submit(uint32_t slot, std::string&& wire, sim::Duration budget) {
@@ -15,17 +15,17 @@ void HttpBrokerPort::Submit(uint32_t slot, std::string&& wire, sim::Duration bud
   dispatched_[slot] = now;
   pending_[slot] = 1;
   const auto door = executor_.SimToWall(now);
-  const auto deadline = budget == sim::Duration::Max() ? sim::HttpClientPool::Clock::time_point::max()
+  const auto deadline = budget == sim::Duration::Max() ? HttpClientPool::Clock::time_point::max()
                                                        : door + budget.chrono();
   pool_.Send(std::move(wire), {&HttpBrokerPort::OnDone, this, slot}, deadline);
 }
 
-void HttpBrokerPort::OnDone(void* self_ptr, uint64_t tag, sim::HttpOutcome& o) {
+void HttpBrokerPort::OnDone(void* self_ptr, uint64_t tag, HttpOutcome& o) {
   auto* self = static_cast<HttpBrokerPort*>(self_ptr);
   const uint32_t slot = static_cast<uint32_t>(tag);
   if (slot >= self->pending_.size() || !self->pending_[slot]) return;
   self->pending_[slot] = 0;
-  const auto now = sim::HttpClientPool::Clock::now();
+  const auto now = HttpClientPool::Clock::now();
   PortOutcome out;
   out.status = o.status;
   out.error = std::move(o.error);
@@ -44,7 +44,7 @@ void HttpBrokerPort::CancelAll() {
   // Whatever the pool did not complete (it should have), complete here.
   for (uint32_t slot = 0; slot < pending_.size(); ++slot) {
     if (!pending_[slot]) continue;
-    sim::HttpOutcome o;
+    HttpOutcome o;
     o.error = "cancelled";
     OnDone(this, slot, o);
   }

@@ -6,7 +6,7 @@
 
 #include "citybed/common/json_text.h"
 #include "citybed/common/strings.h"
-#include "citybed/sim/http_client.h"
+#include "citybed/common/http_client.h"
 
 namespace citybed::models {
 
@@ -72,12 +72,12 @@ class NgsiLd final : public BrokerProtocol {
     body.push_back('[');
     AppendNgsiLdEntity(body, e);
     body.push_back(']');
-    return sim::FormatRequest("POST", "/ngsi-ld/v1/entityOperations/upsert", host_, Headers(tenant, e.type),
+    return FormatRequest("POST", "/ngsi-ld/v1/entityOperations/upsert", host_, Headers(tenant, e.type),
                               "application/json", body);
   }
 
   std::string Get(std::string_view id, std::string_view tenant) const override {
-    return sim::FormatRequest("GET", "/ngsi-ld/v1/entities/" + PercentEncode(id, ":"), host_,
+    return FormatRequest("GET", "/ngsi-ld/v1/entities/" + PercentEncode(id, ":"), host_,
                               Headers(tenant, TypeOfId(id)), "", "");
   }
 
@@ -88,7 +88,7 @@ class NgsiLd final : public BrokerProtocol {
     target += "&limit=" + std::to_string(limit);
     if (offset > 0) target += "&offset=" + std::to_string(offset);
     if (count) target += "&count=true";
-    return sim::FormatRequest("GET", target, host_, Headers(tenant, type), "", "");
+    return FormatRequest("GET", target, host_, Headers(tenant, type), "", "");
   }
 
   void UseOwnContext(std::string url, std::vector<std::string> own_types) override {
@@ -104,7 +104,7 @@ class NgsiLd final : public BrokerProtocol {
     std::string target = "/ngsi-ld/v1/entities?type=" + PercentEncode(type) +
                          "&georel=" + PercentEncode(std::string("near;maxDistance==") + distance, "=;") +
                          "&geometry=Point&coordinates=" + PercentEncode(coords, ",") + "&limit=" + std::to_string(limit);
-    return sim::FormatRequest("GET", target, host_, Headers(tenant, type), "", "");
+    return FormatRequest("GET", target, host_, Headers(tenant, type), "", "");
   }
 
   std::string Subscribe(const SubscriptionRequest& s, std::string_view tenant) const override {
@@ -132,10 +132,10 @@ class NgsiLd final : public BrokerProtocol {
     body += R"(,"notification":{"format":"normalized","endpoint":{"uri":)";
     AppendJsonString(body, s.endpoint);
     body += R"(,"accept":"application/json"}}})";
-    return sim::FormatRequest("POST", "/ngsi-ld/v1/subscriptions", host_, Headers(tenant, s.type), "application/json", body);
+    return FormatRequest("POST", "/ngsi-ld/v1/subscriptions", host_, Headers(tenant, s.type), "application/json", body);
   }
 
-  std::string Version() const override { return sim::FormatRequest("GET", "/version", host_, "", "", ""); }
+  std::string Version() const override { return FormatRequest("GET", "/version", host_, "", "", ""); }
 
  private:
   std::string Headers(std::string_view tenant, std::string_view type) const {
@@ -167,18 +167,18 @@ class NgsiV2 final : public BrokerProtocol {
     body.reserve(720);
     if (writes_ == V2Writes::kEntities) {
       AppendNgsiV2Entity(body, e);
-      return sim::FormatRequest("POST", "/v2/entities?options=upsert", host_, V2Headers(tenant), "application/json", body);
+      return FormatRequest("POST", "/v2/entities?options=upsert", host_, V2Headers(tenant), "application/json", body);
     }
     body += R"({"actionType":"append","entities":[)";
     AppendNgsiV2Entity(body, e);
     body += "]}";
-    return sim::FormatRequest("POST", "/v2/op/update", host_, V2Headers(tenant), "application/json", body);
+    return FormatRequest("POST", "/v2/op/update", host_, V2Headers(tenant), "application/json", body);
   }
 
   std::string Get(std::string_view id, std::string_view tenant) const override {
     std::string target = "/v2/entities/" + PercentEncode(id, ":");
     if (auto type = TypeOfId(id); !type.empty()) target += "?type=" + PercentEncode(type);
-    return sim::FormatRequest("GET", target, host_, V2Headers(tenant), "", "");
+    return FormatRequest("GET", target, host_, V2Headers(tenant), "", "");
   }
 
   std::string Query(std::string_view type, std::string_view q, int limit, int offset, bool count,
@@ -193,7 +193,7 @@ class NgsiV2 final : public BrokerProtocol {
     target += "&limit=" + std::to_string(limit);
     if (offset > 0) target += "&offset=" + std::to_string(offset);
     if (count) target += "&options=count";
-    return sim::FormatRequest("GET", target, host_, V2Headers(tenant), "", "");
+    return FormatRequest("GET", target, host_, V2Headers(tenant), "", "");
   }
 
   std::string GeoQuery(std::string_view type, LonLat at, double max_distance_m, int limit,
@@ -203,7 +203,7 @@ class NgsiV2 final : public BrokerProtocol {
     std::snprintf(coords, sizeof coords, "%.6f,%.6f", at.lat, at.lon);
     const std::string target = "/v2/entities?type=" + PercentEncode(type) + "&georel=" + PercentEncode(georel, ";:") +
                                "&geometry=point&coords=" + PercentEncode(coords, ",") + "&limit=" + std::to_string(limit);
-    return sim::FormatRequest("GET", target, host_, V2Headers(tenant), "", "");
+    return FormatRequest("GET", target, host_, V2Headers(tenant), "", "");
   }
 
   std::string Subscribe(const SubscriptionRequest& s, std::string_view tenant) const override {
@@ -238,10 +238,10 @@ class NgsiV2 final : public BrokerProtocol {
       AppendJsonString(body, s.expires_at);
     }
     body.push_back('}');
-    return sim::FormatRequest("POST", "/v2/subscriptions", host_, V2Headers(tenant), "application/json", body);
+    return FormatRequest("POST", "/v2/subscriptions", host_, V2Headers(tenant), "application/json", body);
   }
 
-  std::string Version() const override { return sim::FormatRequest("GET", "/version", host_, "", "", ""); }
+  std::string Version() const override { return FormatRequest("GET", "/version", host_, "", "", ""); }
   void UseOwnContext(std::string, std::vector<std::string>) override {}  // v2 has no @context
 
  private:

@@ -8,6 +8,7 @@
 #include <boost/beast.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,7 @@ class Receiver {
   ~Receiver() {
     io_.stop();
     thread_.join();
+    held_.clear();
   }
 
   uint16_t port() const { return acceptor_.local_endpoint().port(); }
@@ -43,6 +45,17 @@ class Receiver {
   void AlwaysFail() {
     std::lock_guard lock(mu_);
     fail_first_ = 1 << 30;
+  }
+  // A scripted answer for any request: status and body, or no answer at all (`hold`: the
+  // request is read and recorded, the connection stays open and silent: a black hole).
+  struct Scripted {
+    int status = 200;
+    std::string body;
+    bool hold = false;
+  };
+  void Script(std::function<Scripted(const Received&)> script) {
+    std::lock_guard lock(mu_);
+    script_ = std::move(script);
   }
   void Serve(const std::string& path, std::string body) {
     std::lock_guard lock(mu_);
@@ -88,10 +101,17 @@ class Receiver {
       for (const auto& f : req) r.headers[std::string(f.name_string())] = std::string(f.value());
       int status = 204;
       std::string body;
+      bool hold = false, script_used = false;
       {
         std::lock_guard lock(owner.mu_);
         auto doc = owner.documents_.find(r.target);
-        if (doc != owner.documents_.end()) {
+        if (owner.script_) {
+          Scripted answer = owner.script_(r);
+          status = answer.status;
+          body = std::move(answer.body);
+          hold = answer.hold;
+          script_used = true;
+        } else if (doc != owner.documents_.end()) {
           status = 200;
           body = doc->second;
         } else if (owner.fail_first_ > 0) {
@@ -101,12 +121,17 @@ class Receiver {
         owner.received_.push_back(std::move(r));
       }
       owner.cv_.notify_all();
+      if (hold) {
+        std::lock_guard lock(owner.mu_);
+        owner.held_.push_back(shared_from_this());  // open and silent until the receiver stops
+        return;
+      }
       res = {};
       res.version(11);
       res.result(status);
       res.keep_alive(req.keep_alive());
       if (!body.empty()) {
-        res.set(boost::beast::http::field::content_type, "application/ld+json");
+        res.set(boost::beast::http::field::content_type, script_used ? "application/json" : "application/ld+json");
         res.body() = body;
       }
       res.prepare_payload();
@@ -123,6 +148,8 @@ class Receiver {
   std::condition_variable cv_;
   std::vector<Received> received_;
   std::map<std::string, std::string> documents_;
+  std::function<Scripted(const Received&)> script_;
+  std::vector<std::shared_ptr<Session>> held_;
   int fail_first_ = 0;
 };
 

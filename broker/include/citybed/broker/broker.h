@@ -7,6 +7,9 @@
 //   ...
 //   broker.Stop();   // graceful: in-flight requests finish, notifications flush or count as dropped
 //
+// Retrieve and query are distributed operations over the registered context sources
+// (distributed.h, docs/federation.md) once the broker is started.
+//
 // It serves the NGSI-LD API under /ngsi-ld/v1 and the NGSI-v2 API under /v2 over one store
 // (ngsiv2_api.h), and answers GET /version (Orion's shape, with citybed's own fields), GET
 // /health and GET /metrics (Prometheus text format). Thread-safe; Start/Stop from one owner thread.
@@ -17,6 +20,7 @@
 #include <string>
 
 #include "citybed/broker/context.h"
+#include "citybed/broker/forwarder.h"
 #include "citybed/broker/interner.h"
 #include "citybed/broker/metrics.h"
 #include "citybed/broker/ngsild_api.h"
@@ -37,6 +41,12 @@ struct BrokerOptions {
   V2Options v2;
   NotifierOptions notifier;
   ContextResolverOptions contexts;
+  // Distributed operations: retrieve and query reach registered context sources (api.forward_*
+  // set the timeout and cool-down). `via_name` is this broker's name in Via headers; empty:
+  // host:port it listens on.
+  bool forwarding = true;
+  ForwarderOptions forwarder;
+  std::string via_name;
   int store_shards = 16;
   std::chrono::milliseconds shutdown_grace{5000};
 };
@@ -60,12 +70,14 @@ class Broker {
   Interner& names() { return names_; }
   Metrics& metrics() { return *metrics_; }
   Notifier& notifier() { return notifier_; }
+  Forwarder& forwarder() { return forwarder_; }
+  const std::string& via_name() const { return via_name_; }
   SubscriptionManager& subscriptions() { return subs_; }
   RegistrationManager& registrations() { return registrations_; }
   ContextResolver& contexts() { return contexts_; }
   std::string RenderMetrics() const;
-  // CPU seconds used by the broker's own threads (serving and notifying), while it runs.
-  double CpuSeconds() const { return server_->CpuSeconds() + notifier_.CpuSeconds(); }
+  // CPU seconds used by the broker's own threads (serving, notifying, forwarding), while it runs.
+  double CpuSeconds() const { return server_->CpuSeconds() + notifier_.CpuSeconds() + forwarder_.CpuSeconds(); }
 
  private:
   Response Version() const;
@@ -76,6 +88,8 @@ class Broker {
   ContextResolver contexts_;
   std::unique_ptr<Store> store_;
   Notifier notifier_;
+  Forwarder forwarder_;
+  std::string via_name_;
   SubscriptionManager subs_;
   RegistrationManager registrations_;
   Router router_;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,14 +40,27 @@ struct Request {
   void SetHeader(std::string name, std::string value);
 };
 
+struct Response;
+// Delivers a response that was produced later; callable once, from any thread.
+using ResponseSink = std::function<void(Response)>;
+
 struct Response {
   int status = 200;
   std::vector<Header> headers;
   std::string body;
+  // A response produced later (a distributed operation waiting for its context sources): when
+  // set, the other members are ignored and the server calls `later(sink)` on the request's
+  // thread; whoever holds the sink calls it exactly once, from any thread, with the answer.
+  std::function<void(ResponseSink)> later;
 
   void SetHeader(std::string name, std::string value);
   const std::string* FindHeader(std::string_view name) const;
+  bool deferred() const { return static_cast<bool>(later); }
 };
+
+// Waits for a deferred response (tests and in-process callers without a server); returns any
+// other response as it is.
+Response AwaitResponse(Response r);
 
 // Splits "path?a=1&b=x%20y" into a decoded path and decoded query pairs. A malformed escape
 // ("%zz") is an error, reported by returning false.

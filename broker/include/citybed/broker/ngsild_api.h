@@ -6,14 +6,19 @@
 //   /ngsi-ld/v1/subscriptions[/{id}]
 //   /ngsi-ld/v1/csourceRegistrations[/{id}]               context source registrations
 //   /ngsi-ld/v1/jsonldContexts[/{id}]                      @context hosting
+// With forwarding enabled, retrieve and query are distributed operations (4.3.6): they reach
+// the registered context sources and merge their answers (distributed.h).
 // Every handler negotiates content (Content-Type, Accept, Link, @context), resolves the tenant
 // (NGSILD-Tenant), and answers errors as application/problem+json. Stateless itself; all state
 // is in the Store and the SubscriptionManager. Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <string>
 
 #include "citybed/broker/context.h"
+#include "citybed/broker/forwarder.h"
 #include "citybed/broker/interner.h"
 #include "citybed/broker/registrations.h"
 #include "citybed/broker/router.h"
@@ -26,6 +31,10 @@ struct ApiOptions {
   size_t default_limit = 20;    // results per page when `limit` is absent
   size_t max_limit = 1000;      // a larger `limit` is refused with 403 TooManyResults
   size_t max_batch = 10000;     // entities per batch operation
+  // Distributed operations (docs/federation.md): what a registration's management member does
+  // not set. A source that fails is not asked again for `forward_cooldown`.
+  std::chrono::milliseconds forward_timeout{3000};
+  std::chrono::milliseconds forward_cooldown{5000};
 };
 
 class NgsiLdApi {
@@ -33,6 +42,10 @@ class NgsiLdApi {
   NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
             RegistrationManager& registrations, ApiOptions options = {});
   void Register(Router& router);
+  // Retrieve and query forward to the registered context sources through `forwarder` (which
+  // must outlive the API's use); `via_name` is this broker's name in Via headers. Without this
+  // call, registrations are stored and listed but nothing is forwarded. Thread-safe.
+  void EnableForwarding(Forwarder* forwarder, std::string via_name);
 
   class Impl;  // defined in src/ngsild_internal.h, private to the broker target
 

@@ -59,6 +59,14 @@ struct Registration {
   int64_t modified_at = kNoTime;
   boost::json::object document;  // every member as given, names expanded (rendering compacts them)
 
+  // How requests are forwarded to the source (4.3.6, 5.2.9, 5.2.34):
+  std::string source_tenant;  // the "tenant" member: the source's tenant to address; "" = default
+  std::vector<std::pair<std::string, std::string>> source_info;  // contextSourceInfo: sent as headers
+  std::string alias;           // contextSourceAlias: the source's name in Via headers (loops)
+  int64_t timeout_ms = 0;      // management.timeout; 0 = the broker's default
+  int64_t cooldown_ms = 0;     // management.cooldown; 0 = the broker's default
+  bool local_only = false;     // management.localOnly: ask the source for its own data only
+
   bool Allows(std::string_view operation) const;
   bool Expired(int64_t now) const { return expires_at != kNoTime && expires_at <= now; }
 };

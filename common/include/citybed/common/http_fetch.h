@@ -3,7 +3,7 @@
 // deadline —
 // for requests that are rare and one at a time: the broker fetching a remote @context, the
 // conformance runner talking to a broker under test. (High-rate load goes through
-// sim::HttpClientPool instead.) The request is sent as given: the method, the target, the
+// HttpClientPool instead.) The request is sent as given: the method, the target, the
 // headers in order and the body verbatim; only Host and, with a body, Content-Length are added
 // when absent. Thread-safe: no shared state.
 #pragma once

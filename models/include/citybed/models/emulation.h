@@ -30,7 +30,7 @@
 #include "citybed/models/protocol.h"
 #include "citybed/models/world.h"
 #include "citybed/sim/histogram.h"
-#include "citybed/sim/http_client.h"
+#include "citybed/common/http_client.h"
 #include "citybed/sim/realtime.h"
 
 namespace citybed::models {
@@ -70,7 +70,7 @@ struct EmulationResult {
   std::string broker_version;  // the body of GET /version, if it answered
   std::string notification_url;
   sim::RealtimeReport executor;
-  sim::HttpClientStats pool;
+  HttpClientStats pool;
   sim::LatencyHistogram pool_wait{4};  // ns a request waited for a connection
   // Requests, warm-up included: made by the workload, handed to the broker port (their uplink
   // delivered), written to the broker; answered ok; failed (any cause); of which lost on the

@@ -1,5 +1,5 @@
 // HttpBrokerPort: the BrokerPort of emulation — real HTTP to a real broker through a pool of
-// keep-alive connections (sim::HttpClientPool), paced by the real-time executor.
+// keep-alive connections (HttpClientPool), paced by the real-time executor.
 //
 // A request reaches the broker's door at its simulated dispatch time, i.e. at the wall time the
 // executor maps it to; what it measures from there is real time: waiting for a free connection,
@@ -12,27 +12,27 @@
 #include <vector>
 
 #include "citybed/models/broker_port.h"
-#include "citybed/sim/http_client.h"
+#include "citybed/common/http_client.h"
 #include "citybed/sim/realtime.h"
 
 namespace citybed::models {
 
 class HttpBrokerPort final : public BrokerPort {
  public:
-  HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor, sim::HttpClientOptions options);
+  HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor, HttpClientOptions options);
   void Bind(PortClient& client) override { client_ = &client; }
   void Submit(uint32_t slot, std::string&& wire, sim::Duration budget) override;
   // Shuts the pool down: every waiting or in-flight request completes as "cancelled".
   void CancelAll() override;
 
-  sim::HttpClientPool& pool() { return pool_; }
+  HttpClientPool& pool() { return pool_; }
 
  private:
-  static void OnDone(void* self, uint64_t slot, sim::HttpOutcome& o);
+  static void OnDone(void* self, uint64_t slot, HttpOutcome& o);
 
   boost::asio::io_context& io_;
   sim::RealtimeExecutor& executor_;
-  sim::HttpClientPool pool_;
+  HttpClientPool pool_;
   PortClient* client_ = nullptr;
   std::vector<sim::Time> dispatched_;  // by slot: simulated dispatch time
   std::vector<uint8_t> pending_;       // by slot: submitted and not completed

@@ -1,6 +1,6 @@
 // BrokerProtocol: how the emulation's abstract operations become HTTP requests for one broker
 // API — NGSI-LD (ETSI GS CIM 009) or NGSI-v2 (FIWARE Orion). Each method returns the complete
-// wire request (see sim::FormatRequest). Implementations are immutable and thread-compatible.
+// wire request (see FormatRequest). Implementations are immutable and thread-compatible.
 // Protocols: the protocols of one run, one per API its regions speak (scenario: broker.api and
 // a region's api).
 #pragma once

@@ -1,4 +1,4 @@
-#include "citybed/sim/http_client.h"
+#include "citybed/common/http_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-namespace citybed::sim {
+namespace citybed {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -297,4 +297,4 @@ void HttpClientPool::Send(std::string wire, HttpCompletion done, Clock::time_poi
 void HttpClientPool::Shutdown() { impl_->Shutdown(); }
 HttpClientStats HttpClientPool::Stats() const { return impl_->Stats(); }
 
-}  // namespace citybed::sim
+}  // namespace citybed

@@ -2,10 +2,10 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "citybed/sim/http_client.h"
+#include "citybed/common/http_client.h"
 #include "receiver.h"
 
-using namespace citybed::sim;
+using namespace citybed;
 using citybed::testing::Receiver;
 using namespace std::chrono_literals;
 

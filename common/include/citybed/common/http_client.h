@@ -22,7 +22,7 @@
 #include <memory>
 #include <string>
 
-namespace citybed::sim {
+namespace citybed {
 
 struct HttpClientOptions {
   std::string host = "127.0.0.1";
@@ -83,4 +83,4 @@ class HttpClientPool {
 std::string FormatRequest(std::string_view method, std::string_view target, std::string_view host,
                           std::string_view extra_headers, std::string_view content_type, std::string_view body);
 
-}  // namespace citybed::sim
+}  // namespace citybed

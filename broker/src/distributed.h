@@ -1,0 +1,107 @@
+// Distributed operations (CIM 009 V1.9.1, 4.3.6, 5.7.1.4, 5.7.2.4, 6.3.17): which context
+// source registrations a retrieve or a query concerns, the requests forwarded to them, and how
+// their answers merge with the local entities. Private to citybed_broker; the handlers in
+// ngsild_entities.cc and ngsild_query.cc use it, and the Forwarder carries the requests.
+//
+// Rules (docs/federation.md explains them):
+// - A registration concerns a request when it is of the request's tenant, allows the operation
+//   (retrieveEntity, queryEntity), has not expired, and one of its RegistrationInfo can hold a
+//   matching entity: a registered type among the asked types, a registered id among the asked
+//   ids (or matched by the asked idPattern), a registered idPattern matching an asked id, a
+//   registered attribute among the asked attrs, a registered location meeting the geo-query.
+// - Loops: a registration whose source (contextSourceAlias, else the endpoint's host:port) is
+//   already in the request's Via header is skipped with a 199 warning; a request whose Via
+//   holds this broker's own name is answered from local data only.
+// - The forwarded request keeps the client's filters (id, idPattern, q, geo-query, scopeQ),
+//   narrows type and attrs to what the registration offers, asks for normalized entities with
+//   system attributes (for the merge rule) and for offset + limit entities from the start, and
+//   carries the client's @context Link, the registration's tenant, its contextSourceInfo as
+//   headers and Via with this broker appended.
+// - Merge (4.5.5): entities by id, types united; instances of an attribute by datasetId; for
+//   the same instance the most recent observedAt wins, then the most recent modifiedAt, then
+//   the local one or the earlier registration (by id). An auxiliary registration adds only
+//   attributes no other source has.
+// - Failures (6.3.17): no answer in time, a cooled-down source or a loop → 199; an answer that
+//   is not NGSI-LD → 111; an error status (other than 404) → 299. The answer keeps what the
+//   other sources gave and carries one NGSILD-Warning header per failure: never a 5xx.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "citybed/broker/entity.h"
+#include "citybed/broker/forwarder.h"
+#include "citybed/broker/geo.h"
+#include "citybed/broker/http_message.h"
+#include "citybed/broker/pattern.h"
+#include "citybed/broker/registrations.h"
+
+namespace citybed::broker {
+
+// What a request asks for, to match registrations (names expanded).
+struct DistributedAsk {
+  std::string operation;          // "retrieveEntity" or "queryEntity"
+  std::vector<uint32_t> types;    // any of them; empty: any type
+  std::vector<std::string> ids;   // any of them; empty: any id
+  const Pattern* id_pattern = nullptr;
+  std::vector<uint32_t> attrs;    // any of them; empty: every attribute
+  const GeoQuery* geo = nullptr;
+};
+
+// A registration the request concerns, and what to ask it for.
+struct SourcePlan {
+  RegistrationPtr reg;
+  bool types_restricted = false;  // ask for `types` instead of the client's type selection
+  std::vector<uint32_t> types;
+  bool attrs_restricted = false;  // ask for `attrs` instead of the client's attrs
+  std::vector<uint32_t> attrs;
+  std::vector<std::string> ids;   // registered ids to ask for (when every matching info names them)
+};
+
+struct ForwardWarning {
+  int code = 199;        // 6.3.17: 110, 111, 199, 299
+  std::string agent;     // the source: its alias or host:port
+  std::string text;
+  std::string Header() const;  // warn-code SP warn-agent SP quoted warn-text (RFC 7234 5.5)
+};
+
+// The received-by names of a Via header ("1.1 a, 1.1 b" -> {"a", "b"}).
+std::vector<std::string> ViaNames(std::string_view via);
+// A registration's name in Via headers and warnings: contextSourceAlias, else host:port.
+std::string SourceName(const Registration& r);
+
+// The registrations `ask` concerns, in the order sources are merged (by id, auxiliary last);
+// loop-skipped ones become warnings.
+std::vector<SourcePlan> PlanSources(const std::vector<RegistrationPtr>& registrations, const DistributedAsk& ask,
+                                    const std::vector<std::string>& via, int64_t now,
+                                    std::vector<ForwardWarning>& warnings);
+
+// The common part of forwarded requests.
+struct ForwardContext {
+  const Request* client = nullptr;  // its query parameters and headers
+  std::string link;                 // the client's @context as a Link header value
+  std::string via;                  // the Via value to send (incoming + this broker)
+  std::chrono::milliseconds default_timeout{3000};
+  std::chrono::milliseconds default_cooldown{5000};
+};
+
+// GET {endpoint}/ngsi-ld/v1/entities?... for a query: the first `want` entities (limit capped
+// at `max_limit`), with count.
+ForwardRequest QueryForward(const SourcePlan& plan, const ForwardContext& fc, Interner& names, const Context& ctx,
+                            size_t want, size_t max_limit);
+// GET {endpoint}/ngsi-ld/v1/entities/{id}?... for a retrieve.
+ForwardRequest RetrieveForward(const SourcePlan& plan, const ForwardContext& fc, Interner& names,
+                               const Context& ctx, const std::string& id);
+
+// Reads a source's answer: entities (one object for a retrieve, an array for a query) parsed
+// with the client's context, their system times kept. Returns false with a warning when the
+// answer is a failure; a 404 to a retrieve is an empty, valid answer.
+bool ReadSourceAnswer(const SourcePlan& plan, const ForwardOutcome& outcome, bool single, const Codec& codec,
+                      std::vector<Entity>& entities, std::vector<ForwardWarning>& warnings);
+
+// Merges `from` into `into` (same id) by the rules above; `auxiliary` adds missing attributes only.
+void MergeSourceEntity(Entity& into, const Entity& from, bool auxiliary);
+
+void AddWarnings(Response& r, const std::vector<ForwardWarning>& warnings);
+
+}  // namespace citybed::broker
