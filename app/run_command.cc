@@ -99,6 +99,11 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
       }
     }
     s.broker.url = o.broker;
+    if (s.federation && o.broker != "embedded") {
+      std::fprintf(stderr, "citybed run: %s federates embedded brokers (its \"federation\" section); --broker cannot "
+                           "replace them\n", o.file.c_str());
+      return kExitUsage;
+    }
   }
   auto world = models::World::Build(s);
   if (!world) {
@@ -114,19 +119,32 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     return ok.error().code == ErrorCode::kAlreadyExists ? kExitUsage : kExitRuntimeError;
   }
 
-  // The broker: the embedded one in this process, or the given URL.
-  std::unique_ptr<broker::Broker> embedded;
+  // The broker: the embedded one in this process, or the given URL. A federation starts one
+  // embedded broker per site, each named by its site in Via headers.
+  std::vector<std::unique_ptr<broker::Broker>> embedded;
+  std::vector<std::string> site_urls;
   std::string url = s.broker.url;
   if (url == "embedded") {
-    broker::BrokerOptions bo;
-    bo.server.port = 0;
-    bo.server.threads = s.broker.threads;
-    embedded = std::make_unique<broker::Broker>(bo);
-    if (auto ok = embedded->Start(); !ok) {
-      std::fprintf(stderr, "citybed run: cannot start the embedded broker: %s\n", ok.error().message.c_str());
-      return kExitRuntimeError;
+    const models::Federation* fed = (*world)->federation();
+    const size_t n = fed ? fed->sites().size() : 1;
+    for (size_t i = 0; i < n; ++i) {
+      broker::BrokerOptions bo;
+      bo.server.port = 0;
+      bo.server.threads = s.broker.threads;
+      if (fed) {
+        bo.via_name = fed->sites()[i].id;
+        bo.api.forward_timeout = std::chrono::milliseconds(std::max<int64_t>(1, fed->spec().timeout.ns() / 1000000));
+        bo.api.forward_cooldown = std::chrono::milliseconds(fed->spec().cooldown.ns() / 1000000);
+      }
+      embedded.push_back(std::make_unique<broker::Broker>(bo));
+      if (auto ok = embedded.back()->Start(); !ok) {
+        std::fprintf(stderr, "citybed run: cannot start the embedded broker%s: %s\n",
+                     fed ? (" of " + fed->sites()[i].id).c_str() : "", ok.error().message.c_str());
+        return kExitRuntimeError;
+      }
+      if (fed) site_urls.push_back(embedded.back()->url());
     }
-    url = embedded->url();
+    url = embedded.front()->url();
   }
   while (!url.empty() && url.back() == '/') url.pop_back();
   const std::string host_header = url.substr(url.find("://") + 3);
@@ -147,7 +165,13 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                  s.name.c_str(), static_cast<unsigned long long>((*world)->total_sources()),
                  static_cast<unsigned long long>((*world)->total_users()), s.regions.size(), s.regions.size() == 1 ? "" : "s",
                  s.duration.ToString().c_str(),
-                 s.speed, url.c_str(), embedded ? " (embedded)" : "");
+                 s.speed, url.c_str(), embedded.empty() ? "" : " (embedded)");
+    if (site_urls.size() > 1) {
+      const models::Federation& fed = *(*world)->federation();
+      std::fprintf(stderr, "citybed run: federation of %zu embedded brokers (%s topology, %zu registrations%s)\n",
+                   site_urls.size(), std::string(models::ToString(fed.spec().topology)).c_str(), fed.links().size(),
+                   fed.spec().relay ? ", broker-to-broker requests through the backbone relay" : "");
+    }
   }
   // The live line shows what the broker is doing now: the rate and p99 of the responses that
   // arrived since the last line (the recorder files latencies under their intended send time,
@@ -162,12 +186,19 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     }
     void OnNotification(const models::NotificationRecord& n) override { next.OnNotification(n); }
     void OnResources(const models::ResourceSample& s) override { next.OnResources(s); }
+    void OnInterop(const models::InteropRecord& r) override { next.OnInterop(r); }
   } live(recorder);
   models::EmulationOptions eo;
   eo.broker_url = url;
+  eo.site_urls = site_urls;
+  auto embedded_cpu = [&embedded] {
+    double cpu = 0;
+    for (const auto& b : embedded) cpu += b->CpuSeconds();
+    return cpu;
+  };
   eo.listen_host = o.notify_host;
   eo.interrupt = &g_interrupted;
-  if (embedded) eo.broker_cpu_seconds = [&embedded] { return embedded->CpuSeconds(); };
+  if (!embedded.empty()) eo.broker_cpu_seconds = embedded_cpu;
   uint64_t last_ok = 0;
   double last_wall = 0;
   eo.on_progress = [&](const models::EmulationProgress& p) {
@@ -200,7 +231,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   const int64_t started_unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
                                       std::chrono::system_clock::now().time_since_epoch()).count();
   const HostProbe host;
-  const double broker_cpu_before = embedded ? embedded->CpuSeconds() : 0;
+  const double broker_cpu_before = embedded_cpu();
   models::EmulationResult result = models::RunEmulation(**world, protocols, eo, live);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
@@ -210,15 +241,16 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   info.scenario = &s;
   info.result = &result;
   info.broker_url = url;
-  info.broker_embedded = embedded != nullptr;
+  info.broker_embedded = !embedded.empty();
+  info.federation = (*world)->federation();
   info.started_utc = started;
   info.started_unix_us = started_unix_us;
   info.command_line = command_line;
   info.sources = (*world)->total_sources();
   info.users = (*world)->total_users();
   info.host = host.Describe();
-  if (embedded) {
-    const double cpu = embedded->CpuSeconds() - broker_cpu_before;
+  if (!embedded.empty()) {
+    const double cpu = embedded_cpu() - broker_cpu_before;
     info.broker_resources["cpu_seconds"] = std::round(cpu * 1000) / 1000;
     if (result.wall_seconds > 0) info.broker_resources["cpu_share"] = std::round(cpu / result.wall_seconds * 1e4) / 1e4;
     info.broker_resources["rss_mib"] = ResidentMiB();
@@ -247,7 +279,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   files.csv_metadata = results::BuildTimeseriesMetadata(recorder);
   if (s.outputs.report) files.html = results::BuildReportHtml(files.summary, files.manifest, recorder);
   auto written = results::WriteRunFolder(dir, files);
-  if (embedded) embedded->Stop();
+  for (auto& b : embedded) b->Stop();
   if (!written) {
     std::fprintf(stderr, "citybed run: cannot write the results: %s\n", written.error().message.c_str());
     return kExitRuntimeError;

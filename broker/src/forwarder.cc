@@ -7,6 +7,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "citybed/common/cpu_time.h"
@@ -54,7 +55,7 @@ class Forwarder::Impl : public std::enable_shared_from_this<Impl> {
     asio::post(io_, [this] {
       for (auto& [key, pool] : pools_) pool->Shutdown();
     });
-    blocking_.join();
+    if (blocking_) blocking_->join();
     work_.reset();
     if (thread_.joinable()) thread_.join();
     pools_.clear();
@@ -165,7 +166,8 @@ class Forwarder::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void SendBlocking(const std::shared_ptr<Batch>& batch, size_t index, ForwardRequest req, const std::string& key) {
-    asio::post(blocking_, [self = shared_from_this(), batch, index, req = std::move(req), key]() {
+    if (!blocking_) blocking_.emplace(2);  // made on first use: most federations speak plain http
+    asio::post(*blocking_, [self = shared_from_this(), batch, index, req = std::move(req), key]() {
       FetchRequest f;
       f.method = req.method;
       f.url = req.url;
@@ -231,7 +233,7 @@ class Forwarder::Impl : public std::enable_shared_from_this<Impl> {
   ForwarderOptions options_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  asio::thread_pool blocking_{2};  // https requests (Fetch blocks)
+  std::optional<asio::thread_pool> blocking_;  // https requests (Fetch blocks); forwarder thread only
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::map<std::string, std::unique_ptr<HttpClientPool>> pools_;  // forwarder thread only

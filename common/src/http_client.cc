@@ -261,6 +261,7 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
       o.status = static_cast<int>(res.result_int());
       if (auto it = res.find("NGSILD-Results-Count"); it != res.end()) o.results_count = std::string(it->value());
       else if (auto v2 = res.find("Fiware-Total-Count"); v2 != res.end()) o.results_count = std::string(v2->value());
+      for (auto [it, end] = res.equal_range("NGSILD-Warning"); it != end; ++it) ++o.warnings;
       if (options_.keep_body) o.body = std::move(res.body());
       if (!res.keep_alive()) {
         conn.connected = false;

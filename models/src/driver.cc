@@ -36,6 +36,7 @@ RequestDriver::RequestDriver(World& world, sim::Engine& engine, BrokerPort& port
       port_(port),
       observer_(observer),
       timeout_(timeout),
+      probe_(world),
       uplink_rng_(sim::RngStreams(world.scenario().seed).Stream("network/uplink")),
       downlink_rng_(sim::RngStreams(world.scenario().seed).Stream("network/downlink")) {
   port_.Bind(*this);
@@ -65,6 +66,8 @@ void RequestDriver::Report(const InFlight& f, RequestRecord& r) {
   const WorkloadRequest& q = f.request;
   r.op = q.op;
   r.region = q.region;
+  r.about = q.about;
+  r.site = q.site;
   r.domain = q.domain;
   r.name = q.spec != nullptr ? std::string_view(q.spec->name) : std::string_view();
   r.intended = f.intended;
@@ -77,15 +80,16 @@ void RequestDriver::Report(const InFlight& f, RequestRecord& r) {
     default: ++stats_.failed; break;
   }
   observer_.OnRequest(r);
+  if (probe_.Measures(q)) observer_.OnInterop(probe_.Measure(q, r));
 }
 
 void RequestDriver::Emit(WorkloadRequest&& request) {
   ++stats_.emitted;
   const sim::Time now = engine_.Now();
   const Scenario& s = world_.scenario();
-  const RegionRuntime& rt = world_.regions()[static_cast<size_t>(request.region)];
   const uint64_t bytes = request.wire.size();
-  const sim::Delivery up = sim::Network::Deliver(rt.path, bytes, s.network.retransmit, uplink_rng_);
+  const sim::Delivery up =
+      sim::Network::Deliver(world_.RouteOf(request.region, request.site), bytes, s.network.retransmit, uplink_rng_);
   if (request.group >= 0) {
     SourceGroup& g = world_.sources()[static_cast<size_t>(request.group)];
     const int64_t up_us = up.delivered ? std::min<int64_t>(up.delay.ns() / 1000, UINT32_MAX - 1) : UINT32_MAX;
@@ -130,7 +134,7 @@ void RequestDriver::Dispatch(uint32_t slot) {
   stats_.max_outstanding = std::max(stats_.max_outstanding, stats_.outstanding);
   f.at_port = true;
   std::string wire = std::move(f.request.wire);
-  port_.Submit(slot, std::move(wire), timeout_ - f.uplink);  // may complete at once: f is not used after
+  port_.Submit(slot, f.request.site, std::move(wire), timeout_ - f.uplink);  // may complete at once: f is not used after
 }
 
 void RequestDriver::OnPortDone(uint32_t slot, PortOutcome& o) {
@@ -140,7 +144,7 @@ void RequestDriver::OnPortDone(uint32_t slot, PortOutcome& o) {
   f.at_port = false;
   if (o.sent) ++stats_.sent;
   stats_.waited.Record(o.waited.ns());
-  const RegionRuntime& rt = world_.regions()[static_cast<size_t>(f.request.region)];
+  const sim::Route& path = world_.RouteOf(f.request.region, f.request.site);
   const sim::Duration broker = std::max(o.broker, sim::Duration());
   RequestRecord r;
   r.sent = o.sent;
@@ -151,7 +155,7 @@ void RequestDriver::OnPortDone(uint32_t slot, PortOutcome& o) {
     stats_.transport_errors_in_a_row = 0;
     const uint64_t down_bytes = o.body.size() + kHeaderBytes;
     const sim::Delivery down =
-        sim::Network::Deliver(rt.path, down_bytes, world_.scenario().network.retransmit, downlink_rng_);
+        sim::Network::Deliver(path, down_bytes, world_.scenario().network.retransmit, downlink_rng_);
     r.bytes_down = down_bytes;
     r.network = f.uplink + down.delay;
     r.latency = f.uplink + broker + down.delay;
@@ -164,6 +168,11 @@ void RequestDriver::OnPortDone(uint32_t slot, PortOutcome& o) {
       r.error = "network";
     } else {
       r.outcome = o.status < 300 && o.status >= 200 ? Outcome::kOk : Outcome::kStatus;
+    }
+    if (r.outcome == Outcome::kOk) {
+      r.body = o.body;
+      r.results_count = o.results_count;
+      r.warnings = o.warnings;
     }
   } else {
     r.network = f.uplink;

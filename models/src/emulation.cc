@@ -1,5 +1,7 @@
 #include "citybed/models/emulation.h"
 
+#include "citybed/models/relay.h"
+
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cmath>
@@ -44,6 +46,33 @@ double PrometheusValue(std::string_view text, std::string_view metric) {
   return total;
 }
 
+// One connection pool per broker: the one broker, or each site of a federation.
+std::vector<HttpClientOptions> SitePools(const Scenario& s, const EmulationOptions& options, const std::string& host,
+                                         const std::string& port) {
+  auto pool = [&](const std::string& h, const std::string& p) {
+    HttpClientOptions o;
+    o.host = h;
+    o.port = p;
+    o.connections = s.broker.connections;
+    o.timeout = s.broker.timeout.chrono() > std::chrono::milliseconds(1)
+                    ? std::chrono::duration_cast<std::chrono::milliseconds>(s.broker.timeout.chrono())
+                    : std::chrono::milliseconds(1);
+    o.max_queue = 1 << 22;
+    o.keep_body = true;
+    return o;
+  };
+  std::vector<HttpClientOptions> out;
+  if (options.site_urls.empty()) {
+    out.push_back(pool(host, port));
+    return out;
+  }
+  for (const std::string& url : options.site_urls) {
+    auto parsed = ParseHttpUrl(url);
+    out.push_back(parsed ? pool(parsed->host, parsed->port) : pool(host, port));
+  }
+  return out;
+}
+
 class Emulation final : public RunObserver {
  public:
   Emulation(World& world, Protocols protocols, const EmulationOptions& options, RunObserver& observer,
@@ -55,15 +84,7 @@ class Emulation final : public RunObserver {
         observer_(observer),
         executor_(engine_, io_, {.speed = scenario_.speed, .lag_bound = sim::Duration::Max(),
                                  .lag_percentile = scenario_.generator.lag_percentile}),
-        port_(io_, executor_,
-              {.host = host,
-               .port = port,
-               .connections = scenario_.broker.connections,
-               .timeout = scenario_.broker.timeout.chrono() > std::chrono::milliseconds(1)
-                              ? std::chrono::duration_cast<std::chrono::milliseconds>(scenario_.broker.timeout.chrono())
-                              : std::chrono::milliseconds(1),
-               .max_queue = 1 << 22,
-               .keep_body = true}),
+        port_(io_, executor_, SitePools(scenario_, options, host, port)),
         driver_(world, engine_, port_, *this, scenario_.broker.timeout),
         listener_(io_, [this](const sim::ListenerRequest& r) { return OnNotification(r.method, r.target, r.body); }),
         notify_rng_(sim::RngStreams(scenario_.seed).Stream("network/notification-downlink")) {}
@@ -96,9 +117,11 @@ class Emulation final : public RunObserver {
       if (m->own_type()) own.emplace_back(m->entity_type());
     }
     protocols_.UseOwnContext(base + std::string(kOwnContextPath), own);
+    own_context_url_ = base + std::string(kOwnContextPath);
     if (!CheckBroker()) return Finish();
+    if (world_.federation() != nullptr && !LinkSites()) return Finish();
     const BrokerCounters before = ReadBrokerCounters();
-    port_.pool().Warm();
+    if (port_.sites() == 1) port_.pool().Warm();  // a federation's pools open as they are used
     end_ = sim::Time() + scenario_.duration;
     Workload workload(world_, protocols_, engine_, driver_, wo);
     driver_.SetWorkload(&workload);
@@ -132,6 +155,7 @@ class Emulation final : public RunObserver {
   }
   void OnNotification(const NotificationRecord& n) override { observer_.OnNotification(n); }
   void OnResources(const ResourceSample& s) override { observer_.OnResources(s); }
+  void OnInterop(const InteropRecord& r) override { observer_.OnInterop(r); }
 
   void SampleResources() {
     if (!options_.broker_cpu_seconds) return;
@@ -150,14 +174,14 @@ class Emulation final : public RunObserver {
 
   // ---- a synchronous GET through the pool, before and after the run ------------------------
 
-  HttpOutcome Fetch(std::string wire, std::chrono::seconds limit) {
+  HttpOutcome Fetch(std::string wire, std::chrono::seconds limit, int site = 0) {
     bool done = false;
     HttpOutcome answer;
     struct Ctx {
       bool* done;
       HttpOutcome* answer;
     } ctx{&done, &answer};
-    port_.pool().Send(std::move(wire), {[](void* c, uint64_t, HttpOutcome& o) {
+    port_.pool(site).Send(std::move(wire), {[](void* c, uint64_t, HttpOutcome& o) {
                                           auto* x = static_cast<Ctx*>(c);
                                           *x->answer = std::move(o);
                                           *x->done = true;
@@ -169,32 +193,89 @@ class Emulation final : public RunObserver {
     return answer;
   }
 
+  std::string SiteUrl(int site) const {
+    return options_.site_urls.empty() ? options_.broker_url : options_.site_urls[static_cast<size_t>(site)];
+  }
+
   bool CheckBroker() {
-    const HttpOutcome answer = Fetch(protocols_.primary().Version(), std::chrono::seconds(10));
-    if (!answer.ok()) {
-      result_.broker_lost = true;
-      result_.invalid_reasons.push_back("the broker at " + options_.broker_url + " does not answer GET /version: " +
-                                        (!answer.error.empty() ? answer.error : "HTTP " + std::to_string(answer.status)));
-      return false;
+    for (int site = 0; site < static_cast<int>(port_.sites()); ++site) {
+      const HttpOutcome answer = Fetch(protocols_.primary().Version(), std::chrono::seconds(10), site);
+      if (!answer.ok()) {
+        result_.broker_lost = true;
+        result_.invalid_reasons.push_back("the broker at " + SiteUrl(site) + " does not answer GET /version: " +
+                                          (!answer.error.empty() ? answer.error : "HTTP " + std::to_string(answer.status)));
+        return false;
+      }
+      if (site == 0) result_.broker_version = answer.body;
     }
-    result_.broker_version = answer.body;
     return true;
   }
 
-  // The broker's notification counters, when it exposes citybed's Prometheus metrics.
+  // Federation: the registrations of the topology, made at each site before the run (any old
+  // one of the same id replaced), pointing at the relay when there is one.
+  bool LinkSites() {
+    const Federation& fed = *world_.federation();
+    FederationResult& fr = result_.federation;
+    fr.active = true;
+    fr.sites = fed.sites().size();
+    if (fed.spec().relay) {
+      relay_ = std::make_unique<Relay>(io_, fed, options_.site_urls, scenario_.speed, scenario_.network.retransmit,
+                                       sim::RngStreams(scenario_.seed).Stream("network/federation-relay"));
+      if (auto ok = relay_->Listen(options_.listen_host); !ok) {
+        result_.invalid_reasons.push_back("cannot start the federation relay: " + ok.error().message);
+        return false;
+      }
+      fr.relayed = true;
+    }
+    for (const SiteLink& link : fed.links()) {
+      const std::string endpoint = relay_ ? relay_->EndpointFor(link.at, link.source) : SiteUrl(link.source);
+      const std::string body = fed.Registration(link, endpoint);
+      auto at = ParseHttpUrl(SiteUrl(link.at));
+      if (!at) return false;
+      const std::string id = nlohmann::json::parse(body)["id"].get<std::string>();
+      const std::string link_header = "Link: <" + own_context_url_ +
+                                      ">; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"\r\n";
+      Fetch(FormatRequest("DELETE", "/ngsi-ld/v1/csourceRegistrations/" + PercentEncode(id, ":"), at->host_header, "", "", ""),
+            std::chrono::seconds(10), link.at);
+      const HttpOutcome made = Fetch(FormatRequest("POST", "/ngsi-ld/v1/csourceRegistrations", at->host_header, link_header,
+                                                   "application/json", body),
+                                     std::chrono::seconds(10), link.at);
+      if (made.status != 201) {
+        result_.invalid_reasons.push_back("cannot register " + fed.sites()[static_cast<size_t>(link.source)].id + " at " +
+                                          fed.sites()[static_cast<size_t>(link.at)].id + ": " +
+                                          (!made.error.empty() ? made.error : "HTTP " + std::to_string(made.status) + " " + made.body));
+        return false;
+      }
+      ++fr.registrations;
+    }
+    return true;
+  }
+
+  // The brokers' notification counters (summed over a federation's sites), when they expose
+  // citybed's Prometheus metrics.
   BrokerCounters ReadBrokerCounters() {
-    auto url = ParseHttpUrl(options_.broker_url);
-    if (!url) return BrokerCounters{};
-    const HttpOutcome o =
-        Fetch(FormatRequest("GET", "/metrics", url->host_header, "", "", ""), std::chrono::seconds(5));
-    BrokerCounters c;
-    if (!o.ok()) return c;
-    c.triggered = PrometheusValue(o.body, "citybed_notifications_triggered_total");
-    c.sent = PrometheusValue(o.body, "citybed_notifications_sent_total");
-    c.failed = PrometheusValue(o.body, "citybed_notifications_failed_total");
-    c.dropped = PrometheusValue(o.body, "citybed_notifications_dropped_total");
-    c.queued = PrometheusValue(o.body, "citybed_notification_queue_depth");
-    return c;
+    BrokerCounters sum;
+    for (int site = 0; site < static_cast<int>(port_.sites()); ++site) {
+      auto url = ParseHttpUrl(SiteUrl(site));
+      if (!url) return BrokerCounters{};
+      const HttpOutcome o =
+          Fetch(FormatRequest("GET", "/metrics", url->host_header, "", "", ""), std::chrono::seconds(5), site);
+      if (!o.ok()) return BrokerCounters{};
+      BrokerCounters c;
+      c.triggered = PrometheusValue(o.body, "citybed_notifications_triggered_total");
+      c.sent = PrometheusValue(o.body, "citybed_notifications_sent_total");
+      c.failed = PrometheusValue(o.body, "citybed_notifications_failed_total");
+      c.dropped = PrometheusValue(o.body, "citybed_notifications_dropped_total");
+      c.queued = PrometheusValue(o.body, "citybed_notification_queue_depth");
+      if (c.triggered < 0) return BrokerCounters{};
+      auto add = [](double& into, double v) { into = (into < 0 ? 0 : into) + std::max(0.0, v); };
+      add(sum.triggered, c.triggered);
+      add(sum.sent, c.sent);
+      add(sum.failed, c.failed);
+      add(sum.dropped, c.dropped);
+      add(sum.queued, c.queued);
+    }
+    return sum;
   }
 
   // Notifications the broker triggered during the run against those received: waits (up to
@@ -352,7 +433,18 @@ class Emulation final : public RunObserver {
   EmulationResult Finish() {
     const DriverStats& d = driver_.stats();
     result_.interrupted = interrupted_;
-    result_.pool = port_.pool().Stats();
+    result_.pool = port_.Stats();
+    if (relay_) {
+      const RelayStats& rs = relay_->stats();
+      FederationResult& fr = result_.federation;
+      fr.hops = rs.hops;
+      fr.lost = rs.lost;
+      fr.unreachable = rs.unreachable;
+      fr.bytes_forward = rs.bytes_forward;
+      fr.bytes_back = rs.bytes_back;
+      fr.backbone = rs.backbone;
+      relay_->Close();
+    }
     result_.pool_wait = d.waited;
     result_.sent = d.sent;
     result_.dispatched = d.dispatched;
@@ -377,6 +469,8 @@ class Emulation final : public RunObserver {
   sim::Engine engine_;
   sim::RealtimeExecutor executor_;
   HttpBrokerPort port_;
+  std::unique_ptr<Relay> relay_;
+  std::string own_context_url_;
   RequestDriver driver_;
   sim::HttpListener listener_;
   sim::Rng notify_rng_;

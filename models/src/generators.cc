@@ -136,6 +136,22 @@ Expected<std::vector<RegionSpec>> GenerateRegions(const RegionGenerator& g, uint
   return regions;
 }
 
+size_t NearestHub(const BackboneGenerator& g, const RegionSpec& region) {
+  const auto& cities = JapaneseCities();
+  size_t best = 0;
+  double best_km = 1e300;
+  for (size_t h = 0; h < g.hubs.size(); ++h) {
+    auto it = std::find_if(cities.begin(), cities.end(), [&](const City& c) { return c.id == g.hubs[h]; });
+    if (it == cities.end()) continue;
+    const double km = sim::Network::GreatCircleKm(region.lat, region.lon, it->lat, it->lon);
+    if (km < best_km) {
+      best_km = km;
+      best = h;
+    }
+  }
+  return best;
+}
+
 Expected<int> BuildBackbone(const BackboneGenerator& g, const std::vector<RegionSpec>& regions, sim::Network& net,
                             std::vector<int>& gateways) {
   const auto& cities = JapaneseCities();
@@ -160,15 +176,7 @@ Expected<int> BuildBackbone(const BackboneGenerator& g, const std::vector<Region
   gateways.clear();
   for (const RegionSpec& r : regions) {
     const int gw = net.AddNode("gw-" + r.id, r.lat, r.lon);
-    size_t best = 0;
-    double best_km = 1e300;
-    for (size_t h = 0; h < hub_cities.size(); ++h) {
-      const double km = sim::Network::GreatCircleKm(r.lat, r.lon, hub_cities[h]->lat, hub_cities[h]->lon);
-      if (km < best_km) {
-        best_km = km;
-        best = h;
-      }
-    }
+    const size_t best = NearestHub(g, r);
     if (auto ok = net.AddLink(gw, hubs[best], std::nullopt, g.region_bandwidth_bps, g.loss); !ok) return Unexpected(ok.error());
     gateways.push_back(gw);
   }

@@ -3,10 +3,28 @@
 namespace citybed::models {
 
 HttpBrokerPort::HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor,
-                               HttpClientOptions options)
-    : io_(io), executor_(executor), pool_(io, std::move(options)) {}
+                               std::vector<HttpClientOptions> sites)
+    : io_(io), executor_(executor) {
+  for (HttpClientOptions& o : sites) pools_.push_back(std::make_unique<HttpClientPool>(io, std::move(o)));
+}
 
-void HttpBrokerPort::Submit(uint32_t slot, std::string&& wire, sim::Duration budget) {
+HttpClientStats HttpBrokerPort::Stats() const {
+  HttpClientStats sum;
+  for (const auto& p : pools_) {
+    const HttpClientStats s = p->Stats();
+    sum.sent += s.sent;
+    sum.completed += s.completed;
+    sum.failed += s.failed;
+    sum.timeouts += s.timeouts;
+    sum.connects += s.connects;
+    sum.in_flight += s.in_flight;
+    sum.waiting += s.waiting;
+    sum.max_waiting = std::max(sum.max_waiting, s.max_waiting);
+  }
+  return sum;
+}
+
+void HttpBrokerPort::Submit(uint32_t slot, int site, std::string&& wire, sim::Duration budget) {
   if (slot >= dispatched_.size()) {
     dispatched_.resize(slot + 1);
     pending_.resize(slot + 1, 0);
@@ -17,7 +35,7 @@ void HttpBrokerPort::Submit(uint32_t slot, std::string&& wire, sim::Duration bud
   const auto door = executor_.SimToWall(now);
   const auto deadline = budget == sim::Duration::Max() ? HttpClientPool::Clock::time_point::max()
                                                        : door + budget.chrono();
-  pool_.Send(std::move(wire), {&HttpBrokerPort::OnDone, this, slot}, deadline);
+  pool(site).Send(std::move(wire), {&HttpBrokerPort::OnDone, this, slot}, deadline);
 }
 
 void HttpBrokerPort::OnDone(void* self_ptr, uint64_t tag, HttpOutcome& o) {
@@ -31,6 +49,7 @@ void HttpBrokerPort::OnDone(void* self_ptr, uint64_t tag, HttpOutcome& o) {
   out.error = std::move(o.error);
   out.body = std::move(o.body);
   out.results_count = std::move(o.results_count);
+  out.warnings = o.warnings;
   out.sent = o.sent;
   out.waited = sim::Duration(o.waited);
   out.broker = sim::Duration(now - self->executor_.SimToWall(self->dispatched_[slot]));
@@ -39,7 +58,7 @@ void HttpBrokerPort::OnDone(void* self_ptr, uint64_t tag, HttpOutcome& o) {
 }
 
 void HttpBrokerPort::CancelAll() {
-  pool_.Shutdown();
+  for (auto& p : pools_) p->Shutdown();
   io_.poll();  // the closed connections' handlers complete their requests
   // Whatever the pool did not complete (it should have), complete here.
   for (uint32_t slot = 0; slot < pending_.size(); ++slot) {

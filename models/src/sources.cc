@@ -80,6 +80,7 @@ class TrafficFlow final : public SourceModel {
 // Buses run round a circular route through their depot, about 10 s between position reports.
 class Bus final : public SourceModel {
  public:
+  std::optional<LonLat> FixedPlace(const SourceContext&) const override { return std::nullopt; }
   struct State {
     float angle, radius_km, speed;
     int64_t last_us;
@@ -124,6 +125,7 @@ class Bus final : public SourceModel {
 // Delivery vans drive from drop to drop across the region, lighter after each.
 class DeliveryVan final : public SourceModel {
  public:
+  std::optional<LonLat> FixedPlace(const SourceContext&) const override { return std::nullopt; }
   struct State {
     float lon, lat, to_lon, to_lat, cargo;
     int64_t last_us;
@@ -523,6 +525,7 @@ class RiverGauge final : public SourceModel {
 // and updated while heavy rain or an earthquake lasts.
 class DisasterAlert final : public SourceModel {
  public:
+  std::optional<LonLat> FixedPlace(const SourceContext& ctx) const override { return ctx.region_center; }
   std::string_view kind() const override { return "disaster-alert"; }
   std::string_view entity_type() const override { return "Alert"; }
   std::string_view domain() const override { return "disaster"; }
@@ -624,6 +627,7 @@ class CrowdSensor final : public SourceModel {
 // emergency.
 class WatchTracker final : public SourceModel {
  public:
+  std::optional<LonLat> FixedPlace(const SourceContext&) const override { return std::nullopt; }
   struct State {
     float battery, dx, dy;
   };

@@ -96,6 +96,7 @@ void Workload::OnReport(uint32_t g, uint32_t i) {
   r.group = static_cast<int>(g);
   r.member = i;
   r.observed_us = update.observed_us;
+  r.site = world_.federation() ? world_.federation()->HomeSite(group.region) : -1;
   r.wire = ProtocolOf(region).Write(update, region.tenant);
   Emit(std::move(r));
   const sim::Duration gap = NextGap(group.spec->arrival, rng, now.ns(), ctx.hour, group.scale(),
@@ -137,23 +138,37 @@ void Workload::CrowdAction(uint32_t c, uint32_t m, uint32_t action) {
 }
 
 // One request of a user in `region` (or, for cross-region requests, about another region).
+const BrokerProtocol& Workload::Route(WorkloadRequest& r) const {
+  const Federation* fed = world_.federation();
+  const RegionRuntime& about = world_.regions()[static_cast<size_t>(r.about)];
+  if (fed == nullptr) return ProtocolOf(about);
+  r.site = fed->EntrySite(r.region, r.about);
+  // Through another region's broker or a hub, a request is a distributed operation: NGSI-LD.
+  if (r.site != fed->HomeSite(r.about)) return protocols_.For(BrokerApi::kNgsiLd);
+  return ProtocolOf(about);
+}
+
 void Workload::Act(int region, const RequestSpec& req, sim::Rng& rng) {
-  const int target = req.cross_region ? world_.TargetRegion(region, rng) : region;
+  const int target = req.cross_region ? world_.TargetRegion(region, rng, req.other_region) : region;
   const RegionRuntime& about = world_.regions()[static_cast<size_t>(target)];
   WorkloadRequest r;
   r.region = region;
   r.about = target;
   r.spec = &req;
+  const BrokerProtocol& protocol = Route(r);
   switch (req.op) {
     case RequestSpec::Op::kGet: {
       // A thing that has reported at least once (so it exists in the broker).
       const auto& groups = world_.GroupsOfType(target, req.entity_type);
       for (int attempt = 0; attempt < 8 && !groups.empty(); ++attempt) {
-        const SourceGroup& sg = world_.sources()[static_cast<size_t>(groups[rng.Below(groups.size())])];
+        const int gi = groups[rng.Below(groups.size())];
+        const SourceGroup& sg = world_.sources()[static_cast<size_t>(gi)];
         const uint32_t i = static_cast<uint32_t>(rng.Below(sg.count));
         if (sg.reports[i] == 0) continue;
         r.op = OpKind::kGet;
-        r.wire = ProtocolOf(about).Get(world_.SourceEntityId(sg, i), about.tenant);
+        r.asked_group = gi;
+        r.asked_member = i;
+        r.wire = protocol.Get(world_.SourceEntityId(sg, i), about.tenant);
         Emit(std::move(r));
         return;
       }
@@ -162,12 +177,13 @@ void Workload::Act(int region, const RequestSpec& req, sim::Rng& rng) {
     }
     case RequestSpec::Op::kQuery:
       r.op = OpKind::kQuery;
-      r.wire = ProtocolOf(about).Query(req.entity_type, req.q, req.limit, 0, req.count || req.pages > 1, about.tenant);
+      r.wire = protocol.Query(req.entity_type, req.q, req.limit, 0, req.count || req.pages > 1, about.tenant);
       Emit(std::move(r));
       return;
     case RequestSpec::Op::kGeoQuery:
       r.op = OpKind::kGeoQuery;
-      r.wire = ProtocolOf(about).GeoQuery(req.entity_type, world_.RandomPlace(target, rng), req.max_distance_m, req.limit,
+      r.place = world_.RandomPlace(target, rng);
+      r.wire = protocol.GeoQuery(req.entity_type, r.place, req.max_distance_m, req.limit,
                                   about.tenant);
       Emit(std::move(r));
       return;
@@ -184,7 +200,7 @@ void Workload::Act(int region, const RequestSpec& req, sim::Rng& rng) {
       sub.q = req.q;
       sub.endpoint = options_.notification_url + "/" + region_id;
       r.op = OpKind::kSubscribe;
-      r.wire = ProtocolOf(about).Subscribe(sub, about.tenant);
+      r.wire = protocol.Subscribe(sub, about.tenant);
       Emit(std::move(r));
       return;
     }
@@ -207,7 +223,8 @@ void Workload::OnAnswer(const WorkloadRequest& request, bool ok, std::string_vie
   r.about = request.about;
   r.spec = req;
   r.page = page;
-  r.wire = ProtocolOf(about).Query(req->entity_type, req->q, req->limit, page * req->limit, true, about.tenant);
+  const BrokerProtocol& protocol = Route(r);
+  r.wire = protocol.Query(req->entity_type, req->q, req->limit, page * req->limit, true, about.tenant);
   Emit(std::move(r));
 }
 

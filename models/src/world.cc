@@ -65,9 +65,11 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
                                                " to the broker node " + net.name(broker)));
     }
     rt.path = backbone;
-    const sim::Duration access_latency = access.latency.value_or(sim::Duration::Milliseconds(2));
-    rt.path.propagation += access_latency;
-    rt.path.serialization_s_per_byte += 8.0 / access.bandwidth_bps;
+    rt.access_latency = access.latency.value_or(sim::Duration::Milliseconds(2));
+    rt.access_s_per_byte = 8.0 / access.bandwidth_bps;
+    rt.access_loss = access.loss;
+    rt.path.propagation += rt.access_latency;
+    rt.path.serialization_s_per_byte += rt.access_s_per_byte;
     rt.path.loss = 1 - (1 - backbone.loss) * (1 - access.loss);
     w->regions_.push_back(std::move(rt));
   }
@@ -197,11 +199,26 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
     std::vector<double> row(static_cast<size_t>(n));
     for (Eigen::Index j = 0; j < n; ++j) row[static_cast<size_t>(j)] = w->od_(i, j);
     w->od_rows_.emplace_back(row);
+    row[static_cast<size_t>(i)] = 0;
+    if (n > 1) w->od_rows_other_.emplace_back(row);
+  }
+  if (s.backbone) {
+    for (const RegionSpec& r : s.regions) w->block_of_.push_back(static_cast<int>(NearestHub(*s.backbone, r)));
+  }
+  // Federation: a broker per region or block; each region's requests then go to its own.
+  if (s.federation) {
+    auto f = Federation::Build(s, *w);
+    if (!f) return Unexpected(f.error());
+    w->federation_ = std::make_unique<Federation>(std::move(*f));
+    for (size_t r = 0; r < w->regions_.size(); ++r) {
+      w->regions_[r].path = w->federation_->RegionToSite(static_cast<int>(r), w->federation_->HomeSite(static_cast<int>(r)));
+    }
   }
   return w;
 }
 
-int World::TargetRegion(int from, sim::Rng& rng) const {
+int World::TargetRegion(int from, sim::Rng& rng, bool other) const {
+  if (other && !od_rows_other_.empty()) return static_cast<int>(od_rows_other_[static_cast<size_t>(from)](rng));
   return static_cast<int>(od_rows_[static_cast<size_t>(from)](rng));
 }
 

@@ -70,6 +70,11 @@ void Recorder::CompactBefore(size_t index) {
   while (compacted_ < index && compacted_ < intervals_.size()) intervals_[compacted_++].latency.Compact();
 }
 
+void Recorder::OnInterop(const models::InteropRecord& r) {
+  if (r.intended < sim::Time() + options_.warmup || r.intended >= sim::Time() + options_.duration) return;
+  interop_.Add(r);
+}
+
 void Recorder::OnRequest(const models::RequestRecord& r) {
   ++all_scheduled_;
   ++all_by_op_[static_cast<size_t>(r.op)];

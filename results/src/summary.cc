@@ -272,6 +272,29 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
   }
   j["notifications"] = notes;
 
+  // What users got back from reads that cross regions (and every read of a federation).
+  j["interoperability"] = rec.interop().ToJson();
+  if (r.federation.active) {
+    const models::Federation& fed = *info.federation;
+    json f = {{"topology", std::string(models::ToString(fed.spec().topology))},
+              {"brokers", fed.spec().brokers == models::FederationSpec::Brokers::kPerRegion ? "per-region" : "per-block"},
+              {"sites", r.federation.sites},
+              {"registrations", r.federation.registrations},
+              {"relayed", r.federation.relayed}};
+    if (r.federation.relayed) {
+      const auto& bb = r.federation.backbone;
+      f["relay"] = {{"messages", r.federation.hops},
+                    {"lost", r.federation.lost},
+                    {"unreachable", r.federation.unreachable},
+                    {"bytes_forward", r.federation.bytes_forward},
+                    {"bytes_back", r.federation.bytes_back},
+                    {"backbone_delay_ms", LatencyJson(bb)}};
+      f["relay"]["note"] = "broker-to-broker requests and answers, delayed by the simulated backbone (both ways, "
+                           "warm-up included); delays in simulated ms";
+    }
+    j["federation"] = f;
+  }
+
   const auto& lag = r.executor.lag;
   json g = {{"valid", gen.valid},
             {"lag_percentile", gen.percentile},

@@ -14,7 +14,7 @@ using tcp = asio::ip::tcp;
 
 class HttpListener::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(asio::io_context& io, ListenerHandler h) : io_(io), acceptor_(io), handler_(std::move(h)) {}
+  Impl(asio::io_context& io, ListenerAsyncHandler h) : io_(io), acceptor_(io), handler_(std::move(h)) {}
 
   struct Session : std::enable_shared_from_this<Session> {
     Session(tcp::socket s, std::shared_ptr<Impl> owner) : socket(std::move(s)), impl(std::move(owner)) {}
@@ -40,16 +40,30 @@ class HttpListener::Impl : public std::enable_shared_from_this<Impl> {
       ++impl->requests_;
       ListenerRequest request{req.method_string(), req.target(), req.body(), {}};
       for (const auto& field : req) request.headers.emplace_back(field.name_string(), field.value());
-      ListenerReply reply = impl->handler_(request);
+      impl->handler_(request, [self = shared_from_this()](ListenerReply reply) { self->Reply(std::move(reply)); });
+    }
+    void Reply(ListenerReply reply) {
+      if (!socket.is_open()) {  // closed meanwhile (Close)
+        impl->sessions_.erase(this);
+        return;
+      }
+      if (reply.drop) {
+        beast::error_code ignored;
+        socket.close(ignored);
+        impl->sessions_.erase(this);
+        return;
+      }
+      const bool keep_alive = parser->get().keep_alive();
       res = {};
       res.version(11);
       res.result(static_cast<unsigned>(reply.status));
       if (!reply.content_type.empty()) res.set(http::field::content_type, reply.content_type);
+      for (auto& [name, value] : reply.headers) res.set(name, std::move(value));
       if (reply.status != 204) {
         res.body() = std::move(reply.body);
         res.prepare_payload();
       }
-      res.keep_alive(req.keep_alive());
+      res.keep_alive(keep_alive);
       http::async_write(socket, res, [self = shared_from_this()](const beast::error_code& ec, size_t) {
         if (ec || !self->res.keep_alive()) {
           beast::error_code ignored;
@@ -80,12 +94,17 @@ class HttpListener::Impl : public std::enable_shared_from_this<Impl> {
 
   asio::io_context& io_;
   tcp::acceptor acceptor_;
-  ListenerHandler handler_;
+  ListenerAsyncHandler handler_;
   std::unordered_set<Session*> sessions_;
   uint64_t requests_ = 0;
 };
 
 HttpListener::HttpListener(asio::io_context& io, ListenerHandler handler)
+    : impl_(std::make_shared<Impl>(io, [h = std::move(handler)](const ListenerRequest& r, ListenerReplySink reply) {
+        reply(h(r));
+      })) {}
+
+HttpListener::HttpListener(asio::io_context& io, ListenerAsyncHandler handler)
     : impl_(std::make_shared<Impl>(io, std::move(handler))) {}
 
 HttpListener::~HttpListener() { Close(); }

@@ -32,7 +32,8 @@ class FakePort final : public models::BrokerPort {
   std::string results_count = "1000000";
 
   void Bind(models::PortClient& client) override { client_ = &client; }
-  void Submit(uint32_t slot, std::string&& wire, sim::Duration budget) override {
+  void Submit(uint32_t slot, int site, std::string&& wire, sim::Duration budget) override {
+    last_site = site;
     ++submitted;
     const sim::Duration d = delay(wire);
     const int code = status(wire);
@@ -50,6 +51,7 @@ class FakePort final : public models::BrokerPort {
   }
 
   uint64_t submitted = 0;
+  int last_site = -1;
 
  private:
   void Complete(uint32_t slot, int code, const char* error, sim::Time dispatched) {

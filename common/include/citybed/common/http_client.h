@@ -38,6 +38,7 @@ struct HttpOutcome {
   std::string error;           // empty on success: "connection refused", "timeout", ...
   std::string body;
   std::string results_count;   // NGSILD-Results-Count (or NGSI-v2 Fiware-Total-Count), if present
+  int warnings = 0;            // NGSILD-Warning header fields (a distributed operation's failed sources)
   std::chrono::nanoseconds waited{0};  // in the queue before a connection took the request
   bool sent = false;           // the request was written completely to a connection
   bool ok() const { return error.empty() && status >= 200 && status < 300; }

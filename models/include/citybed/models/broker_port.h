@@ -17,6 +17,7 @@ struct PortOutcome {
                                // "connection refused", "cancelled", or the transport's message
   std::string body;
   std::string results_count;   // NGSILD-Results-Count / Fiware-Total-Count, if answered
+  int warnings = 0;            // NGSILD-Warning fields: sources a distributed operation missed
   bool sent = false;           // the request reached the broker
   // From the moment the request reached the broker's door (its simulated dispatch time) to the
   // answer: real (wall) time in emulation — waits for a connection and the generator's own
@@ -36,10 +37,11 @@ class BrokerPort {
  public:
   virtual ~BrokerPort() = default;
   virtual void Bind(PortClient& client) = 0;
-  // Serves `wire` (a complete HTTP request). `budget` is how long the broker may take before
-  // the request times out (Duration::Max() for no limit). Called at the dispatch's simulated
-  // time; the completion may come later or, for a request refused at once, during the call.
-  virtual void Submit(uint32_t slot, std::string&& wire, sim::Duration budget) = 0;
+  // Serves `wire` (a complete HTTP request) at broker site `site` (federation; -1 or 0: the
+  // one broker). `budget` is how long the broker may take before the request times out
+  // (Duration::Max() for no limit). Called at the dispatch's simulated time; the completion
+  // may come later or, for a request refused at once, during the call.
+  virtual void Submit(uint32_t slot, int site, std::string&& wire, sim::Duration budget) = 0;
   // Completes every request not completed yet with "cancelled".
   virtual void CancelAll() = 0;
 };

@@ -11,7 +11,8 @@
 // - End: CancelAll() records every request still on its uplink, waiting or at the broker as
 //   `cancelled`, at the time the run ended.
 // For source writes, the uplink actually paid is kept per source (World::LastWrite), so that
-// notification freshness charges the write's real uplink.
+// notification freshness charges the write's real uplink. Reads that cross regions (and every
+// read of a federation) are also measured against the ground truth (interop.h, OnInterop).
 //
 // Not thread-safe: the engine's thread calls Emit; the port completes on the same thread.
 #pragma once
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "citybed/models/broker_port.h"
+#include "citybed/models/interop.h"
 #include "citybed/models/observer.h"
 #include "citybed/models/workload.h"
 #include "citybed/sim/engine.h"
@@ -80,6 +82,7 @@ class RequestDriver final : public RequestSink, public PortClient {
   RunObserver& observer_;
   Workload* workload_ = nullptr;
   sim::Duration timeout_;
+  InteropProbe probe_;
   sim::Rng uplink_rng_, downlink_rng_;
   std::vector<InFlight> inflight_;
   uint32_t free_ = UINT32_MAX;

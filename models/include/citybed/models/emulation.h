@@ -44,6 +44,10 @@ struct EmulationProgress {
 
 struct EmulationOptions {
   std::string broker_url;  // http://host:port
+  // Federation: the broker of each site (Federation::sites(), by index); empty otherwise. The
+  // emulation links them with the topology's registrations (through its relay when the
+  // scenario asks for one) before the run starts.
+  std::vector<std::string> site_urls;
   std::string listen_host = "127.0.0.1";  // where notifications are received
   std::function<void(const EmulationProgress&)> on_progress;  // about once per wall second
   const std::atomic<bool>* interrupt = nullptr;  // set (e.g. by SIGINT) to end the run early
@@ -60,6 +64,15 @@ struct NotificationAccount {
   uint64_t triggered = 0;  // matched writes: notifications the broker should send
   uint64_t sent = 0, failed = 0, dropped = 0;  // delivered; failed after retries; dropped from its queue
   uint64_t missing = 0;    // triggered − received (0 when more arrived)
+};
+
+// A federated run's broker-to-broker traffic.
+struct FederationResult {
+  bool active = false;
+  size_t sites = 0, registrations = 0;
+  bool relayed = false;
+  uint64_t hops = 0, lost = 0, unreachable = 0, bytes_forward = 0, bytes_back = 0;
+  sim::LatencyHistogram backbone{4};  // simulated backbone delay per relayed message, ns
 };
 
 struct EmulationResult {
@@ -83,6 +96,7 @@ struct EmulationResult {
   uint64_t notifications_lost = 0;        // entities in notifications lost on the simulated downlink
   uint64_t freshness_nominal_uplink = 0;  // freshness samples charged a nominal uplink (see docs)
   NotificationAccount broker_notifications;
+  FederationResult federation;
   uint64_t subscriptions = 0, subscriptions_failed = 0;  // sent; answered with an error (warm-up included)
   sim::Time end;        // where the run's clock stopped (the duration, or earlier)
   sim::Time drain_end;  // after the drain

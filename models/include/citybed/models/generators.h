@@ -22,6 +22,9 @@ Expected<std::vector<RegionSpec>> GenerateRegions(const RegionGenerator& g, uint
 Expected<int> BuildBackbone(const BackboneGenerator& g, const std::vector<RegionSpec>& regions, sim::Network& net,
                             std::vector<int>& gateways);
 
+// The hub (an index into g.hubs) a region's gateway attaches to: the nearest one.
+size_t NearestHub(const BackboneGenerator& g, const RegionSpec& region);
+
 // The CSV that `citybed regions` prints.
 std::string RegionsCsv(const std::vector<RegionSpec>& regions);
 

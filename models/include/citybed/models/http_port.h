@@ -19,20 +19,24 @@ namespace citybed::models {
 
 class HttpBrokerPort final : public BrokerPort {
  public:
-  HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor, HttpClientOptions options);
+  // One pool of connections per broker site (federation), or one for the one broker.
+  HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor, std::vector<HttpClientOptions> sites);
   void Bind(PortClient& client) override { client_ = &client; }
-  void Submit(uint32_t slot, std::string&& wire, sim::Duration budget) override;
-  // Shuts the pool down: every waiting or in-flight request completes as "cancelled".
+  void Submit(uint32_t slot, int site, std::string&& wire, sim::Duration budget) override;
+  // Shuts the pools down: every waiting or in-flight request completes as "cancelled".
   void CancelAll() override;
 
-  HttpClientPool& pool() { return pool_; }
+  HttpClientPool& pool(int site = 0) { return *pools_[static_cast<size_t>(std::max(site, 0))]; }
+  size_t sites() const { return pools_.size(); }
+  // The pools' statistics, summed.
+  HttpClientStats Stats() const;
 
  private:
   static void OnDone(void* self, uint64_t slot, HttpOutcome& o);
 
   boost::asio::io_context& io_;
   sim::RealtimeExecutor& executor_;
-  HttpClientPool pool_;
+  std::vector<std::unique_ptr<HttpClientPool>> pools_;
   PortClient* client_ = nullptr;
   std::vector<sim::Time> dispatched_;  // by slot: simulated dispatch time
   std::vector<uint8_t> pending_;       // by slot: submitted and not completed

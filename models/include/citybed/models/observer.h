@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "citybed/sim/time.h"
 
@@ -29,6 +30,8 @@ std::string_view OutcomeName(Outcome o);  // "ok", "status", "timeout", "connect
 struct RequestRecord {
   OpKind op = OpKind::kUpsert;
   int region = 0;
+  int about = 0;            // the region it is about (another one for cross-region requests)
+  int site = -1;            // federation: the broker site it went to; -1: the one broker
   int domain = -1;          // index into DomainNames() for source writes, -1 otherwise
   std::string_view name;    // the scenario's name for a user's request, "" for none
   Outcome outcome = Outcome::kOk;
@@ -44,6 +47,11 @@ struct RequestRecord {
   std::string_view error;   // transport error text ("connection refused", ...), or ""
   std::string_view problem; // error type of an error answer ("BadRequestData"), or ""
   uint64_t bytes_up = 0, bytes_down = 0;
+  // The answer, for what is measured of its content (federation: completeness, staleness);
+  // empty unless answered. Valid during OnRequest only.
+  std::string_view body;
+  std::string_view results_count;  // NGSILD-Results-Count / Fiware-Total-Count, "" when absent
+  int warnings = 0;                // NGSILD-Warning fields: a partial answer of a distributed operation
   bool ok() const { return outcome == Outcome::kOk; }
 };
 
@@ -60,10 +68,31 @@ struct ResourceSample {
   double broker_cpu_seconds = 0;  // CPU the broker's threads used since the previous sample
 };
 
+// What a read returned, against the simulation's ground truth (interop.h, docs/federation.md):
+// reported for cross-region reads, and for every read of a federated run.
+struct InteropRecord {
+  OpKind op = OpKind::kGet;
+  int region = 0, about = 0;
+  int pair = 0;             // PairClass: 0 local, 1 same block, 2 national
+  int site = -1;            // the broker site it went to (-1: the one broker)
+  sim::Time intended;
+  bool ok = false;          // answered 2xx
+  bool partial = false;     // the answer named sources it could not reach (NGSILD-Warning)
+  sim::Duration latency;
+  int returned = 0;         // entities in the answer
+  int duplicates = 0;       // of which repeated ids
+  int matched = 0;          // distinct returned entities that the truth holds
+  int expected = -1;        // entities a complete answer holds: min(truth, limit); -1 unknown
+  int foreign = 0;          // returned entities that the truth does not hold
+  int64_t count_reported = -1, count_truth = -1;  // NGSILD-Results-Count against the truth
+  std::vector<int64_t> staleness_us;  // per returned entity: latest written − returned observation
+};
+
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
   virtual void OnRequest(const RequestRecord& r) = 0;
+  virtual void OnInterop(const InteropRecord&) {}
   virtual void OnNotification(const NotificationRecord& n) = 0;
   virtual void OnResources(const ResourceSample&) {}
 };

@@ -114,7 +114,8 @@ struct RequestSpec {
   int limit = 20;
   int pages = 1;                 // query: pages read one after the other (offset += limit)
   bool count = false;
-  bool cross_region = false;     // about another region, chosen by the gravity model
+  bool cross_region = false;     // about a region chosen by the gravity model (its own included)...
+  bool other_region = false;     // ... never its own ("cross_region": "other")
   std::vector<std::string> watched;  // subscription watchedAttributes
 };
 
@@ -174,6 +175,28 @@ struct BrokerSpec {
   V2Writes v2_writes = V2Writes::kOpUpdate;
 };
 
+// Federation (docs/federation.md): instead of one broker for every region, an embedded broker
+// per region (or per block: the regions attached to one backbone hub), linked by context
+// source registrations in a topology, so that a user's request about another region is a
+// distributed operation.
+struct FederationSpec {
+  enum class Brokers { kPerRegion, kPerBlock };
+  enum class Topology { kNone, kStar, kHierarchy, kMesh };
+  Brokers brokers = Brokers::kPerRegion;
+  // none: a user asks the broker of the region it is about, directly; star: a national hub
+  // holds a registration of every broker and users ask it; hierarchy: the hub registers one
+  // broker per block, which registers its regions' brokers; mesh: each broker registers its
+  // `neighbours` nearest, and users ask their home broker.
+  Topology topology = Topology::kStar;
+  int neighbours = 3;
+  sim::Duration timeout = sim::Duration::Seconds(3);   // per forwarded request (management.timeout)
+  sim::Duration cooldown = sim::Duration::Seconds(5);  // after a failed one (management.cooldown)
+  // Broker-to-broker requests go through citybed's relay, which delays them by the backbone's
+  // path between the brokers' sites; false: they go straight over loopback.
+  bool relay = true;
+};
+std::string_view ToString(FederationSpec::Topology t);
+
 struct OutputSpec {
   std::string dir = "results/runs";
   sim::Duration interval = sim::Duration::Seconds(1);
@@ -221,6 +244,7 @@ struct Scenario {
   int64_t start_unix_us = 0;  // wall-clock date of simulated time 0 (observedAt values)
   double utc_offset_hours = 0;  // the zone the start date was written in: local time of day
   BrokerSpec broker;
+  std::optional<FederationSpec> federation;  // unset: one broker serves every region
   std::vector<RegionSpec> regions;  // as listed, or as generated
   std::optional<RegionGenerator> region_generator;
   NetworkSpec network;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -125,6 +126,9 @@ class SourceModel {
   // True for sources that report as soon as an event touching their domain begins (alerts are
   // issued, shelters open), not only faster afterwards.
   virtual bool reports_at_event_start() const { return false; }
+  // Where the source's entity stays ("location" of every report), or nothing for a source that
+  // moves: the ground truth of geo-queries (federation metrics) uses it.
+  virtual std::optional<LonLat> FixedPlace(const SourceContext& ctx) const { return ctx.home; }
 };
 
 // citybed's @context for its own types (payments, e-learning, shelters), as a JSON-LD document.

@@ -36,6 +36,11 @@ struct WorkloadRequest {
   int64_t observed_us = 0;             // source writes: the observation the entity carries
   const RequestSpec* spec = nullptr;   // user and crowd requests: what was asked
   int page = 0;                        // paged queries: which page
+  int site = -1;                       // federation: the broker site it goes to (-1: the one broker)
+  // What a read asked for, for its ground truth (interop.h): a get's entity, a geo-query's place.
+  int asked_group = -1;
+  uint32_t asked_member = 0;
+  LonLat place;
   std::string wire;                    // the protocol's rendering
 };
 
@@ -77,6 +82,9 @@ class Workload {
   void CrowdJoin(uint32_t c, uint32_t m);
   void CrowdAction(uint32_t c, uint32_t m, uint32_t action);
   void Act(int region, const RequestSpec& req, sim::Rng& rng);
+  // Sets where a user's request goes (federation: its entry site) and returns the protocol it
+  // is written in (through a hub or another region's broker: NGSI-LD).
+  const BrokerProtocol& Route(WorkloadRequest& r) const;
   void Emit(WorkloadRequest&& r);
   bool Before(sim::Duration gap) const { return gap < end_ - engine_.Now(); }
 

@@ -18,6 +18,7 @@
 
 #include "citybed/common/expected.h"
 #include "citybed/models/arrivals.h"
+#include "citybed/models/federation.h"
 #include "citybed/models/observer.h"
 #include "citybed/models/scenario.h"
 #include "citybed/models/sources.h"
@@ -32,7 +33,10 @@ struct RegionRuntime {
   std::string tenant;      // the tenant of this region's requests ("" = default; V2Tenant under NGSI-v2)
   BrokerApi api = BrokerApi::kNgsiLd;  // what its platform speaks (RegionSpec::api, else the broker's)
   int gateway = -1;        // network node
-  sim::Route path;         // region -> broker: access link + backbone (symmetric back)
+  sim::Route path;         // region -> its broker: access link + backbone (symmetric back)
+  sim::Duration access_latency;   // the access link alone (gateway side)
+  double access_s_per_byte = 0;
+  double access_loss = 0;
 };
 
 class World;
@@ -133,6 +137,7 @@ class World {
 
   const Scenario& scenario() const { return *scenario_; }
   std::vector<RegionRuntime>& regions() { return regions_; }
+  const std::vector<RegionRuntime>& regions() const { return regions_; }
   std::vector<SourceGroup>& sources() { return sources_; }
   std::vector<UserGroup>& users() { return users_; }
   std::vector<CrowdGroup>& crowds() { return crowds_; }
@@ -162,7 +167,9 @@ class World {
   EventState EventAt(int region, int64_t t_ns) const;
   const std::vector<const EventSpec*>& EventsIn(int region) const { return events_[static_cast<size_t>(region)]; }
   // Gravity model of cross-region interest: the region a user of `from` asks about.
-  int TargetRegion(int from, sim::Rng& rng) const;
+  // `other`: never `from` itself (the gravity model over the other regions; `from` when it is
+  // the only region).
+  int TargetRegion(int from, sim::Rng& rng, bool other = false) const;
   // The origin-destination matrix (row i: probability that a request of region i is about j).
   const Eigen::MatrixXd& TrafficMatrix() const { return od_; }
   int64_t UnixMicrosAt(int64_t t_ns) const { return scenario_->start_unix_us + t_ns / 1000; }
@@ -172,6 +179,21 @@ class World {
   uint64_t SubscriptionsAtStart() const;
   // The source group and member that write entity `id`, if it is one of this world's.
   std::optional<std::pair<int, uint32_t>> FindSource(std::string_view id) const;
+  // The backbone hub a region attaches to (an index into the backbone's hubs), -1 without a
+  // generated backbone; and where a requester stands towards the region it asks about.
+  int BlockOf(int region) const { return block_of_.empty() ? -1 : block_of_[static_cast<size_t>(region)]; }
+  PairClass Classify(int region, int about) const {
+    if (region == about) return PairClass::kLocal;
+    const int a = BlockOf(region), b = BlockOf(about);
+    return a >= 0 && a == b ? PairClass::kBlock : PairClass::kNational;
+  }
+  // The broker sites of a federated scenario (null: one broker serves every region).
+  const Federation* federation() const { return federation_.get(); }
+  // The path of a request of `region`'s users to broker site `site` (-1: the region's own broker).
+  const sim::Route& RouteOf(int region, int site) const {
+    if (site < 0 || !federation_) return regions_[static_cast<size_t>(region)].path;
+    return federation_->RegionToSite(region, site);
+  }
 
  private:
   const Scenario* scenario_ = nullptr;
@@ -180,12 +202,15 @@ class World {
   std::vector<UserGroup> users_;
   std::vector<CrowdGroup> crowds_;
   sim::Network network_;
+  std::unique_ptr<Federation> federation_;
+  std::vector<int> block_of_;  // by region
   uint64_t total_sources_ = 0, total_users_ = 0;
   std::vector<std::vector<std::pair<std::string, std::vector<int>>>> by_type_;  // [region] -> (type, groups)
   double start_hour_ = 0;
   std::vector<std::vector<const EventSpec*>> events_;  // by region
   Eigen::MatrixXd od_;
   std::vector<sim::Discrete> od_rows_;
+  std::vector<sim::Discrete> od_rows_other_;  // the same without the diagonal
 };
 
 // Number of members of a group: `count`, or `per_10k` per 10,000 inhabitants (rounded).

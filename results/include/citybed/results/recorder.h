@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "citybed/models/observer.h"
+#include "citybed/results/interop.h"
 #include "citybed/sim/histogram.h"
 #include "citybed/sim/time.h"
 
@@ -86,6 +87,9 @@ class Recorder : public models::RunObserver {
   void OnRequest(const models::RequestRecord& r) override;
   void OnNotification(const models::NotificationRecord& n) override;
   void OnResources(const models::ResourceSample& s) override;
+  // Reads measured against the ground truth, intended in the measurement window.
+  void OnInterop(const models::InteropRecord& r) override;
+  const InteropStats& interop() const { return interop_; }
   // Notifications the broker triggered that never arrived (or were lost on the simulated
   // downlink): each counts in the freshness percentiles as a failure, recorded at `as` (the
   // run's length with its drain: older than anything a run can measure).
@@ -123,6 +127,7 @@ class Recorder : public models::RunObserver {
   std::vector<RequestStats> domains_;
   std::map<std::string, RequestStats> named_;
   std::map<std::string, CauseSeen> causes_;
+  InteropStats interop_;
   sim::LatencyHistogram freshness_;
   uint64_t notifications_ = 0, missing_ = 0;
   std::vector<Interval> intervals_;

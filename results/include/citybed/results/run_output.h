@@ -27,6 +27,7 @@ inline constexpr const char* kSummarySchema = "citybed-summary/1";
 struct RunInfo {
   const models::Scenario* scenario = nullptr;
   const models::EmulationResult* result = nullptr;
+  const models::Federation* federation = nullptr;  // the World's, when the scenario federates
   std::string broker_url;
   bool broker_embedded = false;
   std::string started_utc;
