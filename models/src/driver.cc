@@ -133,8 +133,73 @@ void RequestDriver::Dispatch(uint32_t slot) {
   ++stats_.outstanding;
   stats_.max_outstanding = std::max(stats_.max_outstanding, stats_.outstanding);
   f.at_port = true;
+  // A fault of the broker the request reaches (scenario "faults").
+  const int site = f.request.site >= 0 || world_.federation() == nullptr
+                       ? f.request.site
+                       : world_.federation()->HomeSite(f.request.region);
+  if (const FaultSpec* fault = world_.FaultSpecAt(site, engine_.Now())) {
+    if (Faulted(slot, *fault)) return;
+  }
   std::string wire = std::move(f.request.wire);
   port_.Submit(slot, f.request.site, std::move(wire), timeout_ - f.uplink);  // may complete at once: f is not used after
+}
+
+void RequestDriver::TimeOutLater(uint32_t slot, sim::Duration budget) {
+  inflight_[slot].dispatch_event = engine_.ScheduleIn(budget, [this, slot, budget] {
+    inflight_[slot].dispatch_event = sim::EventId();
+    PortOutcome o;
+    o.error = "timeout";
+    o.sent = true;
+    o.broker = budget;
+    o.answered = engine_.Now();
+    OnPortDone(slot, o);
+  });
+}
+
+bool RequestDriver::Faulted(uint32_t slot, const FaultSpec& fault) {
+  InFlight& f = inflight_[slot];
+  const sim::Time now = engine_.Now();
+  const auto mode = fault.At(now);
+  if (!mode) return false;
+  const sim::Duration budget = timeout_ - f.uplink;
+  switch (*mode) {
+    case FaultSpec::Mode::kRefuse:
+    case FaultSpec::Mode::kFlap: {
+      PortOutcome o;
+      o.error = "connection refused (broker outage)";
+      o.answered = now;
+      OnPortDone(slot, o);
+      return true;
+    }
+    case FaultSpec::Mode::kError: {
+      PortOutcome o;
+      o.status = 503;
+      o.sent = true;
+      o.body = R"({"type":"https://uri.etsi.org/ngsi-ld/errors/InternalError","title":"Service Unavailable","status":503})";
+      o.answered = now;
+      OnPortDone(slot, o);
+      return true;
+    }
+    case FaultSpec::Mode::kBlackhole:
+      TimeOutLater(slot, budget);  // sent, and never answered
+      return true;
+    case FaultSpec::Mode::kSlow: {
+      // The broker takes `delay` longer: the request reaches it that much later.
+      if (fault.delay >= budget) {
+        TimeOutLater(slot, budget);
+        return true;
+      }
+      const sim::Duration delay = fault.delay;
+      f.dispatch_event = engine_.ScheduleIn(delay, [this, slot, budget, delay] {
+        InFlight& g = inflight_[slot];
+        g.dispatch_event = sim::EventId();
+        std::string wire = std::move(g.request.wire);
+        port_.Submit(slot, g.request.site, std::move(wire), budget - delay);
+      });
+      return true;
+    }
+  }
+  return false;
 }
 
 void RequestDriver::OnPortDone(uint32_t slot, PortOutcome& o) {
@@ -222,6 +287,7 @@ void RequestDriver::CancelAll() {
     if (!f.live) continue;
     if (f.at_port) {
       --stats_.outstanding;  // the port lost it: count it as cancelled here
+      engine_.Cancel(f.dispatch_event);  // a fault's pending answer, if any
     } else {
       engine_.Cancel(f.dispatch_event);
       --stats_.on_uplink;

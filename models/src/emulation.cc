@@ -219,8 +219,9 @@ class Emulation final : public RunObserver {
     fr.active = true;
     fr.sites = fed.sites().size();
     if (fed.spec().relay) {
-      relay_ = std::make_unique<Relay>(io_, fed, options_.site_urls, scenario_.speed, scenario_.network.retransmit,
-                                       sim::RngStreams(scenario_.seed).Stream("network/federation-relay"));
+      relay_ = std::make_unique<Relay>(io_, world_, options_.site_urls, scenario_.speed, scenario_.network.retransmit,
+                                       sim::RngStreams(scenario_.seed).Stream("network/federation-relay"),
+                                       [this] { return executor_.WallToSim(Clock::now()); });
       if (auto ok = relay_->Listen(options_.listen_host); !ok) {
         result_.invalid_reasons.push_back("cannot start the federation relay: " + ok.error().message);
         return false;
@@ -440,6 +441,7 @@ class Emulation final : public RunObserver {
       fr.hops = rs.hops;
       fr.lost = rs.lost;
       fr.unreachable = rs.unreachable;
+      fr.faulted = rs.faulted;
       fr.bytes_forward = rs.bytes_forward;
       fr.bytes_back = rs.bytes_back;
       fr.backbone = rs.backbone;

@@ -14,9 +14,16 @@ namespace asio = boost::asio;
 
 class Relay::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(asio::io_context& io, const Federation& f, std::vector<std::string> urls, double speed,
-       const sim::RetransmitPolicy& retransmit, sim::Rng rng)
-      : io_(io), fed_(f), urls_(std::move(urls)), speed_(speed), retransmit_(retransmit), rng_(rng) {}
+  Impl(asio::io_context& io, const World& world, std::vector<std::string> urls, double speed,
+       const sim::RetransmitPolicy& retransmit, sim::Rng rng, std::function<sim::Time()> now)
+      : io_(io),
+        world_(world),
+        fed_(*world.federation()),
+        urls_(std::move(urls)),
+        speed_(speed),
+        retransmit_(retransmit),
+        rng_(rng),
+        now_(std::move(now)) {}
 
   Expected<void> Listen(const std::string& host) {
     host_ = host;
@@ -40,6 +47,7 @@ class Relay::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void Close() {
+    held_.clear();
     if (listener_) listener_->Close();
     for (auto& p : pools_) p->Shutdown();
   }
@@ -121,6 +129,32 @@ class Relay::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void Forward(const std::shared_ptr<Hop>& hop) {
+    if (const FaultSpec* fault = world_.FaultSpecAt(hop->source, now_())) {
+      if (auto mode = fault->At(now_())) {
+        ++stats_.faulted;
+        switch (*mode) {
+          case FaultSpec::Mode::kRefuse:
+          case FaultSpec::Mode::kFlap: hop->reply(sim::ListenerReply::Drop()); return;
+          case FaultSpec::Mode::kBlackhole: held_.push_back(hop); return;  // answered never
+          case FaultSpec::Mode::kError:
+            hop->reply({503, "application/json",
+                        R"({"type":"https://uri.etsi.org/ngsi-ld/errors/InternalError","title":"Service Unavailable","status":503})"});
+            return;
+          case FaultSpec::Mode::kSlow: {
+            hop->timer = std::make_unique<asio::steady_timer>(
+                io_, std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(fault->delay.ns()) / speed_)));
+            hop->timer->async_wait([self = shared_from_this(), hop](const boost::system::error_code& ec) {
+              if (!ec) self->Send(hop);
+            });
+            return;
+          }
+        }
+      }
+    }
+    Send(hop);
+  }
+
+  void Send(const std::shared_ptr<Hop>& hop) {
     std::string wire = FormatRequest(hop->method, hop->target, hosts_[static_cast<size_t>(hop->source)], hop->extra,
                                      hop->content_type, hop->body);
     auto* ctx = new std::shared_ptr<Hop>(hop);
@@ -147,6 +181,7 @@ class Relay::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   asio::io_context& io_;
+  const World& world_;
   const Federation& fed_;
   std::vector<std::string> urls_;
   std::vector<std::string> hosts_;
@@ -156,11 +191,13 @@ class Relay::Impl : public std::enable_shared_from_this<Impl> {
   std::string host_;
   std::unique_ptr<sim::HttpListener> listener_;
   std::vector<std::unique_ptr<HttpClientPool>> pools_;
+  std::function<sim::Time()> now_;
+  std::vector<std::shared_ptr<Hop>> held_;  // black-holed: kept unanswered until Close
 };
 
-Relay::Relay(asio::io_context& io, const Federation& federation, std::vector<std::string> site_urls, double speed,
-             const sim::RetransmitPolicy& retransmit, sim::Rng rng)
-    : impl_(std::make_shared<Impl>(io, federation, std::move(site_urls), speed, retransmit, rng)) {}
+Relay::Relay(asio::io_context& io, const World& world, std::vector<std::string> site_urls, double speed,
+             const sim::RetransmitPolicy& retransmit, sim::Rng rng, std::function<sim::Time()> now)
+    : impl_(std::make_shared<Impl>(io, world, std::move(site_urls), speed, retransmit, rng, std::move(now))) {}
 Relay::~Relay() { impl_->Close(); }
 Expected<void> Relay::Listen(const std::string& host) { return impl_->Listen(host); }
 void Relay::Close() { impl_->Close(); }

@@ -76,6 +76,10 @@ void ReadArrival(Reader& r, const json& obj, const std::string& ptr, ArrivalSpec
   }
 }
 
+}  // namespace
+
+namespace detail {
+
 std::vector<std::string> ReadRegionRefs(Reader& r, const json& obj, const std::string& ptr,
                                         const std::set<std::string>& regions) {
   std::vector<std::string> out;
@@ -104,6 +108,10 @@ std::vector<std::string> ReadRegionRefs(Reader& r, const json& obj, const std::s
   }
   return out;
 }
+
+}  // namespace detail
+
+namespace {
 
 void ReadPopulationCount(Reader& r, const json& obj, const std::string& ptr, int64_t& count, double& per_10k) {
   const bool has_count = obj.contains("count"), has_density = obj.contains("per_10k");
@@ -273,6 +281,10 @@ void ReadRegionGenerator(Reader& r, const json& obj, Scenario& s, const std::str
   s.region_generator = gen;
 }
 
+}  // namespace
+
+namespace detail {
+
 std::optional<sim::Duration> ReadTimeOfDay(Reader& r, const json& obj, const std::string& ptr, const char* key,
                                            const Scenario& s) {
   const json* v = r.Get(obj, ptr, key, false);
@@ -296,6 +308,10 @@ std::optional<sim::Duration> ReadTimeOfDay(Reader& r, const json& obj, const std
   }
   return r.Dur(obj, ptr, key, false, false);
 }
+
+}  // namespace detail
+
+namespace {
 
 void ReadEvents(Reader& r, const json& doc, Scenario& s, const std::set<std::string>& types) {
   const auto& domains = DomainNames();
@@ -661,7 +677,7 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   if (!doc.is_object()) return Unexpected(std::vector<ScenarioError>{{"", "a scenario must be a JSON object"}});
   s.json = doc;
   r.Keys(doc, "", {"name", "description", "seed", "duration", "warmup", "speed", "start", "broker", "federation",
-                   "regions", "network", "sources", "users", "events", "slo", "outputs", "generator"});
+                   "regions", "network", "sources", "users", "events", "faults", "slo", "outputs", "generator"});
   if (auto name = r.Str(doc, "", "name", true)) {
     if (!ValidId(*name)) r.Error("/name", "must be 1-64 letters, digits, - _ or . (it names the result folder)");
     s.name = *name;
@@ -772,6 +788,7 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   });
   ReadUsers(r, doc, s, region_ids, types);
   ReadEvents(r, doc, s, types);
+  ReadFaults(r, doc, s);
   ReadSlo(r, doc, s);
 
   if (const json* o = r.Get(doc, "", "outputs", false)) {

@@ -13,7 +13,57 @@ std::string_view ToString(FederationSpec::Topology t) {
   return "?";
 }
 
+std::string_view ToString(FaultSpec::Mode m) {
+  switch (m) {
+    case FaultSpec::Mode::kRefuse: return "refuse";
+    case FaultSpec::Mode::kBlackhole: return "blackhole";
+    case FaultSpec::Mode::kSlow: return "slow";
+    case FaultSpec::Mode::kError: return "error";
+    case FaultSpec::Mode::kFlap: return "flap";
+  }
+  return "?";
+}
+
+std::optional<FaultSpec::Mode> FaultSpec::At(sim::Time t) const {
+  const sim::Duration since = t - (sim::Time() + at);
+  if (since < sim::Duration() || since >= duration) return std::nullopt;
+  if (mode != Mode::kFlap) return mode;
+  const int64_t turn = period.ns() > 0 ? since.ns() / period.ns() : 0;
+  if (turn % 2 == 0) return Mode::kRefuse;
+  return std::nullopt;
+}
+
 namespace detail {
+
+void ReadFaults(Reader& r, const json& doc, Scenario& s) {
+  std::set<std::string> ids;
+  for (const RegionSpec& reg : s.regions) ids.insert(reg.id);
+  r.EachObject(doc, "", "faults", [&](const json& fj, const std::string& p) {
+    r.Keys(fj, p, {"kind", "mode", "regions", "at", "duration", "delay", "period", "description"});
+    FaultSpec f;
+    if (auto kind = r.Str(fj, p, "kind", true); kind && *kind != "broker-outage") {
+      r.Error(At(p, "kind"), "unknown fault kind \"" + *kind + "\" (use broker-outage)");
+    }
+    if (auto m = r.Str(fj, p, "mode")) {
+      if (*m == "refuse") f.mode = FaultSpec::Mode::kRefuse;
+      else if (*m == "blackhole") f.mode = FaultSpec::Mode::kBlackhole;
+      else if (*m == "slow") f.mode = FaultSpec::Mode::kSlow;
+      else if (*m == "error") f.mode = FaultSpec::Mode::kError;
+      else if (*m == "flap") f.mode = FaultSpec::Mode::kFlap;
+      else r.Error(At(p, "mode"), "must be refuse, blackhole, slow, error or flap");
+    }
+    if (!fj.contains("at")) r.Error(At(p, "at"), "is required: an offset (\"4h30m\") or a local time of day (\"14:00\")");
+    if (auto at = ReadTimeOfDay(r, fj, p, "at", s)) f.at = *at;
+    if (auto d = r.Dur(fj, p, "duration", false, true)) f.duration = *d;
+    if (auto d = r.Dur(fj, p, "delay", false, true)) f.delay = *d;
+    if (auto d = r.Dur(fj, p, "period", false, true)) f.period = *d;
+    f.regions = ReadRegionRefs(r, fj, p, ids);
+    if (!fj.contains("regions")) r.Error(At(p, "regions"), "is required: the regions whose brokers fail");
+    if (!s.federation) r.Error(p, "faults of a region's broker need a federation (a broker per region or block)");
+    s.faults.push_back(std::move(f));
+  });
+}
+
 
 void ReadFederation(Reader& r, const json& doc, Scenario& s) {
   const json* f = r.Get(doc, "", "federation", false);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -246,7 +247,16 @@ class Reader {
   }
 };
 
-// The "federation" section (scenario_federation.cc); needs the broker, regions and network read.
+// Region ids of obj["regions"] ("*" or absent: none listed; unknown ids are errors).
+std::vector<std::string> ReadRegionRefs(Reader& r, const json& obj, const std::string& ptr,
+                                        const std::set<std::string>& regions);
+// An offset ("4h30m") or the first local time of day ("14:00") at or after the start.
+std::optional<sim::Duration> ReadTimeOfDay(Reader& r, const json& obj, const std::string& ptr, const char* key,
+                                           const Scenario& s);
+
+// The "federation" and "faults" sections (scenario_federation.cc); need the broker, regions
+// and network read.
 void ReadFederation(Reader& r, const json& doc, Scenario& s);
+void ReadFaults(Reader& r, const json& doc, Scenario& s);
 
 }  // namespace citybed::models::detail

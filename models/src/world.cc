@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <set>
 #include <numbers>
 
 #include "citybed/common/strings.h"
@@ -212,6 +213,13 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
     w->federation_ = std::make_unique<Federation>(std::move(*f));
     for (size_t r = 0; r < w->regions_.size(); ++r) {
       w->regions_[r].path = w->federation_->RegionToSite(static_cast<int>(r), w->federation_->HomeSite(static_cast<int>(r)));
+    }
+    // A fault of a region's broker is a fault of the site that holds the region's data.
+    w->faults_.resize(w->federation_->sites().size());
+    for (const FaultSpec& f : s.faults) {
+      std::set<int> sites;
+      for (const std::string& id : f.regions) sites.insert(w->federation_->HomeSite(s.RegionIndex(id)));
+      for (int site : sites) w->faults_[static_cast<size_t>(site)].push_back(&f);
     }
   }
   return w;

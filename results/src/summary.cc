@@ -286,6 +286,7 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
       f["relay"] = {{"messages", r.federation.hops},
                     {"lost", r.federation.lost},
                     {"unreachable", r.federation.unreachable},
+                    {"faulted", r.federation.faulted},
                     {"bytes_forward", r.federation.bytes_forward},
                     {"bytes_back", r.federation.bytes_back},
                     {"backbone_delay_ms", LatencyJson(bb)}};

@@ -43,8 +43,11 @@ struct Federated {
   std::vector<std::unique_ptr<broker::Broker>> brokers;
   std::vector<std::string> urls;
 
-  Federated() {
-    auto s = ParseScenario(kScenario, "fed.json");
+  // `faults`: a "faults" array to add to the scenario, or empty.
+  explicit Federated(const std::string& faults = "") {
+    std::string text = kScenario;
+    if (!faults.empty()) text.insert(text.rfind('}'), ", \"faults\": " + faults);
+    auto s = ParseScenario(text, "fed.json");
     INFO((s ? std::string() : FormatErrors("fed.json", s.error())));
     REQUIRE(s);
     scenario = std::move(*s);
@@ -145,4 +148,25 @@ TEST_CASE("E2E federation: a region's broker that goes away gives partial answer
   // Reads about Fukuoka through the hub come back partial (with a warning) instead of failing.
   CHECK(j["partial_answers"].get<int>() > 0);
   CHECK(j["recall"].get<double>() < 1.0);
+}
+
+TEST_CASE("E2E federation: a scenario fault of one region's broker shows in its users' and others' reads",
+          "[e2e][federation]") {
+  // Fukuoka's broker answers 503 from 3 s to 6 s of the run.
+  Federated fed(R"([{"kind": "broker-outage", "mode": "error", "regions": ["fukuoka"], "at": "3s", "duration": "3s"}])");
+  auto protocol = MakeNgsiLdProtocol(fed.urls[0].substr(7));
+  results::Recorder recorder(fed.RecorderOptions());
+  EmulationOptions eo;
+  eo.broker_url = fed.urls[0];
+  eo.site_urls = fed.urls;
+  const EmulationResult result = RunEmulation(*fed.world, *protocol, eo, recorder);
+  CHECK(result.reached_end);
+  CHECK(result.federation.faulted > 0);  // forwarded reads met the fault
+  // Fukuoka's own users got 503 during the fault; nobody else did.
+  const auto& fukuoka = recorder.regions()[2];
+  CHECK(fukuoka.statuses.count("503") == 1);
+  CHECK(recorder.regions()[0].statuses.count("503") == 0);
+  const nlohmann::json j = recorder.interop().ToJson();
+  INFO(j.dump());
+  CHECK(j["partial_answers"].get<int>() > 0);
 }

@@ -8,6 +8,8 @@
 //   uplink; a request the port times out, or whose answer (downlink included) comes back later
 //   than intended + timeout, is a `timeout` recorded at exactly the timeout.
 // - Downlink: the answer pays the path back; one lost fails as `network`.
+// - Faults (scenario "faults"): a request that reaches a broker in outage is refused, answered
+//   503, never answered (black hole: a timeout) or delayed, as the fault says, without the port.
 // - End: CancelAll() records every request still on its uplink, waiting or at the broker as
 //   `cancelled`, at the time the run ended.
 // For source writes, the uplink actually paid is kept per source (World::LastWrite), so that
@@ -65,7 +67,7 @@ class RequestDriver final : public RequestSink, public PortClient {
     WorkloadRequest request;
     sim::Time intended;
     sim::Duration uplink;
-    sim::EventId dispatch_event;  // while on the uplink
+    sim::EventId dispatch_event;  // while on the uplink, or held by a broker fault
     uint64_t bytes = 0;
     bool at_port = false;
     bool live = false;
@@ -74,6 +76,11 @@ class RequestDriver final : public RequestSink, public PortClient {
   uint32_t AllocSlot();
   void FreeSlot(uint32_t slot);
   void Dispatch(uint32_t slot);
+  // Serves the request as the faulted broker would (refused, 503, never, or later); false when
+  // the fault is not in force.
+  bool Faulted(uint32_t slot, const FaultSpec& fault);
+  // Completes the request as timed out once `budget` has passed (a broker that never answers).
+  void TimeOutLater(uint32_t slot, sim::Duration budget);
   void Report(const InFlight& f, RequestRecord& r);
 
   World& world_;

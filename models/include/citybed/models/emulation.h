@@ -71,7 +71,7 @@ struct FederationResult {
   bool active = false;
   size_t sites = 0, registrations = 0;
   bool relayed = false;
-  uint64_t hops = 0, lost = 0, unreachable = 0, bytes_forward = 0, bytes_back = 0;
+  uint64_t hops = 0, lost = 0, unreachable = 0, faulted = 0, bytes_forward = 0, bytes_back = 0;
   sim::LatencyHistogram backbone{4};  // simulated backbone delay per relayed message, ns
 };
 

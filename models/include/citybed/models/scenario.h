@@ -197,6 +197,23 @@ struct FederationSpec {
 };
 std::string_view ToString(FederationSpec::Topology t);
 
+// A fault of a region's broker (federation only): from `at` for `duration`, requests that reach
+// the broker — its own users' and those forwarded from other brokers — are refused, vanish
+// (black hole: no answer until the requester's timeout), wait `delay` longer, get 503, or
+// (flap) are refused and served in turns of `period`.
+struct FaultSpec {
+  enum class Mode { kRefuse, kBlackhole, kSlow, kError, kFlap };
+  Mode mode = Mode::kRefuse;
+  sim::Duration at;
+  sim::Duration duration = sim::Duration::Minutes(5);
+  sim::Duration delay = sim::Duration::Seconds(2);    // slow
+  sim::Duration period = sim::Duration::Seconds(30);  // flap: refused for a period, then served for one
+  std::vector<std::string> regions;
+  // The mode in force at `t` (kSlow/kError/...); nothing when the broker is healthy then.
+  std::optional<Mode> At(sim::Time t) const;
+};
+std::string_view ToString(FaultSpec::Mode m);
+
 struct OutputSpec {
   std::string dir = "results/runs";
   sim::Duration interval = sim::Duration::Seconds(1);
@@ -250,6 +267,7 @@ struct Scenario {
   NetworkSpec network;
   std::optional<BackboneGenerator> backbone;
   std::vector<EventSpec> events;
+  std::vector<FaultSpec> faults;
   std::vector<SourceSpec> sources;
   std::vector<UserSpec> users;
   SloSpec slo;

@@ -187,6 +187,21 @@ class World {
     const int a = BlockOf(region), b = BlockOf(about);
     return a >= 0 && a == b ? PairClass::kBlock : PairClass::kNational;
   }
+  // The fault of broker site `site` in force at `t` (scenario "faults"; federation only).
+  std::optional<FaultSpec::Mode> FaultAt(int site, sim::Time t) const {
+    if (site < 0 || static_cast<size_t>(site) >= faults_.size()) return std::nullopt;
+    for (const FaultSpec* f : faults_[static_cast<size_t>(site)]) {
+      if (auto m = f->At(t)) return m;
+    }
+    return std::nullopt;
+  }
+  const FaultSpec* FaultSpecAt(int site, sim::Time t) const {
+    if (site < 0 || static_cast<size_t>(site) >= faults_.size()) return nullptr;
+    for (const FaultSpec* f : faults_[static_cast<size_t>(site)]) {
+      if (f->At(t)) return f;
+    }
+    return nullptr;
+  }
   // The broker sites of a federated scenario (null: one broker serves every region).
   const Federation* federation() const { return federation_.get(); }
   // The path of a request of `region`'s users to broker site `site` (-1: the region's own broker).
@@ -204,6 +219,7 @@ class World {
   sim::Network network_;
   std::unique_ptr<Federation> federation_;
   std::vector<int> block_of_;  // by region
+  std::vector<std::vector<const FaultSpec*>> faults_;  // by site
   uint64_t total_sources_ = 0, total_users_ = 0;
   std::vector<std::vector<std::pair<std::string, std::vector<int>>>> by_type_;  // [region] -> (type, groups)
   double start_hour_ = 0;
