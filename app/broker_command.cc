@@ -25,6 +25,10 @@ struct BrokerCommandOptions {
   std::string log_level = "info";
   size_t notification_queue = 10000;
   size_t max_limit = 1000;
+  std::string via_name;               // "" : host:port
+  std::string forward_timeout = "3s";
+  std::string forward_cooldown = "5s";
+  bool no_forwarding = false;
 };
 
 int RunBroker(const BrokerCommandOptions& o) {
@@ -32,8 +36,12 @@ int RunBroker(const BrokerCommandOptions& o) {
   auto body = ParseSize(o.max_body);
   auto header_timeout = ParseDurationNs(o.header_timeout);
   auto idle_timeout = ParseDurationNs(o.idle_timeout);
+  auto forward_timeout = ParseDurationNs(o.forward_timeout);
+  auto forward_cooldown = ParseDurationNs(o.forward_cooldown);
   for (const Error* e : {level ? nullptr : &level.error(), body ? nullptr : &body.error(),
-                         header_timeout ? nullptr : &header_timeout.error(), idle_timeout ? nullptr : &idle_timeout.error()}) {
+                         header_timeout ? nullptr : &header_timeout.error(), idle_timeout ? nullptr : &idle_timeout.error(),
+                         forward_timeout ? nullptr : &forward_timeout.error(),
+                         forward_cooldown ? nullptr : &forward_cooldown.error()}) {
     if (e != nullptr) {
       std::fprintf(stderr, "citybed broker: %s\n", e->message.c_str());
       return kExitUsage;
@@ -49,6 +57,10 @@ int RunBroker(const BrokerCommandOptions& o) {
   options.server.idle_timeout = std::chrono::milliseconds(*idle_timeout / 1000000);
   options.notifier.queue_capacity = o.notification_queue;
   options.api.max_limit = o.max_limit;
+  options.forwarding = !o.no_forwarding;
+  options.via_name = o.via_name;
+  options.api.forward_timeout = std::chrono::milliseconds(std::max<int64_t>(1, *forward_timeout / 1000000));
+  options.api.forward_cooldown = std::chrono::milliseconds(*forward_cooldown / 1000000);
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t signals;
@@ -90,6 +102,16 @@ void RegisterBroker(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--max-limit", o->max_limit, "Largest page size (limit) a query may ask for")->capture_default_str();
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
+  cmd->add_option("--via-name", o->via_name,
+                  "This broker's name in Via headers of forwarded requests (loop detection; default host:port)");
+  cmd->add_option("--forward-timeout", o->forward_timeout,
+                  "Deadline of a forwarded request when the registration's management.timeout gives none")
+      ->capture_default_str();
+  cmd->add_option("--forward-cooldown", o->forward_cooldown,
+                  "After a failed forwarded request, the source is not asked for this long (unless management.cooldown says)")
+      ->capture_default_str();
+  cmd->add_flag("--no-forwarding", o->no_forwarding,
+                "Keep registrations without acting on them: retrieve and query answer from local data only");
   cmd->callback([o, &action] { action = [o] { return RunBroker(*o); }; });
 }
 

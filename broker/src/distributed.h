@@ -17,6 +17,8 @@
 //   system attributes (for the merge rule) and for offset + limit entities from the start, and
 //   carries the client's @context Link, the registration's tenant, its contextSourceInfo as
 //   headers and Via with this broker appended.
+// - Query answers are the union in id order (every list is in id order), so pages are
+//   consistent; the count is the sum of the sources' counts less the duplicates seen.
 // - Merge (4.5.5): entities by id, types united; instances of an attribute by datasetId; for
 //   the same instance the most recent observedAt wins, then the most recent modifiedAt, then
 //   the local one or the earlier registration (by id). An auxiliary registration adds only

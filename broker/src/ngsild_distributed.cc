@@ -2,6 +2,7 @@
 // second half when registered context sources may hold what a request asks for. The local
 // part is read on the serving thread; the forwarded requests go out through the Forwarder, and
 // the merged answer is written on its thread and handed back to the session (Response::later).
+#include <algorithm>
 #include <unordered_map>
 
 #include "ngsild_internal.h"
@@ -96,8 +97,9 @@ Response NgsiLdApi::Impl::DistributedQuery(const Request& req, const Call& call,
              offset, limit, count, want](ResponseSink sink) mutable {
     forwarder->Send(std::move(requests), [this, d, local = std::move(local), local_matched, local_more, offset, limit,
                                           count, want, sink = std::move(sink)](std::vector<ForwardOutcome> outcomes) {
-      // Local entities first (in store order), then each source's new ones in its order:
-      // the first `want` of every list give the first `want` of the union.
+      // Every list is in id order (this store's scans and citybed's sources are), so the
+      // first `want` of each give the first `want` of the union in id order: pages over the
+      // merged result neither repeat nor miss an entity while the data stands still.
       std::vector<std::shared_ptr<const Entity>> merged(local.begin(), local.end());
       std::unordered_map<std::string, size_t> at;
       for (size_t i = 0; i < merged.size(); ++i) at.emplace(merged[i]->id, i);
@@ -127,6 +129,7 @@ Response NgsiLdApi::Impl::DistributedQuery(const Request& req, const Call& call,
       // A count over the union: exact when every source's list was complete, otherwise the
       // duplicates beyond the fetched lists are not known (docs/federation.md).
       total = total >= duplicates ? total - duplicates : 0;
+      std::stable_sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
       std::vector<const Entity*> page;
       for (size_t i = offset; i < merged.size() && i < want; ++i) page.push_back(merged[i].get());
       Response answer = QueryPage(d->req, d->call, d->opts, page, offset, limit, count, total,

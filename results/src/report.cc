@@ -299,6 +299,39 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
     << MsCell(n["freshness_ms"], "p50") << " ms, p99 " << MsCell(n["freshness_ms"], "p99") << " ms over "
     << Thousands(n["freshness_ms"]["count"].get<uint64_t>()) << " samples (missing ones counted as failures).</p>";
 
+  // ---- what users got back (cross-region reads, federation) ----
+  if (summary.contains("interoperability") && summary["interoperability"].is_object()) {
+    const json& io = summary["interoperability"];
+    o << "<h2>What users got back</h2><p>Reads that crossed regions";
+    if (summary.contains("federation")) {
+      const json& f = summary["federation"];
+      o << " and every read of this federation (" << Esc(f["topology"].get<std::string>()) << " topology, "
+        << f["sites"].dump() << " brokers, " << f["registrations"].dump() << " registrations";
+      if (f.contains("relay")) {
+        o << "; " << Thousands(f["relay"]["messages"].get<uint64_t>()) << " broker-to-broker requests through the backbone relay, "
+          << f["relay"]["faulted"].dump() << " met a fault";
+      }
+      o << ")";
+    }
+    o << ", compared with what the simulation knows exists (docs/federation.md). Recall: share of the expected entities "
+         "returned (a failed read returns none); partial: answers that named sources they could not reach.</p>";
+    Table(o, {"reads", "count", "ok", "recall", "complete", "precision", "partial", "duplicates", "staleness p99 (s)", "p50 ms",
+              "p99 ms"});
+    auto row = [&](const std::string& name, const json& x) {
+      auto num = [&](const char* k, int digits) { return x.contains(k) ? Fmt(x[k].get<double>(), digits) : std::string("–"); };
+      o << "<tr><td>" << Esc(name) << "</td><td>" << Thousands(x["reads"].get<uint64_t>()) << "</td><td>"
+        << Thousands(x["ok"].get<uint64_t>()) << "</td><td>" << num("recall", 4) << "</td><td>" << num("complete_share", 4)
+        << "</td><td>" << num("precision", 4) << "</td><td>" << Fmt(x["partial_share"].get<double>(), 4) << "</td><td>"
+        << Thousands(x["duplicates"].get<uint64_t>()) << "</td><td>"
+        << (x.contains("staleness_s") ? Fmt(x["staleness_s"]["p99"].get<double>(), 3) : std::string("–")) << "</td><td>"
+        << MsCell(x["latency_ms"], "p50") << "</td><td>" << MsCell(x["latency_ms"], "p99") << "</td></tr>";
+    };
+    row("all", io);
+    for (auto it = io["by_pair"].begin(); it != io["by_pair"].end(); ++it) row(it.key(), it.value());
+    for (auto it = io["by_operation"].begin(); it != io["by_operation"].end(); ++it) row(it.key(), it.value());
+    o << "</table>";
+  }
+
   // ---- regions and domains ----
   o << "<h2>Regions</h2>";
   Table(o, {"region", "sources", "entities", "scheduled", "ok", "failed", "ok/s (sim)", "p50 ms", "p99 ms", "max ms"});
