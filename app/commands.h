@@ -23,6 +23,7 @@ std::string SuggestFor(const CLI::App& app, int argc, const char* const* argv);
 
 void RegisterDemo(CLI::App& app, Action& action);
 void RegisterBroker(CLI::App& app, Action& action);
+void RegisterAdapter(CLI::App& app, Action& action);
 void RegisterConformance(CLI::App& app, Action& action);
 // run, validate, entities, sources. `command_line` is recorded in run manifests.
 void RegisterRun(CLI::App& app, Action& action, const std::string& command_line);

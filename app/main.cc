@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   RegisterRun(app, action, command_line);
   RegisterBroker(app, action);
+  RegisterAdapter(app, action);
   RegisterConformance(app, action);
   RegisterDemo(app, action);
 

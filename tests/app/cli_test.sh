@@ -119,4 +119,44 @@ assert 'class="threshold"' in html  # the SLO bound is drawn on the latency char
 assert "embedded broker&#39;s CPU" in html or "embedded broker's CPU" in html
 assert "<script" not in html and not re.search(r'(src|href)="https?:', html)  # self-contained: nothing to fetch
 PY
+# The adapter presents an NGSI-v2 broker as an NGSI-LD context source (docs/federation.md):
+# an NGSI-v2 entity comes back as NGSI-LD, and what NGSI-v2 cannot say is refused. Loopback
+# only; every wait is bounded.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+up=$(free_port); ad=$(free_port)
+"$bin" broker --port "$up" --log-level warn & bpid=$!
+"$bin" adapter --upstream "http://127.0.0.1:$up" --port "$ad" --log-level warn & apid=$!
+python3 - "$up" "$ad" <<'PY' && echo "ok   adapter serves an NGSI-v2 broker's entities as NGSI-LD" || { echo "FAIL adapter"; fail=1; }
+import json, sys, time, urllib.request, urllib.error
+up, ad = sys.argv[1], sys.argv[2]
+def call(url, body=None):
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"} if body else {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read().decode(), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), dict(e.headers)
+deadline = time.time() + 10
+while True:
+    try:
+        call(f"http://127.0.0.1:{up}/version"); call(f"http://127.0.0.1:{ad}/version"); break
+    except (urllib.error.URLError, ConnectionError):
+        if time.time() > deadline: raise
+        time.sleep(0.05)
+v2 = {"id": "Spot1", "type": "ParkingSpot",
+      "status": {"type": "Text", "value": "free", "metadata": {"observedAt": {"type": "DateTime", "value": "2026-07-01T10:00:00Z"}}}}
+assert call(f"http://127.0.0.1:{up}/v2/entities", json.dumps(v2).encode())[0] == 201
+status, body, headers = call(f"http://127.0.0.1:{ad}/ngsi-ld/v1/entities?type=ParkingSpot&count=true")
+assert status == 200, body
+got = json.loads(body)
+assert got == [{"id": "urn:ngsi-v2:Spot1", "type": "ParkingSpot",
+                "status": {"type": "Property", "value": "free", "observedAt": "2026-07-01T10:00:00Z"}}], got
+assert headers.get("NGSILD-Results-Count") == "1", headers
+assert call(f"http://127.0.0.1:{ad}/ngsi-ld/v1/entities/urn:ngsi-v2:Spot1")[0] == 200
+assert call(f"http://127.0.0.1:{ad}/ngsi-ld/v1/entities/urn:ngsi-v2:None")[0] == 404
+status, body, _ = call(f"http://127.0.0.1:{ad}/ngsi-ld/v1/entities?type=ParkingSpot&q=status%3D%3D%22a%22%7Cstatus%3D%3D%22b%22")
+assert status == 400 and "BadRequestData" in body, body
+PY
+kill "$bpid" "$apid"; wait "$bpid" "$apid" 2>/dev/null
+
 exit $fail
