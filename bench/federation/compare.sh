@@ -3,7 +3,7 @@
 # got back, side by side: recall, complete answers, partial answers, staleness and latency per
 # region-pair class, and the brokers' forwarding traffic (docs/federation.md, docs/performance.md).
 #   bench/federation/compare.sh                      # TOPOLOGIES="star hierarchy mesh none"
-#   DURATION=4m bench/federation/compare.sh          # shorter runs (the fault is at 4m-7m)
+#   DURATION=4m SPEED=2 bench/federation/compare.sh  # shorter runs, before the fault (4m-7m)
 # Needs build/bin/citybed (make build). Each run takes the scenario's duration in wall time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +23,7 @@ json.dump(d, open(sys.argv[3], "w"), indent=1)
 PY
   args=(run "$out/$t.json" --out "$out/$t" --force --quiet)
   [[ -n ${DURATION:-} ]] && args+=(--duration "$DURATION")
+  [[ -n ${SPEED:-} ]] && args+=(--speed "$SPEED")
   echo "== $t" >&2
   "$root/build/bin/citybed" "${args[@]}" >&2 || true  # an SLO miss exits 1: still compared
 done

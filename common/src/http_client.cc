@@ -6,11 +6,28 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <optional>
 #include <vector>
 
 namespace citybed {
+
+namespace {
+
+// "sources=3, answered=2, bytes=1234"
+void ParseForwarded(std::string_view v, HttpOutcome& o) {
+  auto number = [&](std::string_view key) -> long long {
+    const size_t at = v.find(key);
+    if (at == std::string_view::npos) return -1;
+    return std::atoll(std::string(v.substr(at + key.size())).c_str());
+  };
+  o.forwarded_sources = static_cast<int>(number("sources="));
+  o.forwarded_bytes = static_cast<uint64_t>(std::max(0LL, number("bytes=")));
+}
+
+}  // namespace
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -262,6 +279,7 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
       if (auto it = res.find("NGSILD-Results-Count"); it != res.end()) o.results_count = std::string(it->value());
       else if (auto v2 = res.find("Fiware-Total-Count"); v2 != res.end()) o.results_count = std::string(v2->value());
       for (auto [it, end] = res.equal_range("NGSILD-Warning"); it != end; ++it) ++o.warnings;
+      if (auto f = res.find("Citybed-Forwarded"); f != res.end()) ParseForwarded(f->value(), o);
       if (options_.keep_body) o.body = std::move(res.body());
       if (!res.keep_alive()) {
         conn.connected = false;

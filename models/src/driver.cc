@@ -238,6 +238,8 @@ void RequestDriver::OnPortDone(uint32_t slot, PortOutcome& o) {
       r.body = o.body;
       r.results_count = o.results_count;
       r.warnings = o.warnings;
+      r.forwarded_sources = o.forwarded_sources;
+      r.forwarded_bytes = o.forwarded_bytes;
     }
   } else {
     r.network = f.uplink;

@@ -50,6 +50,8 @@ void HttpBrokerPort::OnDone(void* self_ptr, uint64_t tag, HttpOutcome& o) {
   out.body = std::move(o.body);
   out.results_count = std::move(o.results_count);
   out.warnings = o.warnings;
+  out.forwarded_sources = o.forwarded_sources;
+  out.forwarded_bytes = o.forwarded_bytes;
   out.sent = o.sent;
   out.waited = sim::Duration(o.waited);
   out.broker = sim::Duration(now - self->executor_.SimToWall(self->dispatched_[slot]));

@@ -95,6 +95,8 @@ InteropRecord InteropProbe::Measure(const WorkloadRequest& q, const RequestRecor
   m.intended = r.intended;
   m.ok = r.ok();
   m.partial = r.warnings > 0;
+  m.fan_out = r.forwarded_sources;
+  m.forwarded_bytes = r.forwarded_bytes;
   m.latency = r.latency;
   if (!r.results_count.empty()) m.count_reported = std::atoll(std::string(r.results_count).c_str());
 

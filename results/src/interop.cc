@@ -37,6 +37,11 @@ void InteropSlice::Add(const models::InteropRecord& r) {
     count_abs_error_sum += std::fabs(static_cast<double>(r.count_reported - r.count_truth));
   }
   for (int64_t s : r.staleness_us) staleness.Record(s);
+  if (r.fan_out >= 0) {
+    ++distributed;
+    fan_out_sum += static_cast<uint64_t>(r.fan_out);
+    forwarded_bytes += r.forwarded_bytes;
+  }
 }
 
 json InteropSlice::ToJson() const {
@@ -58,6 +63,11 @@ json InteropSlice::ToJson() const {
     j["count_checked"] = counts_known;
     j["count_exact_share"] = Ratio(counts_exact, counts_known);
     j["count_mean_abs_error"] = std::round(count_abs_error_sum / static_cast<double>(counts_known) * 100) / 100;
+  }
+  if (distributed > 0) {
+    j["distributed_answers"] = distributed;
+    j["fan_out_mean"] = std::round(static_cast<double>(fan_out_sum) / static_cast<double>(distributed) * 100) / 100;
+    j["forwarded_bytes_mean"] = std::round(static_cast<double>(forwarded_bytes) / static_cast<double>(distributed));
   }
   if (staleness.Count() > 0) {
     // Kept in µs; shown in seconds, to the millisecond.

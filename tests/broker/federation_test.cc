@@ -108,6 +108,7 @@ TEST_CASE("Federation: a query reaches the registered brokers and merges their e
                                         "urn:ngsi-ld:Room:h1"});
   CHECK(all.Get("NGSILD-Results-Count") == "4");
   CHECK(Warnings(all) == 0);
+  CHECK(all.Get("Citybed-Forwarded").rfind("sources=2, answered=2, bytes=", 0) == 0);
   // Values come through as the sources hold them.
   const json::value parsed = json::parse(all.body);
   for (const json::value& e : parsed.as_array()) {

@@ -120,8 +120,12 @@ TEST_CASE("E2E federation: users get complete answers through the hub, slower th
     if (slice.contains("recall")) CHECK(slice["recall"].get<double>() >= 0.97);  // a write in flight may be missed
     if (slice.contains("precision")) CHECK(slice["precision"] == 1.0);
   }
-  // Through the hub, a read pays the backbone twice more (user to hub, hub to region).
+  // Through the hub, a read pays the backbone twice more (user to hub, hub to region), and the
+  // hub asked at least one region's broker for each.
   REQUIRE(j["by_pair"].contains("national"));
+  CHECK(j["by_pair"]["national"]["fan_out_mean"].get<double>() >= 1.0);
+  CHECK(j["by_pair"]["national"]["forwarded_bytes_mean"].get<double>() > 0);
+  CHECK_FALSE(j["by_pair"]["local"].contains("fan_out_mean"));  // answered by the region's own broker
   REQUIRE(j["by_pair"].contains("local"));
   CHECK(j["by_pair"]["national"]["latency_ms"]["p50"].get<double>() >
         j["by_pair"]["local"]["latency_ms"]["p50"].get<double>() + 5);

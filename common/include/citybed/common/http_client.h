@@ -39,6 +39,8 @@ struct HttpOutcome {
   std::string body;
   std::string results_count;   // NGSILD-Results-Count (or NGSI-v2 Fiware-Total-Count), if present
   int warnings = 0;            // NGSILD-Warning header fields (a distributed operation's failed sources)
+  int forwarded_sources = -1;  // Citybed-Forwarded: sources a distributed answer asked (-1: not one)
+  uint64_t forwarded_bytes = 0;  // ... and the bytes they answered
   std::chrono::nanoseconds waited{0};  // in the queue before a connection took the request
   bool sent = false;           // the request was written completely to a connection
   bool ok() const { return error.empty() && status >= 200 && status < 300; }

@@ -18,6 +18,8 @@ struct PortOutcome {
   std::string body;
   std::string results_count;   // NGSILD-Results-Count / Fiware-Total-Count, if answered
   int warnings = 0;            // NGSILD-Warning fields: sources a distributed operation missed
+  int forwarded_sources = -1;  // a distributed answer's sources asked (-1: not one)
+  uint64_t forwarded_bytes = 0;
   bool sent = false;           // the request reached the broker
   // From the moment the request reached the broker's door (its simulated dispatch time) to the
   // answer: real (wall) time in emulation — waits for a connection and the generator's own

@@ -52,6 +52,8 @@ struct RequestRecord {
   std::string_view body;
   std::string_view results_count;  // NGSILD-Results-Count / Fiware-Total-Count, "" when absent
   int warnings = 0;                // NGSILD-Warning fields: a partial answer of a distributed operation
+  int forwarded_sources = -1;      // sources the broker asked for this answer (-1: not distributed)
+  uint64_t forwarded_bytes = 0;    // bytes they answered
   bool ok() const { return outcome == Outcome::kOk; }
 };
 
@@ -85,6 +87,8 @@ struct InteropRecord {
   int expected = -1;        // entities a complete answer holds: min(truth, limit); -1 unknown
   int foreign = 0;          // returned entities that the truth does not hold
   int64_t count_reported = -1, count_truth = -1;  // NGSILD-Results-Count against the truth
+  int fan_out = -1;                 // sources the asked broker forwarded to (-1: answered alone)
+  uint64_t forwarded_bytes = 0;     // bytes those sources answered
   std::vector<int64_t> staleness_us;  // per returned entity: latest written − returned observation
 };
 

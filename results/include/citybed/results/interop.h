@@ -6,6 +6,8 @@
 //   read returned nothing, so it counts with matched 0. complete_share: reads with every
 //   expected entity.
 // - precision: Σ matched / Σ (matched + foreign), over what answers returned.
+// - fan-out: of the answers a broker assembled from other brokers, the mean number of sources
+//   it asked and of bytes they sent (Citybed-Forwarded; the embedded broker says so).
 // - duplicates, partial answers (NGSILD-Warning), count accuracy (NGSILD-Results-Count equal to
 //   the truth), staleness of returned observations (µs) and latency (ns) as histograms.
 #pragma once
@@ -25,6 +27,7 @@ struct InteropSlice {
   uint64_t truth_known = 0, expected = 0, matched_capped = 0, complete = 0;
   uint64_t matched = 0, foreign = 0, returned = 0, duplicates = 0;
   uint64_t counts_known = 0, counts_exact = 0;
+  uint64_t distributed = 0, fan_out_sum = 0, forwarded_bytes = 0;  // answers the asked broker forwarded
   double count_abs_error_sum = 0;
   sim::LatencyHistogram latency{4};    // ns
   sim::LatencyHistogram staleness{4};  // µs
