@@ -102,6 +102,7 @@ ForwardRequest BaseRequest(const SourcePlan& plan, const ForwardContext& fc, std
   const Registration& r = *plan.reg;
   ForwardRequest f;
   f.url = std::move(url);
+  f.endpoint = r.endpoint;  // the cool-down is per registered endpoint
   f.timeout = r.timeout_ms > 0 ? std::chrono::milliseconds(r.timeout_ms) : fc.default_timeout;
   f.cooldown = r.cooldown_ms > 0 ? std::chrono::milliseconds(r.cooldown_ms) : fc.default_cooldown;
   f.headers.push_back({"Accept", "application/json"});

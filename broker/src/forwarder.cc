@@ -104,7 +104,8 @@ class Forwarder::Impl : public std::enable_shared_from_this<Impl> {
       Finish(batch, index, Failed(url.error().message));
       return;
     }
-    const std::string key = url->scheme + "://" + url->host_header;
+    const std::string pool_key = url->scheme + "://" + url->host_header;
+    const std::string key = req.endpoint.empty() ? pool_key : req.endpoint;
     const auto now = Clock::now();
     if (auto it = cool_until_.find(key); it != cool_until_.end()) {
       if (now < it->second) {
@@ -122,7 +123,7 @@ class Forwarder::Impl : public std::enable_shared_from_this<Impl> {
       SendBlocking(batch, index, std::move(req), key);
       return;
     }
-    HttpClientPool* pool = PoolFor(*url, key);
+    HttpClientPool* pool = PoolFor(*url, pool_key);
     if (pool == nullptr) {
       in_flight_.fetch_sub(1);
       Finish(batch, index, Failed("too many distinct context source endpoints"));

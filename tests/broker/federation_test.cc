@@ -249,6 +249,27 @@ TEST_CASE("Federation: failing sources give partial results with warnings, never
     CHECK(silent.received().size() == 1);
     CHECK(hub.broker.forwarder().Counters().cooled == 1);
   }
+  SECTION("a source cooling down does not cool another behind the same host and port") {
+    // One relay-like server: /slow/... never answers, /fast/... answers at once.
+    Receiver shared;
+    shared.Script([](const Receiver::Received& r) {
+      if (r.target.rfind("/slow/", 0) == 0) return Receiver::Scripted{200, "", true};
+      return Receiver::Scripted{200, R"([{"id":"urn:ngsi-ld:Room:f1","type":"Room"}])"};
+    });
+    hub.Register(TypeRegistration(shared.url("/slow"), "Room", R"(,"management":{"timeout":300,"cooldown":60000})"));
+    hub.Register(TypeRegistration(shared.url("/fast"), "Room"));
+    for (int i = 0; i < 2; ++i) {
+      const FetchResult r = hub.Call("GET", "/ngsi-ld/v1/entities?type=Room");
+      std::vector<std::string> ids = Ids(r.body);
+      std::sort(ids.begin(), ids.end());
+      CHECK(ids == std::vector<std::string>{"urn:ngsi-ld:Room:f1", "urn:ngsi-ld:Room:h1"});
+      CHECK(Warnings(r) == 1);
+    }
+    size_t fast = 0;
+    for (const auto& got : shared.received()) fast += got.target.rfind("/fast/", 0) == 0 ? 1 : 0;
+    CHECK(fast == 2);  // asked both times: only /slow cooled down
+    CHECK(hub.broker.forwarder().Counters().cooled == 1);
+  }
   SECTION("nothing listens at the endpoint") {
     std::string closed;
     {

@@ -27,6 +27,9 @@ struct ForwardRequest {
   std::string body;
   std::chrono::milliseconds timeout{3000};
   std::chrono::milliseconds cooldown{0};  // after a failure, refuse this endpoint for this long
+  // What cools down: the source's endpoint as registered (several sources may share a host and
+  // port — a relay, a gateway — and differ by path). Empty: the URL's scheme, host and port.
+  std::string endpoint;
 };
 
 struct ForwardOutcome {
