@@ -238,9 +238,13 @@ std::string Federation::Registration(const SiteLink& link, const std::string& en
       {"operations", nlohmann::json::array({"retrieveOps"})},
       {"location", {{"type", "Polygon"}, {"coordinates", nlohmann::json::array({ring})}}},
       {"contextSourceAlias", source.id},
+      // A region's broker answers for its own data only (local=true on what it is sent): in a
+      // mesh, a neighbour's neighbours are not reached through it, so a read never floods the
+      // country along every path (Via stops loops, not the fan-out of a flood).
       {"management",
        {{"timeout", std::max<int64_t>(1, spec_.timeout.ns() / 1000000)},
-        {"cooldown", std::max<int64_t>(1, spec_.cooldown.ns() / 1000000)}}},
+        {"cooldown", std::max<int64_t>(1, spec_.cooldown.ns() / 1000000)},
+        {"localOnly", source.role == BrokerSite::Role::kData}}},
   };
   return reg.dump();
 }

@@ -138,6 +138,7 @@ TEST_CASE("Federation: a registration names its source's types, regions and area
   CHECK(reg["contextSourceAlias"] == f.sites()[static_cast<size_t>(link.source)].id);
   CHECK(reg["management"]["timeout"] == 750);
   CHECK(reg["management"]["cooldown"] == 4000);
+  CHECK(reg["management"]["localOnly"] == true);  // a region's broker answers for itself only
   std::set<std::string> types;
   for (const auto& e : reg["information"][0]["entities"]) {
     types.insert(e["type"].get<std::string>());
