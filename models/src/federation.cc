@@ -241,8 +241,10 @@ std::string Federation::Registration(const SiteLink& link, const std::string& en
       // A region's broker answers for its own data only (local=true on what it is sent): in a
       // mesh, a neighbour's neighbours are not reached through it, so a read never floods the
       // country along every path (Via stops loops, not the fan-out of a flood).
+      // Deadlines shrink down a hierarchy: a block is given twice the time it gives its
+      // regions, so it can answer with what it has when one of them is silent.
       {"management",
-       {{"timeout", std::max<int64_t>(1, spec_.timeout.ns() / 1000000)},
+       {{"timeout", std::max<int64_t>(1, (source.role == BrokerSite::Role::kBlock ? 2 : 1) * spec_.timeout.ns() / 1000000)},
         {"cooldown", std::max<int64_t>(1, spec_.cooldown.ns() / 1000000)},
         {"localOnly", source.role == BrokerSite::Role::kData}}},
   };

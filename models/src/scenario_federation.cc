@@ -104,9 +104,12 @@ void ReadFederation(Reader& r, const json& doc, Scenario& s) {
   if (spec.brokers == FederationSpec::Brokers::kPerBlock && spec.topology == FederationSpec::Topology::kHierarchy) {
     r.Error(At(p, "topology"), "a hierarchy links region brokers through block brokers; with per-block brokers use star");
   }
-  if (spec.timeout >= s.broker.timeout) {
-    r.Error(At(p, "timeout"), "must be shorter than broker.timeout (" + s.broker.timeout.ToString() +
-                                  "), or a user's request times out before a slow source is given up");
+  // A hierarchy's hub waits twice the timeout for a block (the block waits the timeout for its regions).
+  const int64_t levels = spec.topology == FederationSpec::Topology::kHierarchy ? 2 : 1;
+  if (spec.timeout * levels >= s.broker.timeout) {
+    r.Error(At(p, "timeout"), "must be shorter than broker.timeout (" + s.broker.timeout.ToString() + ")" +
+                                  (levels > 1 ? ", twice over in a hierarchy" : "") +
+                                  ", or a user's request times out before a slow source is given up");
   }
   s.federation = spec;
 }

@@ -99,6 +99,12 @@ TEST_CASE("Federation: hierarchy, mesh and none link the sites as their names sa
       }
     }
     CHECK(to_national == 3);
+    // Deadlines shrink down the tree: the hub gives a block twice what the block gives a region.
+    for (const SiteLink& l : f.links()) {
+      const auto reg = nlohmann::json::parse(f.Registration(l, "http://127.0.0.1:9"));
+      const bool block = f.sites()[static_cast<size_t>(l.source)].role == BrokerSite::Role::kBlock;
+      CHECK(reg["management"]["timeout"] == (block ? 6000 : 3000));
+    }
   }
   SECTION("mesh: each broker registers its nearest others; users ask their own") {
     auto w = Build(Text(R"({"topology": "mesh", "neighbours": 2})"));
@@ -155,6 +161,8 @@ TEST_CASE("Federation: the scenario section is validated with pointers", "[model
   CHECK(Pointers(Text(R"({"topology": "ring"})")).count("/federation/topology"));
   CHECK(Pointers(Text(R"({"brokers": "per-city"})")).count("/federation/brokers"));
   CHECK(Pointers(Text(R"({"timeout": "20s"})")).count("/federation/timeout"));  // beyond broker.timeout (10 s)
+  CHECK(Pointers(Text(R"({"topology": "hierarchy", "timeout": "6s"})")).count("/federation/timeout"));  // 12 s at the hub
+  CHECK(Pointers(Text(R"({"topology": "star", "timeout": "6s"})")).empty());
   CHECK(Pointers(Text(R"({"topology": "star"})", R"({"url": "http://127.0.0.1:1026"})")).count("/federation"));
   CHECK(Pointers(Text(R"({"brokers": "per-block", "topology": "hierarchy"})")).count("/federation/topology"));
   CHECK(Pointers(Text(R"({"neighbours": 0})")).count("/federation/neighbours"));
