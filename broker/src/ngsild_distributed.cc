@@ -80,16 +80,6 @@ std::shared_ptr<Deferred> MakeDeferred(const Request& req, const Call& call, con
   return d;
 }
 
-size_t ParseCountHeader(const std::string& s, size_t fallback) {
-  size_t v = 0;
-  if (s.empty()) return fallback;
-  for (char c : s) {
-    if (c < '0' || c > '9') return fallback;
-    v = v * 10 + static_cast<size_t>(c - '0');
-  }
-  return v;
-}
-
 }  // namespace
 
 Response NgsiLdApi::Impl::DistributedQuery(const Request& req, const Call& call, Distribution dist,
@@ -121,7 +111,8 @@ Response NgsiLdApi::Impl::DistributedQuery(const Request& req, const Call& call,
       for (size_t s = 0; s < d->plans.size(); ++s) {
         std::vector<Entity> got;
         if (!ReadSourceAnswer(d->plans[s], outcomes[s], false, codec, got, d->warnings)) continue;
-        const size_t source_count = ParseCountHeader(outcomes[s].results_count, got.size());
+        size_t source_count = got.size();  // a source that gives no count: what it sent
+        if (!outcomes[s].results_count.empty()) ParseCount(outcomes[s].results_count, source_count);
         total += source_count;
         more = more || source_count > got.size();
         const bool auxiliary = d->plans[s].reg->mode == RegistrationMode::kAuxiliary;

@@ -187,14 +187,7 @@ class World {
     const int a = BlockOf(region), b = BlockOf(about);
     return a >= 0 && a == b ? PairClass::kBlock : PairClass::kNational;
   }
-  // The fault of broker site `site` in force at `t` (scenario "faults"; federation only).
-  std::optional<FaultSpec::Mode> FaultAt(int site, sim::Time t) const {
-    if (site < 0 || static_cast<size_t>(site) >= faults_.size()) return std::nullopt;
-    for (const FaultSpec* f : faults_[static_cast<size_t>(site)]) {
-      if (auto m = f->At(t)) return m;
-    }
-    return std::nullopt;
-  }
+  // The fault of broker site `site` in force at `t` (scenario "faults"; federation only), or null.
   const FaultSpec* FaultSpecAt(int site, sim::Time t) const {
     if (site < 0 || static_cast<size_t>(site) >= faults_.size()) return nullptr;
     for (const FaultSpec* f : faults_[static_cast<size_t>(site)]) {
