@@ -9,7 +9,11 @@ Broker::Broker(BrokerOptions options)
     : options_(std::move(options)),
       contexts_(options_.contexts),
       store_(MakeMemoryStore(names_, options_.store_shards)),
-      notifier_(options_.notifier),
+      notifier_([this] {
+        NotifierOptions o = options_.notifier;
+        if (o.delivery == nullptr) o.delivery = &service_->delivery();
+        return o;
+      }()),
       forwarder_(options_.forwarder),
       subs_(names_, notifier_),
       registrations_(names_),
@@ -24,15 +28,22 @@ Broker::Broker(BrokerOptions options)
     r.body = R"({"status":"ok"})";
     return r;
   });
-  auto metrics = [this](Request&, const PathParams&) {
+  auto metrics = [this](Request& req, const PathParams&) {
     Response r;
+    for (const auto& [k, v] : req.query) {
+      if (k == "format" && v == "json") {
+        r.SetHeader("Content-Type", "application/json");
+        r.body = RenderMetricsJson();
+        return r;
+      }
+    }
     r.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     r.body = RenderMetrics();
     return r;
   };
   router_.Add(Method::kGet, "/metrics", metrics);
   router_.Add(Method::kGet, "/ngsi-ld/v1/metrics", metrics);
-  metrics_ = std::make_unique<Metrics>(router_.Patterns());
+  metrics_ = std::make_unique<Metrics>(router_.Patterns(), service_);
   // HTTP-level errors of /v2 requests get Orion's error shape.
   ServerOptions server_options = options_.server;
   if (!server_options.error_response) {
@@ -162,6 +173,47 @@ Response Broker::Version() const {
   return r;
 }
 
+std::string Broker::RenderMetricsJson() const {
+  std::string out;
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Key("version");
+  w.String(citybed::Version());
+  w.Key("threads");
+  w.Int(options_.server.threads);
+  w.Key("uptime_seconds");
+  w.Number(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  w.Key("cpu_seconds");
+  w.BeginObject();
+  w.Key("serving");
+  w.Number(server_->CpuSeconds());
+  w.Key("notifier");
+  w.Number(notifier_.CpuSeconds());
+  w.Key("forwarder");
+  w.Number(forwarder_.CpuSeconds());
+  w.EndObject();
+  w.Key("entities");
+  uint64_t entities = 0;
+  for (const std::string& t : store_->Tenants()) entities += store_->Count(t);
+  w.Int(static_cast<int64_t>(entities));
+  w.Key("subscriptions");
+  w.Int(static_cast<int64_t>(subs_.Count()));
+  const SubscriptionCounters s = subs_.Counters();
+  w.Key("entity_changes");
+  w.Int(static_cast<int64_t>(s.changes));
+  w.Key("notifications_triggered");
+  w.Int(static_cast<int64_t>(s.matched));
+  const NotifierCounters n = notifier_.Counters();
+  w.Key("notifications_sent");
+  w.Int(static_cast<int64_t>(n.sent));
+  w.Key("service");
+  std::string service;
+  service_->RenderJson(service);
+  w.Raw(service);
+  w.EndObject();
+  return out;
+}
+
 std::string Broker::RenderMetrics() const {
   return metrics_->Render([this](std::string& out) {
     AppendMetricHeader(out, "citybed_entities", "gauge", "Entities stored, by tenant.");
@@ -185,6 +237,8 @@ std::string Broker::RenderMetrics() const {
     AppendMetric(out, "citybed_subscriptions", "", static_cast<double>(subs_.Count()));
     AppendMetricHeader(out, "citybed_notifications_triggered_total", "counter", "Notifications queued by subscriptions.");
     AppendMetric(out, "citybed_notifications_triggered_total", "", static_cast<double>(s.matched));
+    AppendMetricHeader(out, "citybed_entity_changes_total", "counter", "Entity changes matched against subscriptions.");
+    AppendMetric(out, "citybed_entity_changes_total", "", static_cast<double>(s.changes));
     AppendMetricHeader(out, "citybed_notifications_throttled_total", "counter", "Notifications skipped by throttling.");
     AppendMetric(out, "citybed_notifications_throttled_total", "", static_cast<double>(s.throttled));
     const ForwarderCounters f = forwarder_.Counters();

@@ -40,7 +40,8 @@ void AppendMetric(std::string& out, std::string_view name, std::string_view labe
   out += buf;
 }
 
-Metrics::Metrics(const std::vector<std::string>& routes) {
+Metrics::Metrics(const std::vector<std::string>& routes, std::shared_ptr<ServiceMetrics> service)
+    : service_(service ? std::move(service) : std::make_shared<ServiceMetrics>()) {
   routes_.push_back(std::make_unique<RouteStats>());
   routes_.back()->name = "unmatched";
   for (const std::string& r : routes) {
@@ -139,6 +140,7 @@ std::string Metrics::Render(const std::function<void(std::string&)>& extra) cons
   AppendMetric(out, "citybed_http_rejected_body_too_large_total", "", static_cast<double>(too_large_.load()));
   AppendMetricHeader(out, "citybed_http_timeouts_total", "counter", "Connections closed by header or idle timeouts.");
   AppendMetric(out, "citybed_http_timeouts_total", "", static_cast<double>(timeouts_.load()));
+  service_->RenderPrometheus(out);
   if (extra) extra(out);
   return out;
 }

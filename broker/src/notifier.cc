@@ -52,6 +52,7 @@ class Notifier::Impl {
       return false;
     }
     queued_.fetch_add(1);
+    job.queued = std::chrono::steady_clock::now();
     auto shared = std::make_shared<NotificationJob>(std::move(job));
     asio::post(io_, [this, shared] { Dispatch(shared, false); });
     return true;
@@ -215,6 +216,10 @@ class Notifier::Impl {
     const int64_t now = UnixMicrosNow();
     job->status->times_sent.fetch_add(1);
     job->status->last_success.store(now);
+    if (options_.delivery != nullptr) {
+      options_.delivery->Record(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - job->queued).count());
+    }
     job->status->failing.store(false);
     sent_.fetch_add(1);
     Release(key, conn, keep);

@@ -17,6 +17,7 @@
 
 #include "citybed/broker/router.h"
 #include "citybed/common/log.h"
+#include "citybed/common/op_class.h"
 
 namespace citybed::broker {
 
@@ -112,6 +113,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     if (buffer_.size() > 0) {  // a pipelined request is already here
       state_ = State::kReading;
+      read_begin_ = Clock::now();
       deadline_ = Clock::now() + server_.options.header_timeout;
       Parse();
       return;
@@ -143,6 +145,7 @@ class Session : public std::enable_shared_from_this<Session> {
     buffer_.commit(n);
     if (state_ == State::kIdle) {
       state_ = State::kReading;
+      read_begin_ = Clock::now();
       deadline_ = Clock::now() + server_.options.header_timeout;
     }
     Parse();
@@ -192,7 +195,22 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     const bool keep_alive = msg.keep_alive();
     int route = -1;
+    // Per-class service metrics: the handler's wall and CPU time, and the read before it.
+    const bool measure = server_.options.service_metrics;
+    op_class_ = measure ? ClassifyRequest(msg.method_string(), req.target) : OpClass::kOther;
+    ServiceMetrics::ClassStats* stats = measure ? &server_.metrics.service().of(op_class_) : nullptr;
+    const double cpu_start = measure ? ThisThreadCpuSeconds() : 0;
+    if (stats) {
+      stats->read.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(start - read_begin_).count());
+      stats->in_flight.fetch_add(1, std::memory_order_relaxed);
+      in_flight_ = true;
+    }
     Response resp = server_.handler(req, &route);  // the router turns exceptions into 500s
+    if (stats) {
+      const auto end = Clock::now();
+      stats->wall.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
+      stats->cpu.Record(static_cast<int64_t>((ThisThreadCpuSeconds() - cpu_start) * 1e9));
+    }
     if (resp.deferred()) {
       // Answered later from another thread (a distributed operation): the answer comes back to
       // this session's thread. The forwarder bounds the wait, so the sweeper leaves it alone.
@@ -236,6 +254,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write(Response resp, bool keep_alive, Method method, int route, Clock::time_point start) {
     state_ = State::kWriting;
+    if (in_flight_) {
+      in_flight_ = false;
+      server_.metrics.service().of(op_class_).in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
     deadline_ = Clock::now() + server_.options.header_timeout;
     res_ = {};
     res_.version(11);
@@ -280,6 +302,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    if (in_flight_) {  // a deferred answer that will not be written
+      in_flight_ = false;
+      server_.metrics.service().of(op_class_).in_flight.fetch_sub(1, std::memory_order_relaxed);
+    }
     beast::error_code ec;
     socket_.close(ec);
     worker_.sessions.erase(this);
@@ -295,6 +321,9 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::string_body> res_;
   State state_ = State::kIdle;
   Clock::time_point deadline_;
+  Clock::time_point read_begin_;
+  OpClass op_class_ = OpClass::kOther;
+  bool in_flight_ = false;
   bool closed_ = false;
 };
 

@@ -337,7 +337,7 @@ size_t SubscriptionManager::Count() const {
   return n;
 }
 
-SubscriptionCounters SubscriptionManager::Counters() const { return {matched_.load(), throttled_.load()}; }
+SubscriptionCounters SubscriptionManager::Counters() const { return {matched_.load(), throttled_.load(), changes_.load()}; }
 
 void SubscriptionManager::Reindex(TenantSubs& t) {
   t.by_type.clear();
@@ -361,6 +361,7 @@ void SubscriptionManager::Reindex(TenantSubs& t) {
 void SubscriptionManager::OnChange(const std::string& tenant, const Change& change,
                                    const std::vector<uint32_t>& touched, ChangeHints hints) {
   if (!change.changed()) return;
+  changes_.fetch_add(1, std::memory_order_relaxed);
   const Entity& subject = change.after ? *change.after : *change.before;
   std::vector<SubscriptionPtr> candidates;
   {

@@ -5,6 +5,7 @@
 #include <sys/time.h>
 
 #include <boost/asio.hpp>
+#include <cmath>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
@@ -384,4 +385,68 @@ TEST_CASE("HTTP: client input that would reach a header is refused before it get
                    R"("url":"http://127.0.0.1:9/n","headers":{"X-A":"1\r\nX-Injected: 2"}}}})");
   CHECK(v2.status == 400);
   CHECK(b.Call(Method::kGet, "/health").status == 200);
+}
+
+TEST_CASE("Service metrics: the log-linear buckets keep a duration within 1/8 of an octave", "[broker][http][service]") {
+  using H = DurationHistogram;
+  CHECK(H::BucketOf(0) == 0);
+  CHECK(H::BucketOf(999) == 0);
+  CHECK(H::BucketOf(1000) == 1);                        // [1, 1.125) µs
+  CHECK(H::BucketOf(1124) == 1);
+  CHECK(H::BucketOf(1125) == 2);
+  CHECK(H::BucketOf(1999) == 8);
+  CHECK(H::BucketOf(2000) == 9);                        // the next octave
+  CHECK(H::UpperSeconds(1) == Approx(1.125e-6));
+  CHECK(H::UpperSeconds(8) == Approx(2e-6));
+  CHECK(H::UpperSeconds(9) == Approx(2.25e-6));
+  CHECK(H::BucketOf(int64_t{1} << 50) == H::kBuckets - 1);  // beyond the last octave
+  CHECK(std::isinf(H::UpperSeconds(H::kBuckets - 1)));
+  // Every duration lies in its bucket: lower < d <= upper, with the upper at most 12.5 % above.
+  for (int64_t ns : {1000LL, 1500LL, 7777LL, 123456LL, 987654321LL}) {
+    const int b = H::BucketOf(ns);
+    INFO(ns);
+    CHECK(ns * 1e-9 < H::UpperSeconds(b));
+    CHECK(ns * 1e-9 >= H::UpperSeconds(b - 1));
+    CHECK(H::UpperSeconds(b) / H::UpperSeconds(b - 1) <= 1.125 + 1e-12);
+  }
+}
+
+TEST_CASE("Service metrics: each request is timed in its class, in Prometheus and in the JSON snapshot", "[broker][http][service]") {
+  Running b;
+  CHECK(b.Call(Method::kPost, "/ngsi-ld/v1/entityOperations/upsert", R"([{"id":"urn:a:1","type":"T"}])").status == 201);
+  CHECK(b.Call(Method::kPost, "/ngsi-ld/v1/entityOperations/upsert", R"([{"id":"urn:a:2","type":"T"}])").status == 201);
+  CHECK(b.Call(Method::kGet, "/ngsi-ld/v1/entities/urn:a:1").status == 200);
+  CHECK(b.Call(Method::kGet, "/ngsi-ld/v1/entities?type=T").status == 200);
+  auto snap = json::parse(b.Call(Method::kGet, "/metrics?format=json").body).as_object();
+  const auto& classes = snap.at("service").at("classes").as_object();
+  CHECK(classes.at("batch-upsert").at("count").to_number<int64_t>() == 2);
+  CHECK(classes.at("get").at("count").to_number<int64_t>() == 1);
+  CHECK(classes.at("query").at("count").to_number<int64_t>() == 1);
+  CHECK(classes.at("geo-query").at("count").to_number<int64_t>() == 0);
+  CHECK(classes.at("get").at("in_flight").to_number<int64_t>() == 0);
+  // The wall histogram holds the request; its sum is positive and the CPU no more than a little above the wall.
+  const auto& wall = classes.at("batch-upsert").at("wall").as_object();
+  CHECK(wall.at("buckets").as_array().size() >= 1);
+  CHECK(wall.at("sum").to_number<double>() > 0);
+  CHECK(snap.at("entity_changes").to_number<int64_t>() == 2);
+  CHECK(snap.at("entities").to_number<int64_t>() == 2);
+  const std::string prom = b.Call(Method::kGet, "/metrics").body;
+  CHECK(prom.find("citybed_service_seconds_count{class=\"get\",clock=\"wall\"} 1\n") != std::string::npos);
+  CHECK(prom.find("citybed_service_seconds_count{class=\"batch-upsert\",clock=\"cpu\"} 2\n") != std::string::npos);
+  CHECK(prom.find("citybed_in_flight{class=\"get\"} 0\n") != std::string::npos);
+  CHECK(prom.find("citybed_entity_changes_total 2\n") != std::string::npos);
+  // The snapshot's bucket bounds are the histogram's.
+  const auto& upper = snap.at("service").at("bucket_upper_seconds").as_array();
+  REQUIRE(upper.size() == static_cast<size_t>(DurationHistogram::kBuckets));
+  CHECK(upper[1].to_number<double>() == Approx(1.125e-6));
+  CHECK(upper.back().is_null());
+}
+
+TEST_CASE("Service metrics can be switched off (to measure what they cost)", "[broker][http][service]") {
+  BrokerOptions o = TestOptions();
+  o.server.service_metrics = false;
+  Running b(o);
+  CHECK(b.Call(Method::kGet, "/ngsi-ld/v1/entities/urn:none").status == 404);
+  auto snap = json::parse(b.Call(Method::kGet, "/metrics?format=json").body).as_object();
+  CHECK(snap.at("service").at("classes").at("get").at("count").to_number<int64_t>() == 0);
 }

@@ -81,9 +81,12 @@ class Broker {
 
  private:
   Response Version() const;
+  // GET /metrics?format=json: the service metrics and the counters calibration reads.
+  std::string RenderMetricsJson() const;
   Response Dispatch(Request& req, int* route);
 
   BrokerOptions options_;
+  std::shared_ptr<ServiceMetrics> service_ = std::make_shared<ServiceMetrics>();
   Interner names_;
   ContextResolver contexts_;
   std::unique_ptr<Store> store_;

@@ -3,6 +3,8 @@
 //   citybed_http_requests_total{route,method,status}        counter
 //   citybed_http_request_duration_seconds{route}            histogram (receipt to reply)
 //   citybed_http_connections_open / _total                  gauge / counter
+//   citybed_service_seconds{class,clock}, citybed_read_seconds{class}, citybed_in_flight{class},
+//   citybed_notification_delivery_seconds                   what work costs (service_metrics.h)
 //   plus gauges and counters that the broker adds at render time (entities per tenant,
 //   notifications sent/failed/dropped, queue depth, ...).
 // Recording is lock-free (relaxed atomics); routes are registered before serving.
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "citybed/broker/http_message.h"
+#include "citybed/broker/service_metrics.h"
 
 namespace citybed::broker {
 
@@ -27,7 +30,8 @@ class Metrics {
   static constexpr std::array<double, 14> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                       0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
   // Routes are numbered as the router numbers its patterns; -1 is "unmatched".
-  explicit Metrics(const std::vector<std::string>& routes = {});
+  // `service`: where per-class service metrics go (shared with the notifier); null: its own.
+  explicit Metrics(const std::vector<std::string>& routes = {}, std::shared_ptr<ServiceMetrics> service = nullptr);
   void RecordRequest(int route, Method method, int status, int64_t duration_ns);
   void ConnectionOpened() { open_.fetch_add(1, std::memory_order_relaxed); total_conn_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { open_.fetch_sub(1, std::memory_order_relaxed); }
@@ -37,6 +41,9 @@ class Metrics {
   // Total requests answered with `status` on `route` (any method); for tests and summaries.
   uint64_t Requests(std::string_view route, int status) const;
   uint64_t TotalRequests() const;
+
+  ServiceMetrics& service() { return *service_; }
+  const ServiceMetrics& service() const { return *service_; }
 
   // Appends the whole exposition; `extra` appends further metric families.
   std::string Render(const std::function<void(std::string&)>& extra) const;
@@ -59,6 +66,7 @@ class Metrics {
   std::vector<std::unique_ptr<RouteStats>> routes_;  // [0] unmatched, [i + 1] route i
   std::atomic<int64_t> open_{0};
   std::atomic<uint64_t> total_conn_{0}, too_large_{0}, timeouts_{0};
+  std::shared_ptr<ServiceMetrics> service_;
 };
 
 // Helpers for the extra families.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "citybed/broker/http_message.h"
+#include "citybed/broker/service_metrics.h"
 
 namespace citybed::broker {
 
@@ -35,6 +36,7 @@ struct NotificationJob {
   std::vector<Header> headers;
   std::string body;
   int attempt = 0;
+  std::chrono::steady_clock::time_point queued;  // set by Enqueue
 };
 
 struct NotifierOptions {
@@ -43,6 +45,7 @@ struct NotifierOptions {
   std::chrono::milliseconds first_backoff{100};  // doubles after each failed attempt
   std::chrono::milliseconds timeout{5000};       // per attempt: connect + send + answer
   int connections_per_endpoint = 4;
+  DurationHistogram* delivery = nullptr;  // where delivery times (queued → 2xx) go, if anywhere
 };
 
 struct NotifierCounters {

@@ -32,6 +32,9 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   size_t max_connections = 10000;
+  // Per-class service metrics (service_metrics.h): two reads of the thread's CPU clock and two of
+  // the wall clock per request; off only to measure what they cost.
+  bool service_metrics = true;
   // The answer to an HTTP-level error (413, 431, 400 malformed) before any route ran, given the
   // request target when it was read; empty: an NGSI-LD ProblemDetails body.
   std::function<Response(int status, std::string_view target, const std::string& detail)> error_response;

@@ -109,6 +109,7 @@ using SubscriptionPtr = std::shared_ptr<const Subscription>;
 struct SubscriptionCounters {
   uint64_t matched = 0;    // notifications queued
   uint64_t throttled = 0;  // skipped inside a throttling period
+  uint64_t changes = 0;    // entity changes considered (the fan-out per change is matched / changes)
 };
 
 class SubscriptionManager {
@@ -176,7 +177,7 @@ class SubscriptionManager {
   Notifier& notifier_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, TenantSubs> tenants_;
-  std::atomic<uint64_t> matched_{0}, throttled_{0};
+  std::atomic<uint64_t> matched_{0}, throttled_{0}, changes_{0};
   std::atomic<uint64_t> next_id_{1};
 };
 
