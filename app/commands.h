@@ -25,6 +25,10 @@ void RegisterDemo(CLI::App& app, Action& action);
 void RegisterBroker(CLI::App& app, Action& action);
 void RegisterAdapter(CLI::App& app, Action& action);
 void RegisterConformance(CLI::App& app, Action& action);
+// calibrate: measures a broker for model mode.
+void RegisterCalibrate(CLI::App& app, Action& action);
+// validate-model: emulation and model side by side.
+void RegisterValidateModel(CLI::App& app, Action& action);
 // run, validate, entities, sources. `command_line` is recorded in run manifests.
 void RegisterRun(CLI::App& app, Action& action, const std::string& command_line);
 

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   RegisterBroker(app, action);
   RegisterAdapter(app, action);
   RegisterConformance(app, action);
+  RegisterCalibrate(app, action);
+  RegisterValidateModel(app, action);
   RegisterDemo(app, action);
 
   try {

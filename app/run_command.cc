@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "citybed/broker/broker.h"
@@ -16,6 +17,7 @@
 #include "citybed/common/strings.h"
 #include "citybed/common/url.h"
 #include "citybed/models/emulation.h"
+#include "citybed/models/model_run.h"
 #include "citybed/models/protocol.h"
 #include "citybed/models/scenario.h"
 #include "citybed/models/world.h"
@@ -42,6 +44,8 @@ struct RunOptions {
   bool quiet = false;
   bool force = false;
   std::string log_level = "warn";
+  std::string model;   // model mode: the calibration file
+  int instances = 1;   // model mode: broker instances
 };
 
 // Loads and validates; prints every mistake. Null when invalid.
@@ -70,6 +74,49 @@ std::string Bar(double fraction, int width) {
   const int filled = static_cast<int>(fraction * width + 0.5);
   return std::string(static_cast<size_t>(std::max(0, std::min(width, filled))), '#') +
          std::string(static_cast<size_t>(std::max(0, width - filled)), '.');
+}
+
+// What a model-mode run served by, and whether it stayed inside the calibration's domain: the
+// offered rate (the expected rate of the scenario, World::OfferedAt, at its speed) against the
+// highest load the calibration measured, the thread count, the classes it lacked.
+nlohmann::json ModelStamp(const models::Calibration& c, int instances, const models::Scenario& s, const models::World& world,
+                          const models::ModelRunExtra& extra, const models::EmulationResult& result) {
+  nlohmann::json m;
+  m["calibration"] = {{"file", c.path}, {"sha256", c.sha256}, {"confidence", c.confidence},
+                      {"broker", c.broker}, {"broker_version", c.broker_version}, {"threads", c.threads},
+                      {"created_utc", c.created_utc}, {"capacity_rps", c.capacity_rps}};
+  m["instances"] = instances;
+  m["utilisation"] = extra.utilisation;
+  m["events"] = extra.events;
+  m["wall_s"] = result.wall_seconds;
+  std::vector<std::string> outside;
+  // The peak offered rate over the run (per wall second of the broker: × speed), per instance.
+  double peak = 0;
+  const int steps = 240;
+  for (int i = 0; i <= steps; ++i) {
+    peak = std::max(peak, world.OfferedAt(static_cast<int64_t>(static_cast<double>(s.duration.ns()) * i / steps)).total());
+  }
+  const double per_instance = peak * s.speed / std::max(1, instances);
+  m["peak_offered_rps_per_instance"] = per_instance;
+  if (c.capacity_rps > 0 && per_instance > c.capacity_rps) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "the peak offered load (%.0f req/s per instance) is above the highest load calibrated "
+                  "(%.0f req/s)", per_instance, c.capacity_rps);
+    outside.emplace_back(buf);
+  }
+  if (extra.port.uncalibrated > 0) {
+    outside.push_back(std::to_string(extra.port.uncalibrated) +
+                      " requests were of a class the calibration did not measure (served as its commonest class)");
+  }
+  if (c.threads != s.broker.threads) {
+    outside.push_back("the scenario's broker.threads (" + std::to_string(s.broker.threads) +
+                      ") differs from the calibration's (" + std::to_string(c.threads) + "); the calibration's is modelled");
+  }
+  m["in_domain"] = outside.empty();
+  m["outside_domain"] = outside;
+  m["note"] = "latencies are the model's: queueing and calibrated service times plus the simulated network; "
+              "answers carry no content, so interoperability figures are not measured";
+  return m;
 }
 
 int RunScenario(const RunOptions& o, const std::string& command_line) {
@@ -111,6 +158,22 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     return kExitUsage;
   }
 
+  // Model mode: the calibrated queueing model instead of a broker.
+  std::optional<models::Calibration> calibration;
+  if (!o.model.empty()) {
+    auto c = models::Calibration::Load(o.model);
+    if (!c) {
+      std::fprintf(stderr, "citybed run: --model: %s\n", c.error().message.c_str());
+      return kExitUsage;
+    }
+    if (s.federation) {
+      std::fprintf(stderr, "citybed run: %s federates brokers; model mode serves one broker (or --instances of it)\n",
+                   o.file.c_str());
+      return kExitUsage;
+    }
+    calibration = std::move(*c);
+  }
+
   // The results folder is checked before anything runs: a run whose results cannot be written
   // is not started.
   const std::string dir = o.out.empty() ? s.outputs.dir + "/" + results::RunFolderName(s.name) : o.out;
@@ -123,8 +186,8 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   // embedded broker per site, each named by its site in Via headers.
   std::vector<std::unique_ptr<broker::Broker>> embedded;
   std::vector<std::string> site_urls;
-  std::string url = s.broker.url;
-  if (url == "embedded") {
+  std::string url = calibration ? std::string("model:") + o.model : s.broker.url;
+  if (url == "embedded" && !calibration) {
     const models::Federation* fed = (*world)->federation();
     const size_t n = fed ? fed->sites().size() : 1;
     for (size_t i = 0; i < n; ++i) {
@@ -147,7 +210,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     url = embedded.front()->url();
   }
   while (!url.empty() && url.back() == '/') url.pop_back();
-  const std::string host_header = url.substr(url.find("://") + 3);
+  const std::string host_header = calibration ? std::string("model.invalid") : url.substr(url.find("://") + 3);
   models::Protocols protocols = models::Protocols::ForScenario(s, host_header);
 
   results::RecorderOptions ro;
@@ -161,11 +224,20 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
 
   const bool tty = isatty(STDERR_FILENO) && !o.quiet;
   if (!o.quiet) {
-    std::fprintf(stderr, "citybed run: %s — %llu sources, %llu users in %zu region%s; %s at %gx against %s%s\n",
-                 s.name.c_str(), static_cast<unsigned long long>((*world)->total_sources()),
-                 static_cast<unsigned long long>((*world)->total_users()), s.regions.size(), s.regions.size() == 1 ? "" : "s",
-                 s.duration.ToString().c_str(),
-                 s.speed, url.c_str(), embedded.empty() ? "" : " (embedded)");
+    if (calibration) {
+      std::fprintf(stderr, "citybed run: %s — %llu sources, %llu users in %zu region%s; %s in model mode (%d instance%s of "
+                   "the broker calibrated in %s), as fast as it goes\n",
+                   s.name.c_str(), static_cast<unsigned long long>((*world)->total_sources()),
+                   static_cast<unsigned long long>((*world)->total_users()), s.regions.size(),
+                   s.regions.size() == 1 ? "" : "s", s.duration.ToString().c_str(), o.instances,
+                   o.instances == 1 ? "" : "s", o.model.c_str());
+    } else {
+      std::fprintf(stderr, "citybed run: %s — %llu sources, %llu users in %zu region%s; %s at %gx against %s%s\n",
+                   s.name.c_str(), static_cast<unsigned long long>((*world)->total_sources()),
+                   static_cast<unsigned long long>((*world)->total_users()), s.regions.size(),
+                   s.regions.size() == 1 ? "" : "s", s.duration.ToString().c_str(), s.speed, url.c_str(),
+                   embedded.empty() ? "" : " (embedded)");
+    }
     if (site_urls.size() > 1) {
       const models::Federation& fed = *(*world)->federation();
       std::fprintf(stderr, "citybed run: federation of %zu embedded brokers (%s topology, %zu registrations%s)\n",
@@ -232,7 +304,18 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                                       std::chrono::system_clock::now().time_since_epoch()).count();
   const HostProbe host;
   const double broker_cpu_before = embedded_cpu();
-  models::EmulationResult result = models::RunEmulation(**world, protocols, eo, live);
+  models::ModelRunExtra model_extra;
+  models::EmulationResult result;
+  if (calibration) {
+    models::ModelOptions mo;
+    mo.calibration = &*calibration;
+    mo.instances = o.instances;
+    mo.interrupt = &g_interrupted;
+    mo.on_progress = eo.on_progress;
+    result = models::RunModel(**world, protocols, mo, live, &model_extra);
+  } else {
+    result = models::RunEmulation(**world, protocols, eo, live);
+  }
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   if (tty) std::fputc('\n', stderr);
@@ -255,6 +338,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     if (result.wall_seconds > 0) info.broker_resources["cpu_share"] = std::round(cpu / result.wall_seconds * 1e4) / 1e4;
     info.broker_resources["rss_mib"] = ResidentMiB();
   }
+  if (calibration) info.model = ModelStamp(*calibration, o.instances, s, **world, model_extra, result);
   for (const auto& g : (*world)->sources()) {
     info.sources_by_domain[std::string(g.model->domain())] += g.count;
     info.sources_by_region[s.regions[static_cast<size_t>(g.region)].id] += g.count;
@@ -481,6 +565,13 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
   run->add_option("--speed", o->speed, "Simulated seconds per wall-clock second (default: the scenario's speed, 1)")
       ->check(Positive());
   run->add_option("--seed", o->seed, "Random seed (default: the scenario's seed)")->check(NonNegative());
+  run->add_option("--model", o->model,
+                  "Model mode: serve the requests by the queueing model calibrated in this file (citybed calibrate), "
+                  "as fast as the engine goes, instead of a broker")
+      ->check(CLI::ExistingFile);
+  run->add_option("--instances", o->instances, "Model mode: broker instances, regions placed round robin")
+      ->check(Between(1, 100000))
+      ->capture_default_str();
   run->add_flag("--quiet", o->quiet, "No progress output");
   run->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   run->callback([o, &action, command_line] { action = [o, command_line] { return RunScenario(*o, command_line); }; });

@@ -80,7 +80,7 @@ void RequestDriver::Report(const InFlight& f, RequestRecord& r) {
     default: ++stats_.failed; break;
   }
   observer_.OnRequest(r);
-  if (probe_.Measures(q)) observer_.OnInterop(probe_.Measure(q, r));
+  if (measure_content_ && probe_.Measures(q)) observer_.OnInterop(probe_.Measure(q, r));
 }
 
 void RequestDriver::Emit(WorkloadRequest&& request) {
@@ -218,7 +218,7 @@ void RequestDriver::OnPortDone(uint32_t slot, PortOutcome& o) {
   r.error = o.error;
   if (o.status > 0 && o.error.empty()) {
     stats_.transport_errors_in_a_row = 0;
-    const uint64_t down_bytes = o.body.size() + kHeaderBytes;
+    const uint64_t down_bytes = std::max<uint64_t>(o.body.size(), o.answer_bytes) + kHeaderBytes;
     const sim::Delivery down =
         sim::Network::Deliver(path, down_bytes, world_.scenario().network.retransmit, downlink_rng_);
     r.bytes_down = down_bytes;

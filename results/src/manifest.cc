@@ -52,7 +52,8 @@ json BuildManifest(const RunInfo& info) {
   m["command"] = info.command_line;
   m["started_utc"] = info.started_utc;
   m["scenario"] = {{"name", s.name}, {"file", s.path}, {"sha256", Sha256Hex(s.text)}, {"seed", s.seed}, {"document", s.json}};
-  m["mode"] = "emulation";
+  m["mode"] = info.model.is_null() ? "emulation" : "model";
+  if (!info.model.is_null()) m["model"] = info.model;
   m["started_unix_us"] = info.started_unix_us;
   m["effective"] = {{"duration_s", s.duration.seconds()},
                     {"warmup_s", s.warmup.seconds()},

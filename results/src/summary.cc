@@ -191,7 +191,8 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
   json j;
   j["schema"] = kSummarySchema;
   j["scenario"] = s.name;
-  j["mode"] = "emulation";
+  j["mode"] = info.model.is_null() ? "emulation" : "model";
+  if (!info.model.is_null()) j["model"] = info.model;
   j["valid"] = r.valid();
   j["complete"] = r.reached_end;
   j["invalid_reasons"] = r.invalid_reasons;

@@ -21,6 +21,10 @@ double FifoStation::Utilization() const {
   return area / (elapsed * servers_);
 }
 
+double FifoStation::BusySeconds() const {
+  return busy_area_ + busy_ * (engine_.Now() - last_change_).seconds();
+}
+
 void FifoStation::Submit(Duration service_time, Done done) {
   Job job{engine_.Now(), service_time, std::move(done)};
   if (busy_ < servers_) {

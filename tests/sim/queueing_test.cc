@@ -102,3 +102,52 @@ TEST_CASE("Erlang C is exact for small and stable for a thousand servers", "[sim
   CHECK(std::isfinite(MMcMeanWait(1000, 950.0, 1.0)));
   CHECK(ErlangC(4, 4.0) == 1.0);  // unstable
 }
+
+TEST_CASE("Allen–Cunneen reduces to M/M/c for exponential arrivals and service, and halves for deterministic service", "[sim]") {
+  CHECK(AllenCunneenWait(3, 2.4, 1.0, 1, 1) == Approx(MMcMeanWait(3, 2.4, 1.0)));
+  CHECK(AllenCunneenWait(1, 0.8, 1.0, 1, 0) == Approx(2.0));  // M/D/1: Pollaczek–Khinchine gives 2.0 exactly
+}
+
+TEST_CASE("The USL fit recovers known parameters from exact points and brackets them from noisy ones", "[sim][usl]") {
+  UslFit truth;
+  truth.gamma = 1000;
+  truth.alpha = 0.05;
+  truth.beta = 0.002;
+  std::vector<double> n = {1, 2, 4, 8, 16, 32, 64}, x;
+  for (double k : n) x.push_back(truth.At(k));
+  const UslFit exact = FitUsl(n, x);
+  CHECK(exact.converged);
+  CHECK(exact.gamma == Approx(1000).epsilon(1e-4));
+  CHECK(exact.alpha == Approx(0.05).epsilon(1e-3));
+  CHECK(exact.beta == Approx(0.002).epsilon(1e-3));
+  CHECK(exact.r2 == Approx(1.0));
+  // The peak: at sqrt((1 - alpha) / beta) ≈ 21.8, an integer concurrency.
+  CHECK(exact.Peak() == Approx(std::max(truth.At(21), truth.At(22))).epsilon(1e-4));
+
+  // 3 % multiplicative noise, 20 replications: the 95 % intervals cover the truth in most.
+  Rng rng(7);
+  int covered_gamma = 0, covered_alpha = 0;
+  for (int rep = 0; rep < 20; ++rep) {
+    std::vector<double> noisy;
+    for (double k : n) noisy.push_back(truth.At(k) * (1 + 0.03 * (2 * rng.Uniform01() - 1)));
+    const UslFit f = FitUsl(n, noisy);
+    CHECK(f.gamma_ci > 0);
+    covered_gamma += std::abs(f.gamma - truth.gamma) <= f.gamma_ci;
+    covered_alpha += std::abs(f.alpha - truth.alpha) <= f.alpha_ci;
+    CHECK(f.alpha >= 0);
+    CHECK(f.beta >= 0);
+  }
+  CHECK(covered_gamma >= 15);
+  CHECK(covered_alpha >= 15);
+}
+
+TEST_CASE("The USL fit holds a negative coefficient at 0 (a server that saturates without retrograde)", "[sim][usl]") {
+  // X(N) = N / (0.001 + 0.0009 (N - 1)): contention only, beta = 0.
+  std::vector<double> n = {1, 2, 4, 8, 16}, x;
+  for (double k : n) x.push_back(1000 * k / (1 + 0.9 * (k - 1)));
+  const UslFit f = FitUsl(n, x);
+  CHECK(f.beta == Approx(0).margin(1e-9));
+  CHECK(f.alpha == Approx(0.9).epsilon(1e-3));
+  CHECK(f.Peak() == Approx(1000 / 0.9).epsilon(1e-3));
+  CHECK(FitUsl({1, 2}, {1, 2}).converged == false);  // too few points
+}

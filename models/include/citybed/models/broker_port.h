@@ -11,6 +11,8 @@
 
 namespace citybed::models {
 
+struct WorkloadRequest;
+
 struct PortOutcome {
   int status = 0;              // HTTP status; 0 when there was no answer
   std::string error;           // "" when an HTTP answer came back; else "timeout",
@@ -20,6 +22,7 @@ struct PortOutcome {
   int warnings = 0;            // NGSILD-Warning fields: sources a distributed operation missed
   int forwarded_sources = -1;  // a distributed answer's sources asked (-1: not one)
   uint64_t forwarded_bytes = 0;
+  uint64_t answer_bytes = 0;   // model mode: the answer's modelled size (its body is not made)
   bool sent = false;           // the request reached the broker
   // From the moment the request reached the broker's door (its simulated dispatch time) to the
   // answer: real (wall) time in emulation — waits for a connection and the generator's own
@@ -33,6 +36,9 @@ class PortClient {
  public:
   virtual ~PortClient() = default;
   virtual void OnPortDone(uint32_t slot, PortOutcome& outcome) = 0;
+  // The request in `slot` (its wire already handed over), while it is at the port: what a
+  // model of the broker needs beyond the wire (which source wrote, which region subscribed).
+  virtual const WorkloadRequest* RequestOf(uint32_t) const { return nullptr; }
 };
 
 class BrokerPort {

@@ -55,6 +55,12 @@ class RequestDriver final : public RequestSink, public PortClient {
 
   void Emit(WorkloadRequest&& request) override;
   void OnPortDone(uint32_t slot, PortOutcome& outcome) override;
+  const WorkloadRequest* RequestOf(uint32_t slot) const override {
+    return slot < inflight_.size() && inflight_[slot].live ? &inflight_[slot].request : nullptr;
+  }
+  // Whether answers carry real content to measure against the ground truth (interop.h): not
+  // in model mode, whose answers are modelled sizes.
+  void MeasureContent(bool on) { measure_content_ = on; }
   // Records every request not completed yet as cancelled at engine.Now() (cancelling them at
   // the port too).
   void CancelAll();
@@ -90,6 +96,7 @@ class RequestDriver final : public RequestSink, public PortClient {
   Workload* workload_ = nullptr;
   sim::Duration timeout_;
   InteropProbe probe_;
+  bool measure_content_ = true;
   sim::Rng uplink_rng_, downlink_rng_;
   std::vector<InFlight> inflight_;
   uint32_t free_ = UINT32_MAX;

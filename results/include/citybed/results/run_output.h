@@ -46,6 +46,9 @@ struct RunInfo {
   nlohmann::json host = nlohmann::json::object();
   // Resources of the broker when known (embedded): CPU seconds, peak RSS.
   nlohmann::json broker_resources = nlohmann::json::object();
+  // Model mode (models/model_run.h): the calibration it served by — file, sha256, confidence,
+  // instances, its domain of validity and whether the run stayed inside it; null in emulation.
+  nlohmann::json model;
 };
 
 // The measurement window: intended send times in [from, to). `to` is where the run's clock

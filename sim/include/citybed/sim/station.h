@@ -36,6 +36,8 @@ class FifoStation {
   uint64_t rejected() const { return rejected_; }
   // Time-average number of busy servers divided by servers, since construction.
   double Utilization() const;
+  // Busy server-seconds since construction (the integral of busy servers over time).
+  double BusySeconds() const;
 
  private:
   struct Job {

@@ -1,0 +1,720 @@
+// citybed calibrate: measures a broker for model mode (docs/capacity.md) and writes
+// calibration.json (models/calibration.h).
+//
+// 1. The workload: the scenario's own requests, generated as a run would make them (its sources,
+//    users and subscriptions over its first simulated minutes), captured in order.
+// 2. Preload: the captured requests replayed once (entities and subscriptions in place; their
+//    notifications go to a receiver here).
+// 3. Low load, per class: the class's requests one at a time (the broker otherwise idle). With
+//    the broker's per-class metrics (GET /metrics?format=json, the embedded broker and any
+//    citybed broker): the handler's service-time distribution, its CPU, the overhead outside
+//    handlers (serving CPU not in handlers, per request: the utilisation law) and the fixed delay
+//    (response time − handler − overhead). Without them: black box — the service time is the
+//    response time less the round trip of GET /version (lower confidence).
+// 4. A sweep of closed-loop concurrency 1, 2, 4, ... to saturation with the workload's mix:
+//    throughput, response time, broker CPU; the Universal Scalability Law fitted to it
+//    (Levenberg–Marquardt); the utilisation law checked at every point.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "citybed/broker/broker.h"
+#include "citybed/common/file.h"
+#include "citybed/common/http_client.h"
+#include "citybed/common/op_class.h"
+#include "citybed/common/sha256.h"
+#include "citybed/common/strings.h"
+#include "citybed/common/url.h"
+#include "citybed/models/calibration.h"
+#include "citybed/models/scenario.h"
+#include "citybed/models/sources.h"
+#include "citybed/models/workload.h"
+#include "citybed/models/world.h"
+#include "citybed/sim/histogram.h"
+#include "citybed/sim/http_listener.h"
+#include "child_broker.h"
+#include "citybed/models/emulation.h"
+#include "commands.h"
+#include "exit_codes.h"
+#include "model_support.h"
+
+namespace citybed::app {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct CalibrateOptions {
+  std::string broker = "embedded";
+  std::string scenario = "scenarios/quickstart.json";
+  std::string out = "calibration.json";
+  int threads = 1;
+  int64_t seed = -1;
+  size_t per_class = 2000;       // low-load requests per class, at most
+  std::string step = "3s";       // length of each sweep step
+  int max_concurrency = 128;
+  std::string client_window = "6s";
+  bool force = false;
+  bool in_process = false;
+};
+
+struct Captured {
+  OpClass cls;
+  std::string wire;
+  // A source's write or a subscription: its tenant and entity type, for the structural fan-out.
+  std::string topic;
+};
+
+// Collects the workload's requests instead of sending them.
+class CaptureSink final : public models::RequestSink {
+ public:
+  CaptureSink(const models::World& world, std::vector<Captured>& out) : world_(world), out_(out) {}
+  void Emit(models::WorkloadRequest&& r) override {
+    std::string topic;
+    if (r.group >= 0) {
+      const models::SourceGroup& g = world_.sources()[static_cast<size_t>(r.group)];
+      topic = world_.regions()[static_cast<size_t>(g.region)].tenant + '\n' + std::string(g.model->entity_type());
+    } else if (r.op == models::OpKind::kSubscribe && r.spec != nullptr) {
+      topic = world_.regions()[static_cast<size_t>(r.about)].tenant + '\n' + r.spec->entity_type;
+    }
+    out_.push_back({ClassifyWire(r.wire), std::move(r.wire), std::move(topic)});
+  }
+
+ private:
+  const models::World& world_;
+  std::vector<Captured>& out_;
+};
+
+std::string Machine() {
+  std::string model;
+  std::ifstream cpu("/proc/cpuinfo");
+  for (std::string line; std::getline(cpu, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  utsname u{};
+  uname(&u);
+  return model + ", " + std::to_string(std::thread::hardware_concurrency()) + " cores, " + u.sysname + " " + u.release;
+}
+
+// What a stretch of closed-loop load measured.
+struct Load {
+  uint64_t answered = 0, failed = 0, bytes = 0;
+  double seconds = 0;
+  sim::LatencyHistogram rt{3};  // ns
+  std::map<int, uint64_t> statuses;
+  // By class: answers, their statuses and bytes.
+  std::array<uint64_t, kOpClasses> class_answered{}, class_bytes{};
+  std::array<std::map<int, uint64_t>, kOpClasses> class_statuses;
+};
+
+class Client {
+ public:
+  Client(boost::asio::io_context& io, const HttpUrl& url, int connections) : io_(io) {
+    HttpClientOptions o;
+    o.host = url.host;
+    o.port = url.port;
+    o.connections = connections;
+    o.timeout = std::chrono::seconds(30);
+    o.keep_body = true;
+    o.max_queue = 1 << 20;
+    pool_ = std::make_unique<HttpClientPool>(io, o);
+    host_ = url.host_header;
+  }
+
+  HttpOutcome Get(const std::string& target) {
+    HttpOutcome out;
+    bool done = false;
+    struct Ctx {
+      HttpOutcome* out;
+      bool* done;
+    } ctx{&out, &done};
+    pool_->Send(FormatRequest("GET", target, host_, "", "", ""),
+                {[](void* c, uint64_t, HttpOutcome& o) {
+                   auto* x = static_cast<Ctx*>(c);
+                   *x->out = std::move(o);
+                   *x->done = true;
+                 },
+                 &ctx, 0});
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (!done && Clock::now() < deadline) io_.run_one_for(std::chrono::milliseconds(50));
+    if (!done) out.error = "no answer within 30 s";
+    return out;
+  }
+
+  // Keeps `concurrency` requests of `seq` in flight (from `cursor`, cyclically when `cycle`) until
+  // `limit` were sent or `warmup + seconds` have passed; answers before `warmup` are not counted.
+  Load Drive(const std::vector<const Captured*>& seq, size_t& cursor, int concurrency, double seconds, uint64_t limit,
+             bool cycle, double warmup = 0) {
+    Run r;
+    r.self = this;
+    r.seq = &seq;
+    r.cursor = &cursor;
+    r.cycle = cycle;
+    r.limit = limit;
+    r.started.resize(static_cast<size_t>(concurrency));
+    r.classes.resize(static_cast<size_t>(concurrency));
+    r.t0 = Clock::now();
+    r.counting_from = r.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
+    r.stop_at = r.t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup + seconds));
+    for (int i = 0; i < concurrency; ++i) Next(r, static_cast<uint64_t>(i));
+    while (r.in_flight > 0) io_.run_one_for(std::chrono::milliseconds(50));
+    const auto end = std::min(r.last_answer, r.stop_at);
+    r.load.seconds = std::max(1e-9, std::chrono::duration<double>(end - std::max(r.t0, r.counting_from)).count());
+    return std::move(r.load);
+  }
+
+ private:
+  struct Run {
+    Client* self = nullptr;
+    const std::vector<const Captured*>* seq = nullptr;
+    size_t* cursor = nullptr;
+    bool cycle = false;
+    Load load;
+    std::vector<Clock::time_point> started;
+    std::vector<OpClass> classes;
+    Clock::time_point t0, counting_from, stop_at, last_answer;
+    uint64_t limit = 0, issued = 0;
+    int in_flight = 0;
+    bool stopping = false;
+  };
+
+  static void Next(Run& r, uint64_t slot) {
+    if (r.stopping || r.issued >= r.limit || Clock::now() >= r.stop_at) return;
+    if (*r.cursor >= r.seq->size()) {
+      if (!r.cycle || r.seq->empty()) return;
+      *r.cursor = 0;
+    }
+    const Captured* q = (*r.seq)[(*r.cursor)++];
+    ++r.issued;
+    ++r.in_flight;
+    r.started[slot] = Clock::now();
+    r.classes[slot] = q->cls;
+    r.self->pool_->Send(q->wire, {&Done, &r, slot});
+  }
+
+  static void Done(void* p, uint64_t slot, HttpOutcome& o) {
+    Run& r = *static_cast<Run*>(p);
+    --r.in_flight;
+    const auto now = Clock::now();
+    r.last_answer = now;
+    if (now >= r.counting_from && now <= r.stop_at) {
+      if (o.status > 0 && o.error.empty()) {
+        ++r.load.answered;
+        ++r.load.statuses[o.status];
+        r.load.bytes += o.body.size();
+        const auto c = static_cast<size_t>(r.classes[slot]);
+        ++r.load.class_answered[c];
+        r.load.class_bytes[c] += o.body.size();
+        ++r.load.class_statuses[c][o.status];
+        r.load.rt.Record((now - r.started[slot]).count());
+      } else {
+        ++r.load.failed;
+      }
+    }
+    if (!o.error.empty() && !o.sent) r.stopping = true;  // the broker is gone
+    Next(r, slot);
+  }
+
+  boost::asio::io_context& io_;
+  std::unique_ptr<HttpClientPool> pool_;
+  std::string host_;
+};
+
+// Refuses to overwrite a calibration without --force, and checks that its folder is writable
+// before anything is measured.
+Expected<void> PrepareOutput(const std::string& path, bool force) {
+  if (!force && access(path.c_str(), F_OK) == 0) {
+    return Unexpected(Error::AlreadyExists(path + " exists (use --force to overwrite it)"));
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (access(dir.c_str(), W_OK) != 0) return Unexpected(Error::Io("cannot write in " + dir + ": " + std::strerror(errno)));
+  return {};
+}
+
+// The per-class counters of GET /metrics?format=json, for differences.
+struct Snapshot {
+  bool known = false;
+  double serving_cpu = 0, notifier_cpu = 0;
+  uint64_t entities = 0, changes = 0, triggered = 0, sent = 0;
+  nlohmann::json classes, upper;
+  double ClassCount(OpClass c) const { return Field(c, "count"); }
+  double Field(OpClass c, const char* key) const {
+    const std::string name(OpClassName(c));
+    return known && classes.contains(name) ? classes[name].value(key, 0.0) : 0.0;
+  }
+  double Sum(OpClass c, const char* clock) const {
+    const std::string name(OpClassName(c));
+    return known && classes.contains(name) ? classes[name][clock].value("sum", 0.0) : 0.0;
+  }
+  uint64_t Requests() const {
+    uint64_t n = 0;
+    if (!known) return 0;
+    for (const auto& [k, v] : classes.items()) n += v.value("count", uint64_t{0});
+    return n;
+  }
+};
+
+Snapshot Read(Client& client) {
+  Snapshot s;
+  const HttpOutcome o = client.Get("/metrics?format=json");
+  if (!o.ok()) return s;
+  nlohmann::json j = nlohmann::json::parse(o.body, nullptr, false);
+  if (j.is_discarded() || !j.contains("service") || !j["service"].contains("classes")) return s;
+  s.known = true;
+  s.serving_cpu = j["cpu_seconds"].value("serving", 0.0);
+  s.notifier_cpu = j["cpu_seconds"].value("notifier", 0.0);
+  s.entities = j.value("entities", uint64_t{0});
+  s.changes = j.value("entity_changes", uint64_t{0});
+  s.triggered = j.value("notifications_triggered", uint64_t{0});
+  s.sent = j.value("notifications_sent", uint64_t{0});
+  s.classes = j["service"]["classes"];
+  s.upper = j["service"]["bucket_upper_seconds"];
+  return s;
+}
+
+// The difference of a class's histogram between two snapshots, as (upper bound, count) buckets.
+std::vector<std::pair<double, uint64_t>> HistogramDelta(const Snapshot& a, const Snapshot& b, OpClass c, const char* clock) {
+  const std::string name(OpClassName(c));
+  std::map<int, int64_t> counts;
+  auto add = [&](const Snapshot& s, int sign) {
+    if (!s.classes.contains(name)) return;
+    for (const auto& bucket : s.classes[name][clock]["buckets"]) {
+      counts[bucket[0].get<int>()] += sign * bucket[1].get<int64_t>();
+    }
+  };
+  add(b, 1);
+  add(a, -1);
+  const nlohmann::json& upper = b.upper;
+  std::vector<std::pair<double, uint64_t>> out;
+  for (const auto& [i, n] : counts) {
+    if (n <= 0 || static_cast<size_t>(i) >= upper.size()) continue;
+    const double hi = upper[static_cast<size_t>(i)].is_number() ? upper[static_cast<size_t>(i)].get<double>()
+                                                                 : upper[static_cast<size_t>(i) - 1].get<double>() * 2;
+    out.emplace_back(hi, static_cast<uint64_t>(n));
+  }
+  return out;
+}
+
+int Calibrate(const CalibrateOptions& o) {
+  // ---- the workload --------------------------------------------------------------------------
+  auto text = ReadFile(o.scenario);
+  if (!text) {
+    std::fprintf(stderr, "citybed calibrate: %s\n", text.error().message.c_str());
+    return kExitUsage;
+  }
+  auto scenario = models::LoadScenario(o.scenario);
+  if (!scenario) {
+    std::fputs(models::FormatErrors(o.scenario, scenario.error()).c_str(), stderr);
+    return kExitUsage;
+  }
+  models::Scenario& s = *scenario;
+  if (o.seed >= 0) s.seed = static_cast<uint64_t>(o.seed);
+  if (s.federation) {
+    std::fprintf(stderr, "citybed calibrate: %s federates brokers; calibrate with a one-broker scenario\n", o.scenario.c_str());
+    return kExitUsage;
+  }
+  if (auto ok = PrepareOutput(o.out, o.force); !ok) {
+    std::fprintf(stderr, "citybed calibrate: %s\n", ok.error().message.c_str());
+    return kExitUsage;
+  }
+  auto world = models::World::Build(s);
+  if (!world) {
+    std::fprintf(stderr, "citybed calibrate: %s: %s\n", o.scenario.c_str(), world.error().message.c_str());
+    return kExitUsage;
+  }
+
+  // ---- the broker ----------------------------------------------------------------------------
+  // The embedded broker runs in its own process on CPU 0 and citybed on the others, so that the
+  // load generator does not take the broker's core (unless --in-process, or one CPU only).
+  std::unique_ptr<broker::Broker> embedded;
+  std::unique_ptr<ChildBroker> child;
+  std::string url = o.broker;
+  const bool isolate = o.broker == "embedded" && !o.in_process && std::thread::hardware_concurrency() >= 2;
+  if (isolate) {
+    auto c = ChildBroker::Start(o.threads, 0);
+    if (!c) {
+      std::fprintf(stderr, "citybed calibrate: %s\n", c.error().message.c_str());
+      return kExitRuntimeError;
+    }
+    child = std::move(*c);
+    url = child->url();
+  } else if (o.broker == "embedded") {
+    broker::BrokerOptions bo;
+    bo.server.port = 0;
+    bo.server.threads = o.threads;
+    bo.notifier.queue_capacity = 1 << 20;
+    embedded = std::make_unique<broker::Broker>(bo);
+    if (auto ok = embedded->Start(); !ok) {
+      std::fprintf(stderr, "citybed calibrate: cannot start the embedded broker: %s\n", ok.error().message.c_str());
+      return kExitRuntimeError;
+    }
+    url = embedded->url();
+  }
+  auto parsed = ParseHttpUrl(url);
+  if (!parsed || parsed->scheme != "http") {
+    std::fprintf(stderr, "citybed calibrate: --broker must be \"embedded\" or an http:// URL\n");
+    return kExitUsage;
+  }
+  boost::asio::io_context io;
+  Client client(io, *parsed, o.max_concurrency);
+  const HttpOutcome version = client.Get("/version");
+  if (!version.ok()) {
+    std::fprintf(stderr, "citybed calibrate: the broker at %s does not answer GET /version: %s\n", url.c_str(),
+                 version.error.empty() ? ("HTTP " + std::to_string(version.status)).c_str() : version.error.c_str());
+    return kExitRuntimeError;
+  }
+  // Notifications of the workload's subscriptions are received (and acknowledged) here.
+  sim::HttpListener listener(io, [](const sim::ListenerRequest& r) -> sim::ListenerReply {
+    if (r.method == "GET" && r.target == models::kOwnContextPath) {
+      return {200, "application/ld+json", models::OwnContextDocument()};
+    }
+    return {204, "", ""};
+  });
+  if (auto ok = listener.Listen("127.0.0.1", 0); !ok) {
+    std::fprintf(stderr, "citybed calibrate: cannot receive notifications: %s\n", ok.error().message.c_str());
+    return kExitRuntimeError;
+  }
+  const std::string base = "http://127.0.0.1:" + std::to_string(listener.port());
+  models::Protocols protocols = models::Protocols::ForScenario(s, parsed->host_header);
+  std::vector<std::string> own;
+  for (const models::SourceModel* m : models::SourceModels()) {
+    if (m->own_type()) own.emplace_back(m->entity_type());
+  }
+  protocols.UseOwnContext(base + std::string(models::kOwnContextPath), own);
+
+  std::vector<Captured> captured;
+  {
+    sim::Engine engine;
+    CaptureSink sink(**world, captured);
+    models::WorkloadOptions wo;
+    wo.notification_url = base + "/notify";
+    wo.subscription_prefix = "urn:ngsi-ld:Subscription:citybed-calibrate:" + std::to_string(listener.port()) + ":";
+    models::Workload workload(**world, protocols, engine, sink, wo);
+    const sim::Time end = sim::Time() + std::min(s.duration, sim::Duration::Seconds(1800));
+    workload.Start(end);
+    // Enough of every class: stop once 60,000 requests are captured.
+    while (engine.Step()) {
+      if (captured.size() >= 60000) break;
+    }
+  }
+  std::array<std::vector<const Captured*>, kOpClasses> by_class;
+  std::vector<const Captured*> mix, all;
+  for (const Captured& c : captured) {
+    all.push_back(&c);
+    by_class[static_cast<size_t>(c.cls)].push_back(&c);
+    if (c.cls != OpClass::kSubscription) mix.push_back(&c);
+  }
+  std::fprintf(stderr, "citybed calibrate: %s against %s%s — %zu requests of the scenario's workload\n", s.name.c_str(),
+               url.c_str(), child ? " (embedded, its own process on CPU 0)" : embedded ? " (embedded, in this process)" : "",
+               captured.size());
+
+  models::Calibration cal;
+  cal.created_utc = UtcNowRfc3339();
+  cal.broker = o.broker == "embedded" ? "embedded" : url;
+  {
+    // citybed's and Orion's /version bodies name the version; anything else is kept as it is.
+    nlohmann::json v = nlohmann::json::parse(version.body, nullptr, false);
+    if (v.is_object() && v.contains("broker") && v.contains("version")) {
+      cal.broker_version = v["broker"].get<std::string>() + " " + v["version"].get<std::string>() +
+                           (v.contains("commit") ? " (" + v["commit"].get<std::string>() + ")" : "");
+    } else if (v.is_object() && v.contains("orion") && v["orion"].is_object()) {
+      cal.broker_version = "orion " + v["orion"].value("version", "");
+    } else {
+      cal.broker_version = version.body.substr(0, 200);
+    }
+  }
+  cal.machine = Machine();
+  cal.threads = o.threads;
+  cal.scenario = o.scenario + " (sha256 " + Sha256Hex(*text).substr(0, 16) + ", seed " + std::to_string(s.seed) + ")";
+
+  // ---- preload ---------------------------------------------------------------------------------
+  const Snapshot empty = Read(client);
+  Load pre;
+  {
+    size_t cursor = 0;
+    pre = client.Drive(all, cursor, 8, 600, all.size(), false);
+    std::fprintf(stderr, "  preload: %llu answered, %llu failed in %.1f s\n", static_cast<unsigned long long>(pre.answered),
+                 static_cast<unsigned long long>(pre.failed), pre.seconds);
+  }
+  const Snapshot first = Read(client);
+  cal.confidence = first.known ? "broker-metrics" : "black-box";
+  cal.entities = first.entities;
+  double baseline_rt = 0;  // black box: the round trip of a request that does almost nothing
+  if (!first.known) {
+    Captured v{OpClass::kOther, FormatRequest("GET", "/version", parsed->host_header, "", "", "")};
+    std::vector<const Captured*> seq(200, &v);
+    size_t cursor = 0;
+    const Load l = client.Drive(seq, cursor, 1, 30, seq.size(), false);
+    baseline_rt = static_cast<double>(l.rt.ValueAtPercentile(50)) * 1e-9;
+    cal.warnings.push_back("the broker exposes no per-class service metrics: service times are response times less "
+                           "the round trip of GET /version (black box, lower confidence)");
+  }
+
+  // ---- low load, per class ---------------------------------------------------------------------
+  double rt_minus_handler = 0, outside_cpu = 0;
+  uint64_t low_requests = 0;
+  const double total = static_cast<double>(captured.size());
+  for (size_t c = 0; c < kOpClasses; ++c) {
+    const auto& seq = by_class[c];
+    const OpClass cls = static_cast<OpClass>(c);
+    if (seq.empty()) continue;
+    if (cls == OpClass::kSubscription || seq.size() < 20) {
+      // Made once (a second time they would conflict), or too few to repeat: measured in the
+      // preload, from the broker's metrics when it has them.
+      if (!first.known || pre.class_answered[c] == 0) continue;
+      const double handled = first.ClassCount(cls) - empty.ClassCount(cls);
+      if (handled <= 0) continue;
+      models::ClassCalibration cc;
+      cc.share = static_cast<double>(seq.size()) / total;
+      cc.service = models::EmpiricalDuration(HistogramDelta(empty, first, cls, "wall"));
+      cc.cpu_mean_s = (first.Sum(cls, "cpu") - empty.Sum(cls, "cpu")) / handled;
+      cc.answer_bytes = static_cast<double>(pre.class_bytes[c]) / static_cast<double>(pre.class_answered[c]);
+      for (const auto& [status, count] : pre.class_statuses[c]) {
+        cc.statuses.emplace_back(status, static_cast<double>(count) / static_cast<double>(pre.class_answered[c]));
+      }
+      std::fprintf(stderr, "  %-13s %6.0f in the preload: service mean %.1f µs p99 %.1f µs (handler)\n",
+                   std::string(OpClassName(cls)).c_str(), handled, cc.service.Mean() * 1e6, cc.service.Quantile(0.99) * 1e6);
+      cal.classes[c] = std::move(cc);
+      continue;
+    }
+    const Snapshot before = first.known ? Read(client) : Snapshot{};
+    size_t cursor = 0;
+    // Writes and reads may repeat (cyclically); a subscription is made once.
+    const uint64_t n = cls == OpClass::kSubscription ? std::min<uint64_t>(o.per_class, seq.size()) : o.per_class;
+    const Load l = client.Drive(seq, cursor, 1, 120, n, cls != OpClass::kSubscription);
+    const Snapshot after = first.known ? Read(client) : Snapshot{};
+    if (l.answered == 0) continue;
+    models::ClassCalibration cc;
+    cc.share = static_cast<double>(seq.size()) / total;
+    cc.response_p50_s = static_cast<double>(l.rt.ValueAtPercentile(50)) * 1e-9;
+    cc.response_p99_s = static_cast<double>(l.rt.ValueAtPercentile(99)) * 1e-9;
+    cc.answer_bytes = static_cast<double>(l.bytes) / static_cast<double>(l.answered);
+    for (const auto& [status, count] : l.statuses) {
+      cc.statuses.emplace_back(status, static_cast<double>(count) / static_cast<double>(l.answered));
+    }
+    if (first.known) {
+      const double handled = after.ClassCount(cls) - before.ClassCount(cls);
+      if (handled <= 0) continue;
+      cc.service = models::EmpiricalDuration(HistogramDelta(before, after, cls, "wall"));
+      cc.cpu_mean_s = (after.Sum(cls, "cpu") - before.Sum(cls, "cpu")) / handled;
+      const double wall_sum = after.Sum(cls, "wall") - before.Sum(cls, "wall");
+      // Serving CPU outside handlers (HTTP parsing, writing, the metrics request itself).
+      const double serving = after.serving_cpu - before.serving_cpu;
+      const double in_handlers = after.Sum(cls, "cpu") - before.Sum(cls, "cpu");
+      outside_cpu += std::max(0.0, serving - in_handlers);
+      low_requests += static_cast<uint64_t>(handled);
+      rt_minus_handler += static_cast<double>(l.rt.Mean()) * 1e-9 * static_cast<double>(l.answered) - wall_sum;
+    } else {
+      // Black box: response time less the baseline round trip, per request.
+      std::vector<std::pair<double, uint64_t>> buckets;
+      for (int q = 1; q <= 100; ++q) {
+        const double v = static_cast<double>(l.rt.ValueAtPercentile(q)) * 1e-9 - baseline_rt;
+        buckets.emplace_back(std::max(1e-6, v), static_cast<uint64_t>(1));
+      }
+      cc.service = models::EmpiricalDuration(std::move(buckets));
+      cc.cpu_mean_s = cc.service.Mean();
+    }
+    std::fprintf(stderr, "  %-13s %6llu one at a time: service mean %.1f µs p99 %.1f µs (handler), response p50 %.1f µs\n",
+                 std::string(OpClassName(cls)).c_str(), static_cast<unsigned long long>(l.answered),
+                 cc.service.Mean() * 1e6, cc.service.Quantile(0.99) * 1e6, cc.response_p50_s * 1e6);
+    cal.classes[c] = std::move(cc);
+  }
+  if (first.known && low_requests > 0) {
+    cal.overhead_s = outside_cpu / static_cast<double>(low_requests);
+    cal.fixed_delay_s = std::max(0.0, rt_minus_handler / static_cast<double>(low_requests) - cal.overhead_s);
+  } else {
+    cal.fixed_delay_s = baseline_rt;
+  }
+
+  // ---- the sweep -------------------------------------------------------------------------------
+  auto step = sim::Duration::Parse(o.step);
+  const double step_s = step ? step->seconds() : 3.0;
+  double best = 0;
+  int worse = 0;
+  std::vector<double> ns, xs;
+  size_t cursor = 0;
+  const Snapshot sweep_start = first.known ? Read(client) : Snapshot{};
+  for (int n = 1; n <= o.max_concurrency; n *= 2) {
+    const Snapshot before = first.known ? Read(client) : Snapshot{};
+    const double cpu0 = embedded ? embedded->CpuSeconds() : 0;
+    const auto t0 = Clock::now();
+    const Load l = client.Drive(mix, cursor, n, step_s, UINT64_MAX, true, 0.3);
+    const double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    const Snapshot after = first.known ? Read(client) : Snapshot{};
+    models::SweepPoint p;
+    p.concurrency = n;
+    p.requests = l.answered;
+    p.throughput = static_cast<double>(l.answered) / l.seconds;
+    p.mean_response_s = l.rt.Mean() * 1e-9;
+    p.p99_response_s = static_cast<double>(l.rt.ValueAtPercentile(99)) * 1e-9;
+    if (first.known) {
+      p.cpu_utilisation = (after.serving_cpu + after.notifier_cpu - before.serving_cpu - before.notifier_cpu) / elapsed;
+      // The utilisation law: serving CPU against the handlers' CPU plus the overhead per request.
+      double accounted = 0;
+      const double requests = static_cast<double>(after.Requests() - before.Requests());
+      for (size_t c = 0; c < kOpClasses; ++c) {
+        const OpClass cls = static_cast<OpClass>(c);
+        accounted += after.Sum(cls, "cpu") - before.Sum(cls, "cpu");
+      }
+      accounted += requests * cal.overhead_s;
+      const double serving = after.serving_cpu - before.serving_cpu;
+      if (serving > 0) cal.cpu_accounted_ratio = accounted / serving;
+      if (requests > 0) p.demand_s = serving / requests;
+    } else if (embedded) {
+      p.cpu_utilisation = (embedded->CpuSeconds() - cpu0) / elapsed;
+    }
+    std::fprintf(stderr, "  concurrency %4d: %9.0f req/s  mean %8.2f ms  p99 %8.2f ms  broker CPU %.2f\n", n,
+                 p.throughput, p.mean_response_s * 1e3, p.p99_response_s * 1e3, p.cpu_utilisation);
+    cal.sweep.push_back(p);
+    ns.push_back(n);
+    xs.push_back(p.throughput);
+    if (p.throughput > best * 1.02) {
+      best = std::max(best, p.throughput);
+      worse = 0;
+    } else if (++worse >= 2) {
+      break;  // saturated: two steps without a gain
+    }
+    best = std::max(best, p.throughput);
+  }
+  cal.capacity_rps = best;
+  cal.usl = sim::FitUsl(ns, xs);
+  if (first.known) {
+    const Snapshot end = Read(client);
+    const double changes = static_cast<double>(end.changes - sweep_start.changes);
+    const double sent = static_cast<double>(end.sent - first.sent);
+    if (changes > 0) cal.fan_out = static_cast<double>(end.triggered - sweep_start.triggered) / changes;
+    // The structural fan-out of the same writes — one notification per subscription on the
+    // write's tenant and type, what the model matches by — against the measured one: the share of
+    // those the subscriptions' q, watchedAttributes and throttling let through.
+    std::map<std::string, int> subs;
+    for (const Captured& c : captured) {
+      if (c.cls == OpClass::kSubscription && !c.topic.empty()) ++subs[c.topic];
+    }
+    double writes = 0, structural = 0;
+    for (const Captured* c : mix) {
+      if (c->topic.empty() || (c->cls != OpClass::kUpsert && c->cls != OpClass::kBatchUpsert)) continue;
+      writes += 1;
+      if (auto it = subs.find(c->topic); it != subs.end()) structural += it->second;
+    }
+    if (structural > 0) cal.notify_selectivity = std::clamp(cal.fan_out * writes / structural, 0.0, 1.0);
+    if (sent > 0) cal.notify_service_s = (end.notifier_cpu - first.notifier_cpu) / sent;
+    if (cal.cpu_accounted_ratio > 0 && std::abs(cal.cpu_accounted_ratio - 1) > 0.05) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf,
+                    "utilisation law: at saturation the handlers and the per-request overhead account for %.0f %% of "
+                    "the serving threads' CPU (more than 5 %% off): work outside handlers grows with load",
+                    cal.cpu_accounted_ratio * 100);
+      cal.warnings.push_back(buf);
+    }
+  }
+  // ---- the client's own delay, through citybed's emulation path at 5 % of capacity -----------
+  if (auto window = sim::Duration::Parse(o.client_window); window && window->ns() > 0 && cal.capacity_rps > 0) {
+    models::Scenario ls = s;
+    if (ScaleToRate(ls, 0.05 * cal.capacity_rps, *window)) {
+      auto lw = models::World::Build(ls);
+      if (lw) {
+        BrokerPartCollector c;
+        c.from = sim::Time() + ls.warmup;
+        models::EmulationOptions eo;
+        eo.broker_url = url;
+        // The workload's earlier subscriptions still notify the receiver here: keep it answering.
+        auto guard = boost::asio::make_work_guard(io);
+        std::thread receiver([&io] { io.run(); });
+        const models::EmulationResult r =
+            models::RunEmulation(**lw, models::Protocols::ForScenario(ls, parsed->host_header), eo, c);
+        guard.reset();
+        io.stop();
+        receiver.join();
+        io.restart();
+        if (r.valid() && c.all.Count() >= 200) {
+          // The broker's part at low load less the mix's mean demand: what is neither queueing nor
+          // service (the client's work, the loopback, the wait for the serving thread to wake).
+          const double demand = cal.MeanDemand();
+          std::vector<double> q;
+          for (int i = 0; i < 200; ++i) {
+            q.push_back(std::max(1e-6, static_cast<double>(c.all.ValueAtPercentile((i + 0.5) / 2)) * 1e-9 - demand));
+          }
+          cal.client_delay = models::EmpiricalDuration::FromQuantiles(q);
+          cal.fixed_delay_s = cal.client_delay.Mean();
+          std::fprintf(stderr, "  client delay through the emulation path at %.0f req/s (%llu answers): mean %.1f µs, "
+                       "p99 %.1f µs\n", 0.05 * cal.capacity_rps, static_cast<unsigned long long>(c.all.Count()),
+                       cal.client_delay.Mean() * 1e6, cal.client_delay.Quantile(0.99) * 1e6);
+        } else {
+          cal.warnings.push_back("the client delay could not be measured through the emulation path (" +
+                                 (r.valid() ? std::string("too few answers") : r.invalid_reasons.front()) +
+                                 "); the constant from the closed-loop client is used");
+        }
+      }
+    }
+  }
+  if (embedded) {
+    cal.warnings.push_back("the embedded broker ran in this process, sharing the machine's cores with the load "
+                           "generator (--in-process)");
+  }
+  if (child) cal.isolation = "the broker in its own process on CPU 0, citybed on the other CPUs";
+  listener.Close();
+  if (embedded) embedded->Stop();
+  child.reset();
+
+  const std::string out = cal.ToJson().dump(2) + "\n";
+  if (auto ok = WriteFileAtomic(o.out, out); !ok) {
+    std::fprintf(stderr, "citybed calibrate: cannot write %s: %s\n", o.out.c_str(), ok.error().message.c_str());
+    return kExitRuntimeError;
+  }
+  std::printf("calibration of %s (%d thread%s, %llu entities, %s): capacity %.0f req/s (the sweep's peak); USL gamma "
+              "%.0f ± %.0f, alpha %.3f ± %.3f, beta %.5f ± %.5f (R² %.3f); overhead %.1f µs, fixed delay %.1f µs per "
+              "request\n",
+              cal.broker.c_str(), cal.threads, cal.threads == 1 ? "" : "s", static_cast<unsigned long long>(cal.entities),
+              cal.confidence.c_str(), cal.capacity_rps, cal.usl.gamma, cal.usl.gamma_ci, cal.usl.alpha,
+              cal.usl.alpha_ci, cal.usl.beta, cal.usl.beta_ci, cal.usl.r2, cal.overhead_s * 1e6, cal.fixed_delay_s * 1e6);
+  for (const std::string& w : cal.warnings) std::printf("  warning: %s\n", w.c_str());
+  std::printf("written: %s (sha256 %s)\n", o.out.c_str(), Sha256Hex(out).c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterCalibrate(CLI::App& app, Action& action) {
+  auto o = std::make_shared<CalibrateOptions>();
+  CLI::App* cmd = app.add_subcommand("calibrate", "Measure a broker for model mode; writes calibration.json (docs/capacity.md)");
+  cmd->add_option("--broker", o->broker, "\"embedded\" (started here) or the URL of a running broker")->capture_default_str();
+  cmd->add_option("--scenario", o->scenario, "The scenario whose workload (mix, entities, subscriptions) to measure with")
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "The embedded broker's serving threads (for a URL: what it runs with)")
+      ->check(Between(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "The scenario's seed (default: the file's)");
+  cmd->add_option("--per-class", o->per_class, "Requests per class at low load, at most")->check(Between(20, 1e6))->capture_default_str();
+  cmd->add_option("--step", o->step, "Length of each step of the concurrency sweep")->capture_default_str();
+  cmd->add_option("--max-concurrency", o->max_concurrency, "The sweep's last concurrency (doubling from 1)")
+      ->check(Between(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--out", o->out, "Where to write the calibration")->capture_default_str();
+  cmd->add_flag("--force", o->force, "Overwrite --out if it exists");
+  cmd->add_option("--client-window", o->client_window,
+                  "Wall time of the low-load emulation that measures the client's own delay (0s: skip)")
+      ->capture_default_str();
+  cmd->add_flag("--in-process", o->in_process,
+                "Run the embedded broker in this process, sharing the cores with the load generator (default: a child "
+                "process on CPU 0)");
+  cmd->callback([o, &action] { action = [o] { return Calibrate(*o); }; });
+}
+
+}  // namespace citybed::app

@@ -1,0 +1,132 @@
+// Calibration: what `citybed calibrate` measured of a broker, and what model mode serves
+// requests by (docs/capacity.md). Read from and written to calibration.json
+// ("format": "citybed-calibration/1").
+//
+// Per operation class (citybed/common/op_class.h): the service time — the handler's wall time
+// on its serving thread, kept as an empirical distribution (the broker's log-linear buckets,
+// ≤ 6.25 % relative error, sampled by inversion with interpolation inside a bucket) — the status
+// mix and the mean answer size. For the broker as a whole: the per-request overhead on the
+// serving thread outside handlers (HTTP parsing and writing: the utilisation law's remainder),
+// the fixed delay outside the broker's threads (loopback and the client), the notifier's cost
+// per notification, the throughput against concurrency with its USL fit, and the domain it is
+// valid for (threads, entities, operation mix, the highest load measured).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "citybed/common/expected.h"
+#include "citybed/common/op_class.h"
+#include "citybed/sim/queueing_theory.h"
+#include "citybed/sim/random.h"
+#include "citybed/sim/time.h"
+
+namespace citybed::models {
+
+// An empirical distribution of durations from histogram buckets: (upper bound s, count) pairs
+// in increasing order; a bucket's lower bound is the previous one's upper (0 for the first).
+class EmpiricalDuration {
+ public:
+  EmpiricalDuration() = default;
+  // `contiguous`: each bucket starts where the previous ends (the first at `lowest`); otherwise
+  // buckets are the broker's (1/8 of an octave wide).
+  explicit EmpiricalDuration(std::vector<std::pair<double, uint64_t>> buckets, bool contiguous = false, double lowest = 0);
+  // A point mass (tests, and classes measured from outside only).
+  static EmpiricalDuration Constant(double seconds);
+  // Equal-probability pieces between successive quantiles (increasing), uniform inside each,
+  // the first from 0 — or from `lowest` when given.
+  static EmpiricalDuration FromQuantiles(const std::vector<double>& quantiles, double lowest = 0);
+
+  double Sample(sim::Rng& rng) const;  // seconds
+  double Mean() const { return mean_; }
+  double SquaredCv() const;            // variance / mean²
+  double Quantile(double q) const;     // q in [0, 1]
+  uint64_t samples() const { return samples_; }
+  bool empty() const { return samples_ == 0; }
+  const std::vector<std::pair<double, uint64_t>>& buckets() const { return buckets_; }
+
+ private:
+  std::vector<std::pair<double, uint64_t>> buckets_;
+  std::vector<double> cdf_;  // cumulative probability at each upper bound
+  uint64_t samples_ = 0;
+  double mean_ = 0, second_ = 0;
+  bool constant_ = false;
+  bool contiguous_ = false;  // a bucket starts where the previous ends (else: the broker's bucket width)
+  double lowest_ = 0;
+  double Lower(size_t i) const;
+};
+
+struct ClassCalibration {
+  EmpiricalDuration service;   // the handler's wall time
+  double cpu_mean_s = 0;       // its CPU time, mean
+  double response_p50_s = 0, response_p99_s = 0;  // at the client, one request at a time
+  double answer_bytes = 0;     // mean answer body size
+  double share = 0;            // of the calibration workload's requests
+  std::vector<std::pair<int, double>> statuses;  // status → probability
+  int StatusFor(double u) const;  // the status at cumulative probability u ∈ [0, 1)
+};
+
+struct SweepPoint {
+  int concurrency = 0;
+  double throughput = 0;       // answers per second
+  double mean_response_s = 0, p99_response_s = 0;
+  double cpu_utilisation = 0;  // broker CPU seconds per second (all its threads)
+  double demand_s = 0;         // serving threads' CPU per request at this concurrency (0: unknown)
+  uint64_t requests = 0;
+};
+
+struct Calibration {
+  std::string format = "citybed-calibration/1";
+  std::string created_utc;
+  std::string broker;          // "embedded" or the URL
+  std::string broker_version;
+  std::string confidence;      // "broker-metrics" (per-class from the broker) or "black-box"
+  std::string machine;         // CPU model, cores, kernel
+  std::string isolation;       // how the broker and the load generator shared the machine
+  std::string scenario;        // the workload it was measured with: file name, sha256, seed
+  int threads = 1;             // the broker's serving threads
+  uint64_t entities = 0;       // stored when measured
+  std::array<std::optional<ClassCalibration>, kOpClasses> classes;
+  double overhead_s = 0;       // per request, on the serving thread, outside handlers
+  double fixed_delay_s = 0;    // per request, outside the broker's serving threads (mean)
+  // Its distribution, when measured through citybed's own client at low load (emulation's path):
+  // the broker's part of the latency less the mix's mean service demand; empty: the constant.
+  EmpiricalDuration client_delay;
+  double notify_service_s = 0; // notifier CPU per notification delivered
+  double fan_out = 0;          // notifications per entity change, as measured
+  // Of the notifications a write would trigger by tenant and type alone, the share the
+  // subscriptions' q, watchedAttributes and throttling let through (measured; 1: all).
+  double notify_selectivity = 1;
+  std::vector<SweepPoint> sweep;
+  sim::UslFit usl;
+  double capacity_rps = 0;     // the highest throughput measured (the sweep's peak)
+  // The utilisation law: broker serving CPU against what the handlers and the overhead account for.
+  double cpu_accounted_ratio = 0;
+  std::vector<std::string> warnings;
+  std::string sha256;          // of the file it was read from (set by Load)
+  std::string path;
+
+  const ClassCalibration* of(OpClass c) const {
+    const auto& v = classes[static_cast<size_t>(c)];
+    return v ? &*v : nullptr;
+  }
+  // The mean service demand per request of the calibration's mix (handler + overhead), s.
+  double MeanDemand() const;
+  // How much longer a request takes to serve with `n` requests in the broker than alone: the
+  // serving CPU per request measured at concurrency n over that at concurrency 1 (interpolated in
+  // log n, held beyond the sweep; 1 when the sweep did not measure it). The load-dependent
+  // server of model mode.
+  double DemandScale(double n) const;
+
+  nlohmann::json ToJson() const;
+  static Expected<Calibration> FromJson(const nlohmann::json& j);
+  static Expected<Calibration> Load(const std::string& path);
+};
+
+}  // namespace citybed::models

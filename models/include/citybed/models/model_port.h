@@ -1,0 +1,116 @@
+// ModelBrokerPort: the BrokerPort of model mode — a queueing model of the broker, calibrated on
+// the real one (calibration.h), running in simulated time (docs/capacity.md).
+//
+// Each broker instance is a station of `threads` servers in front of one FCFS queue (the
+// serving threads). A request is classified from its request line (op_class.h); its service
+// time is drawn from the calibrated distribution of its class (the handler's wall time) plus the
+// per-request overhead outside handlers; the client delay (loopback, the client's own work: the
+// calibrated distribution, or its constant mean) is added after it leaves the station, outside
+// any server. The server is load-dependent: with n requests in the
+// station, a service takes DemandScale(n) times as long (the serving CPU per request the sweep
+// measured at concurrency n, over that alone). Its answer gets a status drawn from the class's
+// calibrated status mix and the class's mean answer size.
+//
+// Notifications: subscriptions are known from the requests that made them (the subscriber's
+// region, the tenant, the entity type). A source's write that the model answers 2xx fans out one
+// notification per subscription on its tenant and type (q, watchedAttributes and throttling are
+// not evaluated: an upper bound), each served by the instance's notifier — one server with the
+// calibrated cost per notification — and delivered over the subscriber's simulated downlink.
+// Freshness is then exact in simulated time: arrival − the observation the write carried.
+//
+// Connections: like the HTTP client of emulation, each instance is reached over the scenario's
+// broker.connections keep-alive connections; a request waits for a free one (its wait is
+// reported as emulation reports it).
+//
+// Instances: regions are placed on `instances` stations by region index (round robin); a request
+// goes to the instance of the region it is about.
+//
+// Not thread-safe; lives with its Engine.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "citybed/models/broker_port.h"
+#include "citybed/models/calibration.h"
+#include "citybed/models/observer.h"
+#include "citybed/models/world.h"
+#include "citybed/sim/engine.h"
+#include "citybed/sim/random.h"
+#include "citybed/sim/station.h"
+
+namespace citybed::models {
+
+struct ModelPortStats {
+  std::array<uint64_t, kOpClasses> served{};   // answered, by class
+  uint64_t uncalibrated = 0;  // requests of a class the calibration lacks (served as the mix's mean)
+  uint64_t notifications = 0, notifications_lost = 0;
+};
+
+class ModelBrokerPort final : public BrokerPort {
+ public:
+  // `speed`: the scenario's speed. Emulation at speed k asks the real broker k times as fast
+  // (a simulated second lasts 1/k wall second) and measures the broker's part in wall time; the
+  // model does the same: service and fixed delays take k times as long in simulated time, and
+  // the broker's part is reported divided by k.
+  ModelBrokerPort(sim::Engine& engine, const Calibration& calibration, World& world, int instances,
+                  const sim::RngStreams& streams, double speed = 1.0);
+  void Bind(PortClient& client) override { client_ = &client; }
+  void Submit(uint32_t slot, int site, std::string&& wire, sim::Duration budget) override;
+  void CancelAll() override;
+  // Where notifications go (the run's observer).
+  void OnNotification(std::function<void(const NotificationRecord&)> sink) { notify_ = std::move(sink); }
+
+  const ModelPortStats& stats() const { return stats_; }
+  int instances() const { return static_cast<int>(stations_.size()); }
+  // Busy server-seconds of the serving stations (all instances) and of the notifiers, so far.
+  double BusySeconds() const;
+  double Utilization() const;  // of the serving stations, time-average, since the start
+  size_t outstanding() const { return outstanding_; }
+
+ private:
+  struct Pending {
+    sim::Time submitted, started;
+    OpClass cls = OpClass::kOther;
+    bool live = false;
+    uint32_t instance = 0;
+    uint64_t generation = 0;
+  };
+  // The client's connections to one instance: at most `connections` requests at the broker at
+  // once (HTTP/1.1 keep-alive, one request per connection); the rest wait FCFS.
+  struct Pool {
+    int in_use = 0;
+    std::deque<std::pair<uint32_t, uint64_t>> waiting;  // slot, generation
+  };
+  const ClassCalibration& Resolve(OpClass cls);
+  void Start(uint32_t slot);
+  void Release(uint32_t instance);
+  void Complete(uint32_t slot, uint64_t generation, uint32_t instance, sim::Time departed);
+  void Notify(int instance, const WorkloadRequest& write, sim::Time committed);
+
+  sim::Engine& engine_;
+  const Calibration& cal_;
+  World& world_;
+  PortClient* client_ = nullptr;
+  std::vector<std::unique_ptr<sim::FifoStation>> stations_, notifiers_;
+  sim::Rng service_rng_, status_rng_, notify_rng_, select_rng_, delay_rng_;
+  std::vector<Pending> pending_;  // by slot
+  size_t outstanding_ = 0;
+  uint64_t generation_ = 0;
+  const ClassCalibration* fallback_ = nullptr;
+  double speed_;
+  sim::Duration fixed_;
+  std::vector<double> scale_;  // DemandScale(n) by requests in the station
+  int connections_;
+  std::vector<Pool> pools_;
+  // Subscriptions: tenant + '\n' + entity type → subscriber regions.
+  std::unordered_map<std::string, std::vector<int>> subscriptions_;
+  std::function<void(const NotificationRecord&)> notify_;
+  ModelPortStats stats_;
+};
+
+}  // namespace citybed::models
