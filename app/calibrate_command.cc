@@ -28,11 +28,13 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "citybed/broker/broker.h"
 #include "citybed/common/file.h"
+#include "citybed/common/http_fetch.h"
 #include "citybed/common/http_client.h"
 #include "citybed/common/op_class.h"
 #include "citybed/common/sha256.h"
@@ -66,7 +68,8 @@ struct CalibrateOptions {
   size_t per_class = 2000;       // low-load requests per class, at most
   std::string step = "3s";       // length of each sweep step
   int max_concurrency = 128;
-  std::string client_window = "6s";
+  std::string client_window = "4s";
+  std::string open_loop = "0.05,0.2,0.4,0.6,0.8";
   bool force = false;
   bool in_process = false;
 };
@@ -259,6 +262,10 @@ struct Snapshot {
     const std::string name(OpClassName(c));
     return known && classes.contains(name) ? classes[name].value(key, 0.0) : 0.0;
   }
+  double Count(OpClass c, const char* clock) const {
+    const std::string name(OpClassName(c));
+    return known && classes.contains(name) ? classes[name][clock].value("count", 0.0) : 0.0;
+  }
   double Sum(OpClass c, const char* clock) const {
     const std::string name(OpClassName(c));
     return known && classes.contains(name) ? classes[name][clock].value("sum", 0.0) : 0.0;
@@ -271,11 +278,9 @@ struct Snapshot {
   }
 };
 
-Snapshot Read(Client& client) {
+Snapshot ParseSnapshot(const std::string& body) {
   Snapshot s;
-  const HttpOutcome o = client.Get("/metrics?format=json");
-  if (!o.ok()) return s;
-  nlohmann::json j = nlohmann::json::parse(o.body, nullptr, false);
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.contains("service") || !j["service"].contains("classes")) return s;
   s.known = true;
   s.serving_cpu = j["cpu_seconds"].value("serving", 0.0);
@@ -287,6 +292,27 @@ Snapshot Read(Client& client) {
   s.classes = j["service"]["classes"];
   s.upper = j["service"]["bucket_upper_seconds"];
   return s;
+}
+
+Snapshot Read(Client& client) {
+  const HttpOutcome o = client.Get("/metrics?format=json");
+  return o.ok() ? ParseSnapshot(o.body) : Snapshot{};
+}
+
+// A snapshot through a blocking fetch (while the client's io_context runs elsewhere).
+Snapshot ReadBlocking(const std::string& url) {
+  Snapshot s;
+  FetchRequest req;
+  req.url = url + "/metrics?format=json";
+  auto r = Fetch(req);
+  if (!r || r->status != 200) return s;
+  return ParseSnapshot(r->body);
+}
+
+// The mean handler CPU of a class between two snapshots (the CPU clock is sampled: its own count).
+double CpuMean(const Snapshot& a, const Snapshot& b, OpClass c) {
+  const double n = b.Count(c, "cpu") - a.Count(c, "cpu");
+  return n > 0 ? (b.Sum(c, "cpu") - a.Sum(c, "cpu")) / n : 0.0;
 }
 
 // The difference of a class's histogram between two snapshots, as (upper bound, count) buckets.
@@ -347,26 +373,34 @@ int Calibrate(const CalibrateOptions& o) {
   std::unique_ptr<ChildBroker> child;
   std::string url = o.broker;
   const bool isolate = o.broker == "embedded" && !o.in_process && std::thread::hardware_concurrency() >= 2;
-  if (isolate) {
-    auto c = ChildBroker::Start(o.threads, 0);
-    if (!c) {
-      std::fprintf(stderr, "citybed calibrate: %s\n", c.error().message.c_str());
-      return kExitRuntimeError;
+  // (Re)starts the embedded broker — in its own process or in this one — as a fresh one; an
+  // external broker is left as it is.
+  auto start_embedded = [&]() -> bool {
+    if (isolate) {
+      child.reset();
+      auto c = ChildBroker::Start(o.threads, 0);
+      if (!c) {
+        std::fprintf(stderr, "citybed calibrate: %s\n", c.error().message.c_str());
+        return false;
+      }
+      child = std::move(*c);
+      url = child->url();
+    } else if (o.broker == "embedded") {
+      if (embedded) embedded->Stop();
+      broker::BrokerOptions bo;
+      bo.server.port = 0;
+      bo.server.threads = o.threads;
+      bo.notifier.queue_capacity = 1 << 20;
+      embedded = std::make_unique<broker::Broker>(bo);
+      if (auto ok = embedded->Start(); !ok) {
+        std::fprintf(stderr, "citybed calibrate: cannot start the embedded broker: %s\n", ok.error().message.c_str());
+        return false;
+      }
+      url = embedded->url();
     }
-    child = std::move(*c);
-    url = child->url();
-  } else if (o.broker == "embedded") {
-    broker::BrokerOptions bo;
-    bo.server.port = 0;
-    bo.server.threads = o.threads;
-    bo.notifier.queue_capacity = 1 << 20;
-    embedded = std::make_unique<broker::Broker>(bo);
-    if (auto ok = embedded->Start(); !ok) {
-      std::fprintf(stderr, "citybed calibrate: cannot start the embedded broker: %s\n", ok.error().message.c_str());
-      return kExitRuntimeError;
-    }
-    url = embedded->url();
-  }
+    return true;
+  };
+  if (!start_embedded()) return kExitRuntimeError;
   auto parsed = ParseHttpUrl(url);
   if (!parsed || parsed->scheme != "http") {
     std::fprintf(stderr, "citybed calibrate: --broker must be \"embedded\" or an http:// URL\n");
@@ -484,7 +518,7 @@ int Calibrate(const CalibrateOptions& o) {
       models::ClassCalibration cc;
       cc.share = static_cast<double>(seq.size()) / total;
       cc.service = models::EmpiricalDuration(HistogramDelta(empty, first, cls, "wall"));
-      cc.cpu_mean_s = (first.Sum(cls, "cpu") - empty.Sum(cls, "cpu")) / handled;
+      cc.cpu_mean_s = CpuMean(empty, first, cls);
       cc.answer_bytes = static_cast<double>(pre.class_bytes[c]) / static_cast<double>(pre.class_answered[c]);
       for (const auto& [status, count] : pre.class_statuses[c]) {
         cc.statuses.emplace_back(status, static_cast<double>(count) / static_cast<double>(pre.class_answered[c]));
@@ -513,11 +547,11 @@ int Calibrate(const CalibrateOptions& o) {
       const double handled = after.ClassCount(cls) - before.ClassCount(cls);
       if (handled <= 0) continue;
       cc.service = models::EmpiricalDuration(HistogramDelta(before, after, cls, "wall"));
-      cc.cpu_mean_s = (after.Sum(cls, "cpu") - before.Sum(cls, "cpu")) / handled;
+      cc.cpu_mean_s = CpuMean(before, after, cls);
       const double wall_sum = after.Sum(cls, "wall") - before.Sum(cls, "wall");
       // Serving CPU outside handlers (HTTP parsing, writing, the metrics request itself).
       const double serving = after.serving_cpu - before.serving_cpu;
-      const double in_handlers = after.Sum(cls, "cpu") - before.Sum(cls, "cpu");
+      const double in_handlers = CpuMean(before, after, cls) * handled;
       outside_cpu += std::max(0.0, serving - in_handlers);
       low_requests += static_cast<uint64_t>(handled);
       rt_minus_handler += static_cast<double>(l.rt.Mean()) * 1e-9 * static_cast<double>(l.answered) - wall_sum;
@@ -571,7 +605,7 @@ int Calibrate(const CalibrateOptions& o) {
       const double requests = static_cast<double>(after.Requests() - before.Requests());
       for (size_t c = 0; c < kOpClasses; ++c) {
         const OpClass cls = static_cast<OpClass>(c);
-        accounted += after.Sum(cls, "cpu") - before.Sum(cls, "cpu");
+        accounted += CpuMean(before, after, cls) * (after.ClassCount(cls) - before.ClassCount(cls));
       }
       accounted += requests * cal.overhead_s;
       const double serving = after.serving_cpu - before.serving_cpu;
@@ -595,6 +629,7 @@ int Calibrate(const CalibrateOptions& o) {
   }
   cal.capacity_rps = best;
   cal.usl = sim::FitUsl(ns, xs);
+  double writes = 0, structural = 0;  // the capture's source writes, and the notifications they would trigger by topic
   if (first.known) {
     const Snapshot end = Read(client);
     const double changes = static_cast<double>(end.changes - sweep_start.changes);
@@ -607,7 +642,8 @@ int Calibrate(const CalibrateOptions& o) {
     for (const Captured& c : captured) {
       if (c.cls == OpClass::kSubscription && !c.topic.empty()) ++subs[c.topic];
     }
-    double writes = 0, structural = 0;
+    writes = 0;
+    structural = 0;
     for (const Captured* c : mix) {
       if (c->topic.empty() || (c->cls != OpClass::kUpsert && c->cls != OpClass::kBatchUpsert)) continue;
       writes += 1;
@@ -616,52 +652,159 @@ int Calibrate(const CalibrateOptions& o) {
     if (structural > 0) cal.notify_selectivity = std::clamp(cal.fan_out * writes / structural, 0.0, 1.0);
     if (sent > 0) cal.notify_service_s = (end.notifier_cpu - first.notifier_cpu) / sent;
     if (cal.cpu_accounted_ratio > 0 && std::abs(cal.cpu_accounted_ratio - 1) > 0.05) {
-      char buf[256];
+      char buf[400];
       std::snprintf(buf, sizeof buf,
-                    "utilisation law: at saturation the handlers and the per-request overhead account for %.0f %% of "
-                    "the serving threads' CPU (more than 5 %% off): work outside handlers grows with load",
-                    cal.cpu_accounted_ratio * 100);
+                    "utilisation law: at the sweep's last point the handlers and the low-load overhead per request "
+                    "account for %.0f %% of the serving threads' CPU (more than 5 %% off): %s",
+                    cal.cpu_accounted_ratio * 100,
+                    cal.cpu_accounted_ratio > 1
+                        ? "the work outside handlers per request shrinks under load (the thread wakes and writes in "
+                          "batches); the open-loop CPU factor carries it into the model"
+                        : "there is work on the serving threads beyond the handlers and the low-load overhead, "
+                          "growing with load (hidden work: connection handling, timers, logging)");
       cal.warnings.push_back(buf);
     }
   }
-  // ---- the client's own delay, through citybed's emulation path at 5 % of capacity -----------
-  if (auto window = sim::Duration::Parse(o.client_window); window && window->ns() > 0 && cal.capacity_rps > 0) {
-    models::Scenario ls = s;
-    if (ScaleToRate(ls, 0.05 * cal.capacity_rps, *window)) {
+  // ---- open loop through citybed's own client: CPU per request and client delay by rate ------
+  // The broker's CPU per request falls as the rate rises (its threads wake less often per
+  // request); the delay outside the broker (the client's work, waking up) changes too. Both are
+  // measured at fractions of the capacity through the emulation path — what the model replaces.
+  auto window = sim::Duration::Parse(o.client_window);
+  std::vector<double> fractions;
+  {
+    std::stringstream in(o.open_loop);
+    for (std::string item; std::getline(in, item, ',');) fractions.push_back(std::atof(item.c_str()));
+  }
+  if (window && window->ns() > 0 && cal.capacity_rps > 0) {
+    // A fresh broker for every point, as a run meets it: without the subscriptions made before
+    // (the calibration's, and the previous point's, which expire only after their run's drain)
+    // notifying on every write besides the run's own.
+    auto fresh = [&]() -> bool {
+      if (!start_embedded()) return false;
+      if (auto reparsed = ParseHttpUrl(url)) parsed = std::move(reparsed);
+      return true;
+    };
+    if (!child && !embedded) {
+      cal.warnings.push_back("the open-loop points ran against a broker still holding the calibration's subscriptions "
+                             "(an external broker is not restarted): their CPU per request includes those notifications");
+    }
+    // The workload's earlier subscriptions still notify the receiver here: keep it answering.
+    auto guard = boost::asio::make_work_guard(io);
+    std::thread receiver([&io] { io.run(); });
+    // The capacity through this path: the broker's cores over its CPU per request, re-estimated
+    // after every point (the closed-loop peak to start with).
+    const double cores = child ? 1.0 : std::max(1.0, std::min<double>(o.threads + 1, std::thread::hardware_concurrency()));
+    double capacity = cal.capacity_rps;
+    std::vector<double> fan_outs;
+    for (double f : fractions) {
+      if (f <= 0 || f > 1.5) continue;
+      if (!fresh()) return kExitRuntimeError;
+      models::Scenario ls = s;
+      const double target = f * capacity;
+      if (!ScaleToRate(ls, target, *window)) break;
       auto lw = models::World::Build(ls);
-      if (lw) {
-        BrokerPartCollector c;
-        c.from = sim::Time() + ls.warmup;
-        models::EmulationOptions eo;
-        eo.broker_url = url;
-        // The workload's earlier subscriptions still notify the receiver here: keep it answering.
-        auto guard = boost::asio::make_work_guard(io);
-        std::thread receiver([&io] { io.run(); });
-        const models::EmulationResult r =
-            models::RunEmulation(**lw, models::Protocols::ForScenario(ls, parsed->host_header), eo, c);
-        guard.reset();
-        io.stop();
-        receiver.join();
-        io.restart();
-        if (r.valid() && c.all.Count() >= 200) {
-          // The broker's part at low load less the mix's mean demand: what is neither queueing nor
-          // service (the client's work, the loopback, the wait for the serving thread to wake).
-          const double demand = cal.MeanDemand();
-          std::vector<double> q;
-          for (int i = 0; i < 200; ++i) {
-            q.push_back(std::max(1e-6, static_cast<double>(c.all.ValueAtPercentile((i + 0.5) / 2)) * 1e-9 - demand));
-          }
-          cal.client_delay = models::EmpiricalDuration::FromQuantiles(q);
-          cal.fixed_delay_s = cal.client_delay.Mean();
-          std::fprintf(stderr, "  client delay through the emulation path at %.0f req/s (%llu answers): mean %.1f µs, "
-                       "p99 %.1f µs\n", 0.05 * cal.capacity_rps, static_cast<unsigned long long>(c.all.Count()),
-                       cal.client_delay.Mean() * 1e6, cal.client_delay.Quantile(0.99) * 1e6);
-        } else {
-          cal.warnings.push_back("the client delay could not be measured through the emulation path (" +
-                                 (r.valid() ? std::string("too few answers") : r.invalid_reasons.front()) +
-                                 "); the constant from the closed-loop client is used");
+      if (!lw) break;
+      BrokerPartCollector c;
+      c.from = sim::Time() + ls.warmup;
+      models::EmulationOptions eo;
+      eo.broker_url = url;
+      Snapshot before;
+      if (first.known) before = ReadBlocking(url);
+      const double cpu0 = embedded ? embedded->CpuSeconds() : BrokerCpuSeconds(url);
+      const models::EmulationResult r =
+          models::RunEmulation(**lw, models::Protocols::ForScenario(ls, parsed->host_header), eo, c);
+      const double cpu1 = embedded ? embedded->CpuSeconds() : BrokerCpuSeconds(url);
+      Snapshot after;
+      if (first.known) after = ReadBlocking(url);
+      // Answers per broker second over the measurement window (the run's wall time also holds
+      // its set-up and the wait for the last notifications).
+      const double window_s = (ls.duration - ls.warmup).seconds() / ls.speed;
+      const double achieved = static_cast<double>(c.all.Count()) / window_s;
+      const double lag_ms = static_cast<double>(r.executor.lag.ValueAtPercentile(99)) / 1e6;
+      std::string why;
+      if (!r.valid()) why = r.invalid_reasons.front();
+      else if (c.all.Count() < 200) why = "too few answers";
+      else if (achieved < 0.9 * target) why = "the broker answered only " + std::to_string(static_cast<int>(achieved)) + " req/s";
+      else if (lag_ms > 5) why = "the generator fell behind (p99 lag " + std::to_string(static_cast<int>(lag_ms)) + " ms)";
+      if (!why.empty()) {
+        char buf[80];
+        std::snprintf(buf, sizeof buf, "the open-loop point at %.0f req/s is not counted: ", target);
+        cal.warnings.push_back(buf + why);
+        std::fprintf(stderr, "  open loop %5.0f req/s: not counted (%s)\n", target, why.c_str());
+        break;  // beyond what this path sustains: higher rates would not be either
+      }
+      models::RatePoint p;
+      p.rate = achieved;
+      const double requests = first.known ? static_cast<double>(after.Requests() - before.Requests())
+                                          : static_cast<double>(r.completed);
+      p.cpu_per_request = cpu0 >= 0 && cpu1 >= 0 && requests > 0 ? (cpu1 - cpu0) / requests : 0;
+      // What the model's demands (handler means, overhead, notifications) say these requests cost.
+      double modelled = 0;
+      if (first.known) {
+        for (size_t k = 0; k < kOpClasses; ++k) {
+          const auto cls = static_cast<OpClass>(k);
+          const double n = after.ClassCount(cls) - before.ClassCount(cls);
+          const models::ClassCalibration* cc = cal.of(cls);
+          modelled += n * ((cc != nullptr ? cc->service.Mean() : 0) + cal.overhead_s);
+        }
+        modelled += static_cast<double>(after.sent - before.sent) * cal.notify_service_s;
+      }
+      p.cpu_factor = modelled > 0 && p.cpu_per_request > 0 ? p.cpu_per_request * requests / modelled : 1.0;
+      // The delay outside the broker: the broker's part less the M/G/1 sojourn at this load (mean
+      // service the measured CPU per request, its variability the mix's).
+      const double sbar = p.cpu_per_request > 0 ? p.cpu_per_request : cal.MeanDemand();
+      const double rho = std::min(0.95, p.rate * sbar);
+      const double scv = cal.MixSquaredCv();
+      const double wait = p.rate * sbar * sbar * (1 + scv) / (2 * (1 - rho));
+      auto delay = [](const sim::LatencyHistogram& h, double sojourn) {
+        std::vector<double> q;
+        for (int i = 0; i < 200; ++i) {
+          q.push_back(std::max(1e-6, static_cast<double>(h.ValueAtPercentile((i + 0.5) / 2)) * 1e-9 - sojourn));
+        }
+        return models::EmpiricalDuration::FromQuantiles(q);
+      };
+      p.client_delay = delay(c.all, sbar + wait);
+      // Per class: the answer's size and the client's work differ (a query's page of entities).
+      const std::pair<models::OpKind, std::vector<OpClass>> kinds[] = {
+          {models::OpKind::kUpsert, {OpClass::kUpsert, OpClass::kBatchUpsert}},
+          {models::OpKind::kGet, {OpClass::kGet}},
+          {models::OpKind::kQuery, {OpClass::kQuery}},
+          {models::OpKind::kGeoQuery, {OpClass::kGeoQuery}}};
+      for (const auto& [kind, classes] : kinds) {
+        const sim::LatencyHistogram& h = c.broker[static_cast<size_t>(kind)];
+        if (h.Count() < 100) continue;
+        for (OpClass cls : classes) {
+          const models::ClassCalibration* cc = cal.of(cls);
+          if (cc == nullptr) continue;
+          const double service = (cc->service.Mean() + cal.overhead_s) * p.cpu_factor;
+          p.client_delay_by_class[static_cast<size_t>(cls)] = delay(h, service + wait);
         }
       }
+      std::fprintf(stderr, "  open loop %5.0f req/s: broker CPU %.1f µs per request (×%.2f the model's demands), "
+                   "client delay mean %.1f µs p99 %.1f µs\n", p.rate, p.cpu_per_request * 1e6, p.cpu_factor,
+                   p.client_delay.Mean() * 1e6, p.client_delay.Quantile(0.99) * 1e6);
+      if (p.cpu_per_request > 0) capacity = std::min(cal.capacity_rps, cores / p.cpu_per_request);
+      if (first.known && after.changes > before.changes) {
+        fan_outs.push_back(static_cast<double>(after.triggered - before.triggered) /
+                           static_cast<double>(after.changes - before.changes));
+      }
+      cal.open_loop.push_back(std::move(p));
+    }
+    cal.open_loop_capacity_rps = capacity;
+    // The selectivity as a run meets it (the closed loop above rewrote the same entities): the
+    // median fan-out per change of the open-loop points over the structural one.
+    if (!fan_outs.empty() && structural > 0) {
+      std::sort(fan_outs.begin(), fan_outs.end());
+      cal.fan_out = fan_outs[fan_outs.size() / 2];
+      cal.notify_selectivity = std::clamp(cal.fan_out * writes / structural, 0.0, 1.0);
+    }
+    guard.reset();
+    io.stop();
+    receiver.join();
+    io.restart();
+    if (!cal.open_loop.empty()) {
+      cal.client_delay = cal.open_loop.front().client_delay;
+      cal.fixed_delay_s = cal.client_delay.Mean();
     }
   }
   if (embedded) {
@@ -669,6 +812,7 @@ int Calibrate(const CalibrateOptions& o) {
                            "generator (--in-process)");
   }
   if (child) cal.isolation = "the broker in its own process on CPU 0, citybed on the other CPUs";
+  cal.broker_cores = child ? 1 : static_cast<int>(std::thread::hardware_concurrency());
   listener.Close();
   if (embedded) embedded->Stop();
   child.reset();
@@ -678,11 +822,11 @@ int Calibrate(const CalibrateOptions& o) {
     std::fprintf(stderr, "citybed calibrate: cannot write %s: %s\n", o.out.c_str(), ok.error().message.c_str());
     return kExitRuntimeError;
   }
-  std::printf("calibration of %s (%d thread%s, %llu entities, %s): capacity %.0f req/s (the sweep's peak); USL gamma "
+  std::printf("calibration of %s (%d thread%s, %llu entities, %s): capacity %.0f req/s through the open-loop client (closed-loop peak %.0f); USL gamma "
               "%.0f ± %.0f, alpha %.3f ± %.3f, beta %.5f ± %.5f (R² %.3f); overhead %.1f µs, fixed delay %.1f µs per "
               "request\n",
               cal.broker.c_str(), cal.threads, cal.threads == 1 ? "" : "s", static_cast<unsigned long long>(cal.entities),
-              cal.confidence.c_str(), cal.capacity_rps, cal.usl.gamma, cal.usl.gamma_ci, cal.usl.alpha,
+              cal.confidence.c_str(), cal.Capacity(), cal.capacity_rps, cal.usl.gamma, cal.usl.gamma_ci, cal.usl.alpha,
               cal.usl.alpha_ci, cal.usl.beta, cal.usl.beta_ci, cal.usl.r2, cal.overhead_s * 1e6, cal.fixed_delay_s * 1e6);
   for (const std::string& w : cal.warnings) std::printf("  warning: %s\n", w.c_str());
   std::printf("written: %s (sha256 %s)\n", o.out.c_str(), Sha256Hex(out).c_str());
@@ -708,9 +852,10 @@ void RegisterCalibrate(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Where to write the calibration")->capture_default_str();
   cmd->add_flag("--force", o->force, "Overwrite --out if it exists");
-  cmd->add_option("--client-window", o->client_window,
-                  "Wall time of the low-load emulation that measures the client's own delay (0s: skip)")
+  cmd->add_option("--open-loop", o->open_loop,
+                  "Fractions of the capacity at which the emulation path measures CPU per request and client delay")
       ->capture_default_str();
+  cmd->add_option("--window", o->client_window, "Wall time of each open-loop point (0s: skip them)")->capture_default_str();
   cmd->add_flag("--in-process", o->in_process,
                 "Run the embedded broker in this process, sharing the cores with the load generator (default: a child "
                 "process on CPU 0)");

@@ -84,7 +84,9 @@ nlohmann::json ModelStamp(const models::Calibration& c, int instances, const mod
   nlohmann::json m;
   m["calibration"] = {{"file", c.path}, {"sha256", c.sha256}, {"confidence", c.confidence},
                       {"broker", c.broker}, {"broker_version", c.broker_version}, {"threads", c.threads},
-                      {"created_utc", c.created_utc}, {"capacity_rps", c.capacity_rps}};
+                      {"created_utc", c.created_utc}, {"capacity_rps", c.Capacity()}};
+  m["calibrated"] = c.Standing();
+  if (!c.validation.is_null()) m["validation"] = c.validation;
   m["instances"] = instances;
   m["utilisation"] = extra.utilisation;
   m["events"] = extra.events;
@@ -98,10 +100,10 @@ nlohmann::json ModelStamp(const models::Calibration& c, int instances, const mod
   }
   const double per_instance = peak * s.speed / std::max(1, instances);
   m["peak_offered_rps_per_instance"] = per_instance;
-  if (c.capacity_rps > 0 && per_instance > c.capacity_rps) {
+  if (c.Capacity() > 0 && per_instance > c.Capacity()) {
     char buf[200];
     std::snprintf(buf, sizeof buf, "the peak offered load (%.0f req/s per instance) is above the highest load calibrated "
-                  "(%.0f req/s)", per_instance, c.capacity_rps);
+                  "(%.0f req/s)", per_instance, c.Capacity());
     outside.emplace_back(buf);
   }
   if (extra.port.uncalibrated > 0) {
@@ -397,7 +399,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     std::printf("  warning: %s notifications the broker triggered never arrived (counted as failures in freshness)\n",
                 summary["notifications"]["missing"].dump().c_str());
   }
-  if (info.host.contains("warning")) std::printf("  warning: %s\n", info.host["warning"].get<std::string>().c_str());
+  if (!calibration && info.host.contains("warning")) std::printf("  warning: %s\n", info.host["warning"].get<std::string>().c_str());
   if (measured) {
     for (const auto& obj : summary["slo"]) {
       const std::string verdict = obj["verdict"].get<std::string>();
@@ -411,6 +413,12 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
       std::printf("  SLO %-15s %s%s\n", verdict == "pass" ? "pass" : verdict == "fail" ? "FAIL" : verdict.c_str(),
                   obj["objective"].get<std::string>().c_str(), measured_text.c_str());
     }
+  }
+  if (calibration) {
+    std::printf("  model mode: %s calibration %s (sha256 %.12s), %d instance%s; %s\n",
+                calibration->Standing().c_str(), o.model.c_str(), calibration->sha256.c_str(), o.instances,
+                o.instances == 1 ? "" : "s",
+                info.model["in_domain"].get<bool>() ? "inside its domain" : "OUTSIDE its domain (see the manifest)");
   }
   std::printf("results: %s\n", dir.c_str());
   if (!result.valid() || !measured) return kExitInvalidRun;

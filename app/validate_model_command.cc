@@ -6,7 +6,8 @@
 // duration stretched so each emulation lasts --window of wall time. Per operation: throughput
 // (answers per broker second), the broker's part of the latency (latency − the simulated
 // network: what the broker, the connection pool and the client's own work took) at p50 and p99;
-// and the broker's CPU per second against the model's busy servers per second. Gates at loads
+// and the broker's utilisation: its CPU per request (the model: busy server-seconds per request)
+// times the measured rate. Gates at loads
 // ≤ 80 %: throughput and utilisation within 5 %, p50 within 10 %, p99 within 15 %.
 #include <algorithm>
 #include <chrono>
@@ -44,6 +45,7 @@ struct ValidateModelOptions {
   int64_t seed = -1;
   std::string out;
   bool in_process = false;
+  bool stamp = true;
 };
 
 constexpr std::array<models::OpKind, 4> kOps = {models::OpKind::kUpsert, models::OpKind::kGet, models::OpKind::kQuery,
@@ -76,7 +78,7 @@ int ValidateModel(const ValidateModelOptions& o) {
     std::fprintf(stderr, "citybed validate-model: %s\n", cal.error().message.c_str());
     return kExitUsage;
   }
-  if (cal->capacity_rps <= 0) {
+  if (cal->Capacity() <= 0) {
     std::fprintf(stderr, "citybed validate-model: %s has no measured capacity (capacity_rps)\n", o.calibration.c_str());
     return kExitUsage;
   }
@@ -121,11 +123,11 @@ int ValidateModel(const ValidateModelOptions& o) {
   std::fprintf(stderr,
                "citybed validate-model: %s (seed %llu) against the calibration %s (capacity %.0f req/s, %d thread%s); "
                "%zu loads × %d replications, %s of emulation each\n",
-               base->name.c_str(), static_cast<unsigned long long>(seed), o.calibration.c_str(), cal->capacity_rps,
+               base->name.c_str(), static_cast<unsigned long long>(seed), o.calibration.c_str(), cal->Capacity(),
                cal->threads, cal->threads == 1 ? "" : "s", loads.size(), o.replications, o.window.c_str());
 
   nlohmann::json report;
-  report["calibration"] = {{"file", cal->path}, {"sha256", cal->sha256}, {"capacity_rps", cal->capacity_rps}};
+  report["calibration"] = {{"file", cal->path}, {"sha256", cal->sha256}, {"capacity_rps", cal->Capacity()}};
   report["scenario"] = {{"file", o.scenario}, {"seed", seed}};
   report["gates"] = {{"max_load", 0.8}, {"throughput", 0.05}, {"utilisation", 0.05}, {"p50", 0.10}, {"p99", 0.15}};
   report["loads"] = nlohmann::json::array();
@@ -136,7 +138,7 @@ int ValidateModel(const ValidateModelOptions& o) {
     // The speed that offers `load` of the capacity over a run lasting `window` of wall time.
     models::Scenario s = *base;
     s.seed = seed;
-    if (!ScaleToRate(s, load * cal->capacity_rps, *window)) {
+    if (!ScaleToRate(s, load * cal->Capacity(), *window)) {
       std::fprintf(stderr, "citybed validate-model: %s offers no load\n", o.scenario.c_str());
       return kExitUsage;
     }
@@ -179,7 +181,10 @@ int ValidateModel(const ValidateModelOptions& o) {
         const models::EmulationResult r = models::RunEmulation(**world, models::Protocols::ForScenario(s, host), eo, c);
         Figures f = Measure(c, measured_sim_s, speed);
         const double cpu1 = BrokerCpuSeconds(url);
-        f.utilisation = r.wall_seconds > 0 && cpu0 >= 0 && cpu1 >= 0 ? (cpu1 - cpu0) / r.wall_seconds : 0;
+        // CPU per request times the measured rate: the run's wall time also holds its set-up and
+        // the wait for the last notifications, when the broker idles.
+        const double rate = static_cast<double>(c.all.Count()) / (measured_sim_s / speed);
+        f.utilisation = r.completed > 0 && cpu0 >= 0 && cpu1 >= 0 ? (cpu1 - cpu0) / static_cast<double>(r.completed) * rate : 0;
         f.invalid = r.invalid_reasons;
         const double lag = static_cast<double>(r.executor.lag.ValueAtPercentile(99)) / 1e6;
         if (lag > 10) {
@@ -200,8 +205,9 @@ int ValidateModel(const ValidateModelOptions& o) {
         const models::EmulationResult r =
             models::RunModel(**world, models::Protocols::ForScenario(s, "model.invalid"), mo, c, &extra);
         Figures f = Measure(c, measured_sim_s, speed);
-        const double sim_s = (r.drain_end - sim::Time()).seconds();
-        f.utilisation = sim_s > 0 ? extra.busy_seconds / sim_s : 0;
+        // The same definition: busy server-seconds per request (in broker seconds) times the rate.
+        const double rate = static_cast<double>(c.all.Count()) / (measured_sim_s / speed);
+        f.utilisation = r.completed > 0 ? extra.busy_seconds / speed / static_cast<double>(r.completed) * rate : 0;
         f.invalid = r.invalid_reasons;
         mod.push_back(std::move(f));
       }
@@ -215,7 +221,7 @@ int ValidateModel(const ValidateModelOptions& o) {
     nlohmann::json lj;
     lj["load"] = load;
     lj["speed"] = speed;
-    lj["offered_rps"] = load * cal->capacity_rps;
+    lj["offered_rps"] = load * cal->Capacity();
     std::vector<std::string> invalid;
     for (const Figures& f : emu) invalid.insert(invalid.end(), f.invalid.begin(), f.invalid.end());
     lj["emulation_invalid"] = invalid;
@@ -257,6 +263,37 @@ int ValidateModel(const ValidateModelOptions& o) {
     report["loads"].push_back(lj);
   }
   report["pass"] = pass;
+  // The verdict goes into the calibration file, so that every run using it says where it stands.
+  if (o.stamp) {
+    nlohmann::json v;
+    v["utc"] = UtcNowRfc3339();
+    v["scenario"] = {{"file", o.scenario}, {"seed", seed}};
+    v["replications"] = o.replications;
+    v["window_s"] = window->seconds();
+    v["pass"] = pass;
+    nlohmann::json worst = {{"throughput", 0.0}, {"utilisation", 0.0}, {"p50", 0.0}, {"p99", 0.0}};
+    for (const auto& l : report["loads"]) {
+      if (l["load"].get<double>() > 0.8 + 1e-9) continue;
+      auto keep = [&](const char* key, double e) { worst[key] = std::max(worst[key].get<double>(), std::abs(e)); };
+      keep("utilisation", l["utilisation"]["error"].get<double>());
+      for (const auto& [name, op] : l["operations"].items()) {
+        keep("throughput", op["throughput"]["error"].get<double>());
+        keep("p50", op["p50_ms"]["error"].get<double>());
+        keep("p99", op["p99_ms"]["error"].get<double>());
+      }
+    }
+    v["largest_error_up_to_80_percent"] = worst;
+    auto text = ReadFile(o.calibration);
+    nlohmann::json j = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+    if (j.is_object()) {
+      j["validation"] = v;
+      if (auto ok = WriteFileAtomic(o.calibration, j.dump(2) + "\n"); !ok) {
+        std::fprintf(stderr, "citybed validate-model: cannot stamp %s: %s\n", o.calibration.c_str(), ok.error().message.c_str());
+      } else {
+        std::printf("stamped: %s is now \"%s\"\n", o.calibration.c_str(), pass ? "validated" : "uncalibrated");
+      }
+    }
+  }
   std::printf("model %s the gates at loads up to 80 %% of capacity%s\n", pass ? "meets" : "DOES NOT meet",
               pass ? "" : "; results from this calibration are to be read as uncalibrated");
   if (!o.out.empty()) {
@@ -288,6 +325,7 @@ void RegisterValidateModel(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "The first seed (default: the scenario's + 1000)");
   cmd->add_option("--out", o->out, "Also write the table as JSON here");
+  cmd->add_flag("!--no-stamp", o->stamp, "Do not write the verdict into the calibration file");
   cmd->add_flag("--in-process", o->in_process,
                 "Run the embedded broker in this process, sharing the cores with the load generator (default: a child "
                 "process on CPU 0)");

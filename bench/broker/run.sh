@@ -8,6 +8,7 @@
 # entity), v2-update590 (the same information as the NGSI-LD entity, ~590 bytes), v2-GET.
 # Every wrk call is bounded by `timeout`.
 #   bench/broker/run.sh            # env DURATION=10 CONNS=32 SRV_CPU=0 WRK_CPU=1 ANCHOR=1 QUERY_N=100000
+#                                  #     BROKER_ARGS="--no-service-metrics" UPSERT_ONLY=1
 # Needs: make build, wrk, python3, and for the anchor: g++ and Boost (scripts/bootstrap.sh --bench).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +27,8 @@ trap 'exit 130' INT TERM
 
 start_broker() {
   if curl -s -o /dev/null --max-time 1 "$url/health"; then echo "port $PORT is in use" >&2; exit 1; fi
-  taskset -c "$SRV_CPU" "$bin" broker --port "$PORT" --threads 1 --log-level warn --max-limit 1000 &
+  # shellcheck disable=SC2086
+  taskset -c "$SRV_CPU" "$bin" broker --port "$PORT" --threads 1 --log-level warn --max-limit 1000 ${BROKER_ARGS:-} &
   pid=$!
   for _ in $(seq 100); do curl -s -o /dev/null --max-time 1 "$url/health" && return 0; sleep 0.05; done
   echo "broker did not come up" >&2; exit 1
@@ -57,6 +59,7 @@ fi
 start_broker
 python3 "$here/preload.py" "$url" 10000
 load citybed-upsert /ngsi-ld/v1/entityOperations/upsert -s "$here/upsert.lua"
+if [[ ${UPSERT_ONLY:-0} == 1 ]]; then stop; exit 0; fi
 load citybed-GET /ngsi-ld/v1/entities/x -s "$here/get.lua"
 load citybed-v2-update /v2/op/update -s "$here/v2_update.lua"
 V2_FULL=1 load citybed-v2-update590 /v2/op/update -s "$here/v2_update.lua"

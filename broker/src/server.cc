@@ -69,6 +69,15 @@ class HttpServer::Impl {
   }
 };
 
+// One in eight, from a per-thread xorshift generator.
+bool SampleCpu() {
+  thread_local uint64_t x = 0x9e3779b97f4a7c15ULL ^ reinterpret_cast<uintptr_t>(&x);
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return (x & 7) == 0;
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Worker& worker, HttpServer::Impl& server)
@@ -199,7 +208,10 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool measure = server_.options.service_metrics;
     op_class_ = measure ? ClassifyRequest(msg.method_string(), req.target) : OpClass::kOther;
     ServiceMetrics::ClassStats* stats = measure ? &server_.metrics.service().of(op_class_) : nullptr;
-    const double cpu_start = measure ? ThisThreadCpuSeconds() : 0;
+    // The thread's CPU clock is a system call (about a microsecond on a VM): read for one request
+    // in 8, at random, so that the CPU histogram is an unbiased sample at an eighth of the cost.
+    const bool cpu_sample = measure && SampleCpu();
+    const double cpu_start = cpu_sample ? ThisThreadCpuSeconds() : 0;
     if (stats) {
       stats->read.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(start - read_begin_).count());
       stats->in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -209,7 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (stats) {
       const auto end = Clock::now();
       stats->wall.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
-      stats->cpu.Record(static_cast<int64_t>((ThisThreadCpuSeconds() - cpu_start) * 1e9));
+      if (cpu_sample) stats->cpu.Record(static_cast<int64_t>((ThisThreadCpuSeconds() - cpu_start) * 1e9));
     }
     if (resp.deferred()) {
       // Answered later from another thread (a distributed operation): the answer comes back to

@@ -91,6 +91,11 @@ int ClassCalibration::StatusFor(double u) const {
   return statuses.empty() ? 200 : statuses.back().first;
 }
 
+std::string Calibration::Standing() const {
+  if (validation.is_null() || !validation.contains("pass") || !validation["pass"].is_boolean()) return "not validated";
+  return validation["pass"].get<bool>() ? "validated" : "uncalibrated";
+}
+
 double Calibration::MeanDemand() const {
   double demand = 0, share = 0;
   for (const auto& c : classes) {
@@ -123,6 +128,50 @@ double Calibration::DemandScale(double n) const {
     }
   }
   return std::clamp(d / base, 0.25, 4.0);
+}
+
+double Calibration::CpuFactor(double rate) const {
+  if (open_loop.empty()) return 1.0;
+  if (rate <= open_loop.front().rate) return open_loop.front().cpu_factor;
+  for (size_t i = 1; i < open_loop.size(); ++i) {
+    if (rate <= open_loop[i].rate) {
+      const RatePoint &a = open_loop[i - 1], &b = open_loop[i];
+      const double f = (rate - a.rate) / std::max(1e-9, b.rate - a.rate);
+      return a.cpu_factor + f * (b.cpu_factor - a.cpu_factor);
+    }
+  }
+  return open_loop.back().cpu_factor;
+}
+
+const EmpiricalDuration& Calibration::ClientDelay(double rate, OpClass cls) const {
+  if (open_loop.empty()) return client_delay;
+  size_t best = 0;
+  double d = INFINITY;
+  for (size_t i = 0; i < open_loop.size(); ++i) {
+    const double e = std::abs(std::log(std::max(rate, 1e-9)) - std::log(std::max(open_loop[i].rate, 1e-9)));
+    if (e < d) {
+      d = e;
+      best = i;
+    }
+  }
+  const EmpiricalDuration& by_class = open_loop[best].client_delay_by_class[static_cast<size_t>(cls)];
+  return by_class.empty() ? open_loop[best].client_delay : by_class;
+}
+
+double Calibration::MixSquaredCv() const {
+  double m1 = 0, m2 = 0, share = 0;
+  for (const auto& c : classes) {
+    if (!c) continue;
+    const double mean = c->service.Mean() + overhead_s;
+    const double var = c->service.SquaredCv() * c->service.Mean() * c->service.Mean();
+    m1 += c->share * mean;
+    m2 += c->share * (var + mean * mean);
+    share += c->share;
+  }
+  if (share <= 0 || m1 <= 0) return 1;
+  m1 /= share;
+  m2 /= share;
+  return std::max(0.0, m2 - m1 * m1) / (m1 * m1);
 }
 
 namespace {
@@ -196,17 +245,35 @@ nlohmann::json Calibration::ToJson() const {
                   {"requests", p.requests}});
   }
   j["sweep"] = sw;
+  nlohmann::json ol = nlohmann::json::array();
+  for (const RatePoint& p : open_loop) {
+    nlohmann::json by_class = nlohmann::json::object();
+    for (size_t i = 0; i < kOpClasses; ++i) {
+      if (!p.client_delay_by_class[i].empty()) {
+        by_class[std::string(OpClassName(static_cast<OpClass>(i)))] = DistributionJson(p.client_delay_by_class[i]);
+      }
+    }
+    ol.push_back({{"rate", p.rate},
+                  {"cpu_per_request_s", p.cpu_per_request},
+                  {"cpu_factor", p.cpu_factor},
+                  {"client_delay", DistributionJson(p.client_delay)},
+                  {"client_delay_by_class", by_class}});
+  }
+  j["open_loop"] = ol;
+  j["broker"]["cores"] = broker_cores;
   j["usl"] = {{"gamma", usl.gamma}, {"alpha", usl.alpha}, {"beta", usl.beta},     {"gamma_ci95", usl.gamma_ci},
               {"alpha_ci95", usl.alpha_ci}, {"beta_ci95", usl.beta_ci}, {"r2", usl.r2}, {"converged", usl.converged},
               {"peak", usl.gamma > 0 ? usl.Peak() : 0.0}};
   j["capacity_rps"] = capacity_rps;
+  j["open_loop_capacity_rps"] = open_loop_capacity_rps;
   j["validity"] = {{"threads", threads},
                    {"entities", entities},
-                   {"max_load_rps", capacity_rps},
+                   {"max_load_rps", Capacity()},
                    {"note", "valid for this broker build, thread count and machine, near this entity count and "
                             "operation mix; recalibrate when any of them changes"}};
   j["checks"] = {{"utilisation_law_ratio", cpu_accounted_ratio}};
   j["warnings"] = warnings;
+  if (!validation.is_null()) j["validation"] = validation;
   return j;
 }
 
@@ -267,6 +334,30 @@ Expected<Calibration> Calibration::FromJson(const nlohmann::json& j) {
         c.sweep.push_back(s);
       }
     }
+    if (j.contains("open_loop")) {
+      for (const auto& p : j["open_loop"]) {
+        RatePoint r;
+        r.rate = p.value("rate", 0.0);
+        r.cpu_per_request = p.value("cpu_per_request_s", 0.0);
+        r.cpu_factor = p.value("cpu_factor", 1.0);
+        if (r.rate <= 0 || r.cpu_factor <= 0) return bad("/open_loop: rate and cpu_factor must be positive");
+        auto d = DistributionFrom(p.at("client_delay"), "/open_loop/client_delay", true);
+        if (!d) return Unexpected(d.error());
+        r.client_delay = std::move(*d);
+        if (p.contains("client_delay_by_class")) {
+          for (const auto& [name, v] : p["client_delay_by_class"].items()) {
+            auto cls = OpClassFromName(name);
+            if (!cls) return bad("/open_loop/client_delay_by_class/" + name + ": not an operation class");
+            auto dc = DistributionFrom(v, "/open_loop/client_delay_by_class/" + name, true);
+            if (!dc) return Unexpected(dc.error());
+            r.client_delay_by_class[static_cast<size_t>(*cls)] = std::move(*dc);
+          }
+        }
+        c.open_loop.push_back(std::move(r));
+      }
+      std::sort(c.open_loop.begin(), c.open_loop.end(), [](const RatePoint& a, const RatePoint& b) { return a.rate < b.rate; });
+    }
+    c.broker_cores = j.at("broker").value("cores", 0);
     if (j.contains("usl")) {
       const auto& u = j["usl"];
       c.usl.gamma = u.value("gamma", 0.0);
@@ -279,9 +370,11 @@ Expected<Calibration> Calibration::FromJson(const nlohmann::json& j) {
       c.usl.converged = u.value("converged", false);
     }
     c.capacity_rps = j.value("capacity_rps", 0.0);
+    c.open_loop_capacity_rps = j.value("open_loop_capacity_rps", 0.0);
     if (j.contains("validity")) c.entities = j["validity"].value("entities", uint64_t{0});
     c.cpu_accounted_ratio = j.contains("checks") ? j["checks"].value("utilisation_law_ratio", 0.0) : 0.0;
     if (j.contains("warnings")) c.warnings = j["warnings"].get<std::vector<std::string>>();
+    if (j.contains("validation") && j["validation"].is_object()) c.validation = j["validation"];
   } catch (const std::exception& e) {
     return bad(std::string("calibration: ") + e.what());
   }

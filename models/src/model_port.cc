@@ -65,6 +65,13 @@ void ModelBrokerPort::Submit(uint32_t slot, int, std::string&& wire, sim::Durati
   p.instance = static_cast<uint32_t>(static_cast<size_t>(req != nullptr ? req->about : 0) % stations_.size());
   ++outstanding_;
   Pool& pool = pools_[p.instance];
+  // The request rate at this instance, per broker (wall) second: an exponentially weighted
+  // moving average over about one second.
+  {
+    const double dt = (engine_.Now() - pool.last_arrival).seconds() / speed_;
+    pool.rate = pool.rate * std::exp(-dt) + 1.0;
+    pool.last_arrival = engine_.Now();
+  }
   if (pool.in_use < connections_) {
     ++pool.in_use;
     Start(slot);
@@ -78,10 +85,16 @@ void ModelBrokerPort::Start(uint32_t slot) {
   p.started = engine_.Now();
   sim::FifoStation& station = *stations_[p.instance];
   const ClassCalibration& c = Resolve(p.cls);
-  // The load-dependent server: a request served with n in the broker costs DemandScale(n).
-  const size_t in_system = static_cast<size_t>(station.busy()) + station.queued() + 1;
-  const size_t k = std::min(in_system, scale_.size() - 1);
-  const double service = (c.service.Sample(service_rng_) + cal_.overhead_s) * scale_[k] * speed_;
+  // The load-dependent server: with open-loop points, the broker's CPU per request at the current
+  // request rate; without, the sweep's demand at n requests in the broker.
+  double scale;
+  if (!cal_.open_loop.empty()) {
+    scale = cal_.CpuFactor(pools_[p.instance].rate);
+  } else {
+    const size_t in_system = static_cast<size_t>(station.busy()) + station.queued() + 1;
+    scale = scale_[std::min(in_system, scale_.size() - 1)];
+  }
+  const double service = (c.service.Sample(service_rng_) + cal_.overhead_s) * scale * speed_;
   const uint64_t generation = p.generation;
   const uint32_t instance = p.instance;
   station.Submit(sim::Duration::Seconds(service), [this, slot, generation, instance](const sim::FifoStation::Outcome&) {
@@ -112,9 +125,8 @@ void ModelBrokerPort::Complete(uint32_t slot, uint64_t generation, uint32_t inst
   o.sent = true;
   o.status = c.StatusFor(status_rng_.Uniform01());
   o.answer_bytes = static_cast<uint64_t>(std::llround(c.answer_bytes));
-  o.answered = departed + (cal_.client_delay.empty()
-                               ? fixed_
-                               : sim::Duration::Seconds(cal_.client_delay.Sample(delay_rng_) * speed_));
+  const EmpiricalDuration& delay = cal_.ClientDelay(pools_[instance].rate, p.cls);
+  o.answered = departed + (delay.empty() ? fixed_ : sim::Duration::Seconds(delay.Sample(delay_rng_) * speed_));
   o.broker = (o.answered - p.submitted) / speed_;  // the broker's part in its own (wall) time, as emulation measures it
   ++stats_.served[static_cast<size_t>(p.cls)];
   const WorkloadRequest* req = client_->RequestOf(slot);
@@ -146,11 +158,17 @@ void ModelBrokerPort::Notify(int instance, const WorkloadRequest& write, sim::Ti
   if (it == subscriptions_.end()) return;
   const sim::Time observed =
       sim::Time::FromNs((write.observed_us - world_.scenario().start_unix_us) * 1000);
-  sim::FifoStation& notifier = *notifiers_[static_cast<size_t>(instance) % notifiers_.size()];
+  // The notifier is a thread of the broker: on its own core when the broker has a spare one, else
+  // sharing the serving threads' (a broker pinned to one CPU).
+  const size_t at = static_cast<size_t>(instance) % notifiers_.size();
+  const bool shared = cal_.broker_cores > 0 && cal_.broker_cores <= cal_.threads;
+  sim::FifoStation& notifier = shared ? *stations_[at] : *notifiers_[at];
+  const double notify_s =
+      cal_.notify_service_s * speed_ * (cal_.open_loop.empty() ? 1.0 : cal_.CpuFactor(pools_[at].rate));
   (void)committed;
   for (int subscriber : it->second) {
     if (cal_.notify_selectivity < 1 && select_rng_.Uniform01() >= cal_.notify_selectivity) continue;
-    notifier.Submit(sim::Duration::Seconds(cal_.notify_service_s * speed_), [this, subscriber, observed](const sim::FifoStation::Outcome&) {
+    notifier.Submit(sim::Duration::Seconds(notify_s), [this, subscriber, observed](const sim::FifoStation::Outcome&) {
       const RegionRuntime& sub = world_.regions()[static_cast<size_t>(subscriber)];
       const sim::Delivery down = sim::Network::Deliver(sub.path, static_cast<uint64_t>(kNotificationBytes),
                                                        world_.scenario().network.retransmit, notify_rng_);

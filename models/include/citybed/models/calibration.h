@@ -81,6 +81,16 @@ struct SweepPoint {
   uint64_t requests = 0;
 };
 
+// One open-loop point, measured through citybed's own client (the emulation path).
+struct RatePoint {
+  double rate = 0;             // answers per second
+  double cpu_per_request = 0;  // the broker process's CPU per request
+  double cpu_factor = 1;       // that, over what the model's demands (handlers, overhead, notifications) add up to
+  EmpiricalDuration client_delay;  // the broker's part less the M/G/1 sojourn at this load
+  // The same per class, where the class had enough answers (its own service time subtracted).
+  std::array<EmpiricalDuration, kOpClasses> client_delay_by_class;
+};
+
 struct Calibration {
   std::string format = "citybed-calibration/1";
   std::string created_utc;
@@ -104,11 +114,25 @@ struct Calibration {
   // subscriptions' q, watchedAttributes and throttling let through (measured; 1: all).
   double notify_selectivity = 1;
   std::vector<SweepPoint> sweep;
+  std::vector<RatePoint> open_loop;  // by increasing rate
+  int broker_cores = 0;        // CPUs the broker process had (0: unknown); 1 when pinned
   sim::UslFit usl;
-  double capacity_rps = 0;     // the highest throughput measured (the sweep's peak)
+  double capacity_rps = 0;     // the highest throughput measured (the closed-loop sweep's peak)
+  // Through citybed's own open-loop client: the broker's cores over its CPU per request at the
+  // highest open-loop point (0: not measured). Lower than the closed-loop peak when the broker's
+  // threads wake more often per request at a steady rate than under a closed loop.
+  double open_loop_capacity_rps = 0;
+  // What loads are fractions of (validate-model, the domain check): the open-loop capacity when
+  // measured, else the closed-loop peak.
+  double Capacity() const { return open_loop_capacity_rps > 0 ? open_loop_capacity_rps : capacity_rps; }
   // The utilisation law: broker serving CPU against what the handlers and the overhead account for.
   double cpu_accounted_ratio = 0;
   std::vector<std::string> warnings;
+  // What `citybed validate-model` found (null: never validated): when, against which workload,
+  // whether the gates held, the largest errors.
+  nlohmann::json validation;
+  // "validated", "uncalibrated" (validation failed) or "not validated".
+  std::string Standing() const;
   std::string sha256;          // of the file it was read from (set by Load)
   std::string path;
 
@@ -123,6 +147,14 @@ struct Calibration {
   // log n, held beyond the sweep; 1 when the sweep did not measure it). The load-dependent
   // server of model mode.
   double DemandScale(double n) const;
+  // The open-loop points' CPU factor at `rate` req/s (linear between points, held beyond); 1
+  // without points. The model scales every demand by it.
+  double CpuFactor(double rate) const;
+  // The client delay of a `cls` request at `rate`: the nearest open-loop point's (in log rate),
+  // its class's when measured; else client_delay.
+  const EmpiricalDuration& ClientDelay(double rate, OpClass cls) const;
+  // The squared coefficient of variation of the mix's service time (handler + overhead).
+  double MixSquaredCv() const;
 
   nlohmann::json ToJson() const;
   static Expected<Calibration> FromJson(const nlohmann::json& j);

@@ -84,6 +84,8 @@ class ModelBrokerPort final : public BrokerPort {
   // once (HTTP/1.1 keep-alive, one request per connection); the rest wait FCFS.
   struct Pool {
     int in_use = 0;
+    double rate = 0;  // requests per broker second, moving average
+    sim::Time last_arrival;
     std::deque<std::pair<uint32_t, uint64_t>> waiting;  // slot, generation
   };
   const ClassCalibration& Resolve(OpClass cls);
