@@ -25,6 +25,7 @@
 #include "citybed/results/run_output.h"
 #include "commands.h"
 #include "host_probe.h"
+#include "run_options.h"
 #include "exit_codes.h"
 
 namespace citybed::app {
@@ -33,20 +34,6 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
 
-struct RunOptions {
-  std::string file;
-  std::string broker;
-  std::string notify_host = "127.0.0.1";
-  std::string out;
-  std::string duration;
-  double speed = 0;
-  int64_t seed = -1;
-  bool quiet = false;
-  bool force = false;
-  std::string log_level = "warn";
-  std::string model;   // model mode: the calibration file
-  int instances = 1;   // model mode: broker instances
-};
 
 // Loads and validates; prints every mistake. Null when invalid.
 std::unique_ptr<models::Scenario> Load(const std::string& file) {
@@ -582,7 +569,14 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
       ->capture_default_str();
   run->add_flag("--quiet", o->quiet, "No progress output");
   run->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
-  run->callback([o, &action, command_line] { action = [o, command_line] { return RunScenario(*o, command_line); }; });
+  run->add_option("--replications", o->replications,
+                  "Independent runs under named seed streams, into <out>/rep-<r>, summarised as means with 95 % "
+                  "intervals in <out>/replications.json (in parallel on the cores in model mode)")
+      ->check(Between(1, 1000))
+      ->capture_default_str();
+  run->callback([o, &action, command_line] {
+    action = [o, command_line] { return o->replications > 1 ? RunReplications(*o) : RunScenario(*o, command_line); };
+  });
 
   auto files = std::make_shared<std::vector<std::string>>();
   CLI::App* validate = app.add_subcommand("validate", "Check scenario files and report every mistake");

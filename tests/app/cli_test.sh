@@ -198,6 +198,17 @@ expect "validate-model prints the table and stamps the file" '[013]' 'stamped: .
   "$bin" validate-model --calibration "$cal" --scenario "$root/scenarios/quickstart.json" --loads 0.3 --window 1s --replications 1
 expect "a run then says where the calibration stands" '[01]' 'model mode: (validated|uncalibrated) calibration' -- \
   "$bin" run "$root/scenarios/quickstart.json" --model "$cal" --out "$tmp/model-run-2" --quiet
+expect "model-mode replications give means with intervals" '[01]' 'throughput \(ok per simulated s\) +[0-9.]+ ± [0-9.]+ req/s' -- \
+  "$bin" run "$root/scenarios/quickstart.json" --model "$cal" --replications 3 --out "$tmp/reps" --quiet
+python3 - "$tmp/reps" <<'PY' && echo "ok   replications.json holds every replication's seed and the figures" || { echo "FAIL replications.json"; fail=1; }
+import json, os, sys
+r = json.load(open(sys.argv[1] + "/replications.json"))
+assert len(r["seeds"]) == 3 and len(set(r["seeds"])) == 3 and r["valid_replications"] == [0, 1, 2], r
+f = r["aggregate"]["figures"]["/requests/scheduled"]
+assert f["n"] == 3 and len(f["values"]) == 3 and f["ci95"] is not None
+for i in range(3):
+    assert json.load(open(f"{sys.argv[1]}/rep-{i}/manifest.json"))["scenario"]["seed"] == r["seeds"][i]
+PY
 echo '{"format": "citybed-calibration/1", "broker": {"threads": 1}, "classes": {"upsertz": {}}}' >"$tmp/bad-cal.json"
 expect "a broken calibration is refused with its pointer" 2 '/classes/upsertz: not an operation class' -- \
   "$bin" run "$root/scenarios/quickstart.json" --model "$tmp/bad-cal.json" --out "$tmp/never"

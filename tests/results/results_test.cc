@@ -6,6 +6,7 @@
 
 #include "citybed/models/world.h"
 #include "citybed/results/recorder.h"
+#include "citybed/results/replications.h"
 #include "citybed/results/run_output.h"
 #include "fake_port.h"
 
@@ -262,4 +263,31 @@ TEST_CASE("Missing notifications count as failures in the freshness percentiles"
   CHECK(rec.freshness().Count() == 100);
   CHECK(rec.freshness().ValueAtPercentile(95) >= 189'000'000'000);  // the missing tenth is the tail
   CHECK(rec.freshness().ValueAtPercentile(50) < 25'000'000);
+}
+
+TEST_CASE("Replications: seeds are named streams, and every figure gets its mean and 95 % interval", "[results][replications]") {
+  CHECK(results::ReplicationSeed(42, 0) == 42);  // the first replication is the scenario's own run
+  CHECK(results::ReplicationSeed(42, 1) == results::ReplicationSeed(42, 1));
+  CHECK(results::ReplicationSeed(42, 1) != results::ReplicationSeed(42, 2));
+  CHECK(results::ReplicationSeed(42, 1) != results::ReplicationSeed(43, 1));
+  CHECK(results::ReplicationSeed(42, 7) < (uint64_t{1} << 63));  // a valid --seed
+
+  const json a = {{"requests", {{"ok", 10}, {"latency_ms", {{"p99", 2.0}}}}}, {"valid", true}, {"only_a", 1},
+                  {"a/b", 5}, {"list", {1, 2}}};
+  const json b = {{"requests", {{"ok", 14}, {"latency_ms", {{"p99", 4.0}}}}}, {"valid", true}, {"only_b", 1},
+                  {"a/b", 7}, {"list", {3, 4}}};
+  const json agg = results::AggregateSummaries({a, b});
+  const json& f = agg["figures"];
+  CHECK(agg["replications"] == 2);
+  CHECK(f["/requests/ok"]["mean"] == 12.0);
+  // t(0.975, 1) = 12.706; s = 2.828; half-width = 12.706 · 2.828 / √2 = 25.41
+  CHECK(f["/requests/ok"]["ci95"].get<double>() == Approx(25.41).epsilon(1e-3));
+  CHECK(f["/requests/latency_ms/p99"]["mean"] == 3.0);
+  CHECK(f["/a~1b"]["mean"] == 6.0);       // a key with a slash, escaped as a JSON pointer
+  CHECK(f["/list/1"]["mean"] == 3.0);
+  CHECK(!f.contains("/valid"));            // booleans are not figures
+  CHECK(!f.contains("/only_a"));           // not in every summary: omitted, and counted
+  CHECK(agg["omitted"] == 2);
+  const json one = results::AggregateSummaries({a});
+  CHECK(one["figures"]["/requests/ok"]["ci95"].is_null());
 }
