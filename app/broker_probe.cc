@@ -25,18 +25,41 @@ std::string Machine() {
 
 
 Snapshot ParseSnapshot(const std::string& body) {
-  Snapshot s;
+  // Only a snapshot of the expected shape counts (another broker may answer anything here).
   nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.contains("service") || !j["service"].contains("classes")) return s;
+  if (!j.is_object() || !j.contains("service") || !j["service"].is_object()) return {};
+  const nlohmann::json& service = j["service"];
+  if (!service.contains("classes") || !service["classes"].is_object() || !service.contains("bucket_upper_seconds") ||
+      !service["bucket_upper_seconds"].is_array()) {
+    return {};
+  }
+  for (const auto& [name, c] : service["classes"].items()) {
+    if (!c.is_object() || !c.contains("count") || !c["count"].is_number()) return {};
+    for (const char* clock : {"wall", "cpu", "read"}) {
+      if (!c.contains(clock) || !c[clock].is_object() || !c[clock].contains("buckets") ||
+          !c[clock]["buckets"].is_array() || !c[clock].contains("sum") || !c[clock]["sum"].is_number() ||
+          !c[clock].contains("count") || !c[clock]["count"].is_number()) {
+        return {};
+      }
+      for (const auto& b : c[clock]["buckets"]) {
+        if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || !b[1].is_number_integer()) return {};
+      }
+    }
+  }
+  auto number = [](const nlohmann::json& o, const char* key) {
+    return o.is_object() && o.contains(key) && o[key].is_number() ? o[key].get<double>() : 0.0;
+  };
+  Snapshot s;
   s.known = true;
-  s.serving_cpu = j["cpu_seconds"].value("serving", 0.0);
-  s.notifier_cpu = j["cpu_seconds"].value("notifier", 0.0);
-  s.entities = j.value("entities", uint64_t{0});
-  s.changes = j.value("entity_changes", uint64_t{0});
-  s.triggered = j.value("notifications_triggered", uint64_t{0});
-  s.sent = j.value("notifications_sent", uint64_t{0});
-  s.classes = j["service"]["classes"];
-  s.upper = j["service"]["bucket_upper_seconds"];
+  const nlohmann::json cpu = j.contains("cpu_seconds") ? j["cpu_seconds"] : nlohmann::json();
+  s.serving_cpu = number(cpu, "serving");
+  s.notifier_cpu = number(cpu, "notifier");
+  s.entities = static_cast<uint64_t>(number(j, "entities"));
+  s.changes = static_cast<uint64_t>(number(j, "entity_changes"));
+  s.triggered = static_cast<uint64_t>(number(j, "notifications_triggered"));
+  s.sent = static_cast<uint64_t>(number(j, "notifications_sent"));
+  s.classes = service["classes"];
+  s.upper = service["bucket_upper_seconds"];
   return s;
 }
 
@@ -73,13 +96,17 @@ std::vector<std::pair<double, uint64_t>> HistogramDelta(const Snapshot& a, const
   const nlohmann::json& upper = b.upper;
   std::vector<std::pair<double, uint64_t>> out;
   for (const auto& [i, n] : counts) {
-    if (n <= 0 || static_cast<size_t>(i) >= upper.size()) continue;
-    const double hi = upper[static_cast<size_t>(i)].is_number() ? upper[static_cast<size_t>(i)].get<double>()
-                                                                 : upper[static_cast<size_t>(i) - 1].get<double>() * 2;
-    out.emplace_back(hi, static_cast<uint64_t>(n));
+    if (n <= 0 || i < 0 || static_cast<size_t>(i) >= upper.size()) continue;
+    const auto k = static_cast<size_t>(i);
+    double hi = 0;
+    if (upper[k].is_number()) {
+      hi = upper[k].get<double>();
+    } else if (k > 0 && upper[k - 1].is_number()) {
+      hi = upper[k - 1].get<double>() * 2;  // the open last bucket: as wide as its lower bound
+    }
+    if (hi > 0) out.emplace_back(hi, static_cast<uint64_t>(n));
   }
   return out;
 }
-
 
 }  // namespace citybed::app

@@ -25,6 +25,7 @@
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -224,11 +225,14 @@ int Calibrate(const CalibrateOptions& o) {
   {
     // citybed's and Orion's /version bodies name the version; anything else is kept as it is.
     nlohmann::json v = nlohmann::json::parse(version.body, nullptr, false);
-    if (v.is_object() && v.contains("broker") && v.contains("version")) {
-      cal.broker_version = v["broker"].get<std::string>() + " " + v["version"].get<std::string>() +
-                           (v.contains("commit") ? " (" + v["commit"].get<std::string>() + ")" : "");
+    auto text_of = [](const nlohmann::json& o, const char* key) {
+      return o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+    };
+    if (v.is_object() && !text_of(v, "broker").empty() && !text_of(v, "version").empty()) {
+      cal.broker_version = text_of(v, "broker") + " " + text_of(v, "version") +
+                           (text_of(v, "commit").empty() ? "" : " (" + text_of(v, "commit") + ")");
     } else if (v.is_object() && v.contains("orion") && v["orion"].is_object()) {
-      cal.broker_version = "orion " + v["orion"].value("version", "");
+      cal.broker_version = "orion " + text_of(v["orion"], "version");
     } else {
       cal.broker_version = version.body.substr(0, 200);
     }
@@ -316,12 +320,11 @@ int Calibrate(const CalibrateOptions& o) {
       rt_minus_handler += static_cast<double>(l.rt.Mean()) * 1e-9 * static_cast<double>(l.answered) - wall_sum;
     } else {
       // Black box: response time less the baseline round trip, per request.
-      std::vector<std::pair<double, uint64_t>> buckets;
-      for (int q = 1; q <= 100; ++q) {
-        const double v = static_cast<double>(l.rt.ValueAtPercentile(q)) * 1e-9 - baseline_rt;
-        buckets.emplace_back(std::max(1e-6, v), static_cast<uint64_t>(1));
+      std::vector<double> q;
+      for (int i = 1; i <= 100; ++i) {
+        q.push_back(std::max(1e-6, static_cast<double>(l.rt.ValueAtPercentile(i)) * 1e-9 - baseline_rt));
       }
-      cc.service = models::EmpiricalDuration(std::move(buckets));
+      cc.service = models::EmpiricalDuration::FromQuantiles(q);
       cc.cpu_mean_s = cc.service.Mean();
     }
     std::fprintf(stderr, "  %-13s %6llu one at a time: service mean %.1f µs p99 %.1f µs (handler), response p50 %.1f µs\n",
@@ -357,18 +360,18 @@ int Calibrate(const CalibrateOptions& o) {
     p.throughput = static_cast<double>(l.answered) / l.seconds;
     p.mean_response_s = l.rt.Mean() * 1e-9;
     p.p99_response_s = static_cast<double>(l.rt.ValueAtPercentile(99)) * 1e-9;
-    if (first.known) {
+    if (before.known && after.known) {
       p.cpu_utilisation = (after.serving_cpu + after.notifier_cpu - before.serving_cpu - before.notifier_cpu) / elapsed;
       // The utilisation law: serving CPU against the handlers' CPU plus the overhead per request.
       double accounted = 0;
-      const double requests = static_cast<double>(after.Requests() - before.Requests());
+      const double requests = static_cast<double>(after.Requests()) - static_cast<double>(before.Requests());
       for (size_t c = 0; c < kOpClasses; ++c) {
         const OpClass cls = static_cast<OpClass>(c);
         accounted += CpuMean(before, after, cls) * (after.ClassCount(cls) - before.ClassCount(cls));
       }
       accounted += requests * cal.overhead_s;
       const double serving = after.serving_cpu - before.serving_cpu;
-      if (serving > 0) cal.cpu_accounted_ratio = accounted / serving;
+      if (serving > 0 && p.throughput > best) cal.cpu_accounted_ratio = accounted / serving;  // at the peak
       if (requests > 0) p.demand_s = serving / requests;
     } else if (embedded) {
       p.cpu_utilisation = (embedded->CpuSeconds() - cpu0) / elapsed;
@@ -389,11 +392,11 @@ int Calibrate(const CalibrateOptions& o) {
   cal.capacity_rps = best;
   cal.usl = sim::FitUsl(ns, xs);
   double writes = 0, structural = 0;  // the capture's source writes, and the notifications they would trigger by topic
-  if (first.known) {
-    const Snapshot end = Read(client);
-    const double changes = static_cast<double>(end.changes - sweep_start.changes);
-    const double sent = static_cast<double>(end.sent - first.sent);
-    if (changes > 0) cal.fan_out = static_cast<double>(end.triggered - sweep_start.triggered) / changes;
+  const Snapshot end = first.known ? Read(client) : Snapshot{};
+  if (first.known && end.known && sweep_start.known) {
+    const double changes = static_cast<double>(end.changes) - static_cast<double>(sweep_start.changes);
+    const double sent = static_cast<double>(end.sent) - static_cast<double>(first.sent);
+    if (changes > 0) cal.fan_out = (static_cast<double>(end.triggered) - static_cast<double>(sweep_start.triggered)) / changes;
     // The structural fan-out of the same writes — one notification per subscription on the
     // write's tenant and type, what the model matches by — against the measured one: the share of
     // those the subscriptions' q, watchedAttributes and throttling let through.
@@ -409,11 +412,11 @@ int Calibrate(const CalibrateOptions& o) {
       if (auto it = subs.find(c->topic); it != subs.end()) structural += it->second;
     }
     if (structural > 0) cal.notify_selectivity = std::clamp(cal.fan_out * writes / structural, 0.0, 1.0);
-    if (sent > 0) cal.notify_service_s = (end.notifier_cpu - first.notifier_cpu) / sent;
+    if (sent > 0) cal.notify_service_s = std::max(0.0, end.notifier_cpu - first.notifier_cpu) / sent;
     if (cal.cpu_accounted_ratio > 0 && std::abs(cal.cpu_accounted_ratio - 1) > 0.05) {
       char buf[400];
       std::snprintf(buf, sizeof buf,
-                    "utilisation law: at the sweep's last point the handlers and the low-load overhead per request "
+                    "utilisation law: at the sweep's peak the handlers and the low-load overhead per request "
                     "account for %.0f %% of the serving threads' CPU (more than 5 %% off): %s",
                     cal.cpu_accounted_ratio * 100,
                     cal.cpu_accounted_ratio > 1
@@ -448,8 +451,21 @@ int Calibrate(const CalibrateOptions& o) {
                              "(an external broker is not restarted): their CPU per request includes those notifications");
     }
     // The workload's earlier subscriptions still notify the receiver here: keep it answering.
-    auto guard = boost::asio::make_work_guard(io);
-    std::thread receiver([&io] { io.run(); });
+    // Runs the receiver on a thread of its own until the end of this block, however it ends.
+    struct Receiver {
+      boost::asio::io_context& io;
+      boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
+      std::thread thread;
+      explicit Receiver(boost::asio::io_context& i) : io(i), guard(i.get_executor()), thread([this] { io.run(); }) {}
+      ~Receiver() {
+        guard.reset();
+        io.stop();
+        thread.join();
+        io.restart();
+      }
+    };
+    std::optional<Receiver> receiver;
+    receiver.emplace(io);
     // The capacity through this path: the broker's cores over its CPU per request, re-estimated
     // after every point (the closed-loop peak to start with).
     const double cores = child ? 1.0 : std::max(1.0, std::min<double>(o.threads + 1, std::thread::hardware_concurrency()));
@@ -494,27 +510,29 @@ int Calibrate(const CalibrateOptions& o) {
       }
       models::RatePoint p;
       p.rate = achieved;
-      const double requests = first.known ? static_cast<double>(after.Requests() - before.Requests())
+      const bool metrics = before.known && after.known;
+      const double requests = metrics ? static_cast<double>(after.Requests()) - static_cast<double>(before.Requests())
                                           : static_cast<double>(r.completed);
       p.cpu_per_request = cpu0 >= 0 && cpu1 >= 0 && requests > 0 ? (cpu1 - cpu0) / requests : 0;
       // What the model's demands (handler means, overhead, notifications) say these requests cost.
       double modelled = 0;
-      if (first.known) {
+      if (metrics) {
         for (size_t k = 0; k < kOpClasses; ++k) {
           const auto cls = static_cast<OpClass>(k);
           const double n = after.ClassCount(cls) - before.ClassCount(cls);
           const models::ClassCalibration* cc = cal.of(cls);
           modelled += n * ((cc != nullptr ? cc->service.Mean() : 0) + cal.overhead_s);
         }
-        modelled += static_cast<double>(after.sent - before.sent) * cal.notify_service_s;
+        modelled += std::max(0.0, static_cast<double>(after.sent) - static_cast<double>(before.sent)) * cal.notify_service_s;
       }
       p.cpu_factor = modelled > 0 && p.cpu_per_request > 0 ? p.cpu_per_request * requests / modelled : 1.0;
       // The delay outside the broker: the broker's part less the M/G/1 sojourn at this load (mean
       // service the measured CPU per request, its variability the mix's).
+      // (Allen–Cunneen over the servers the model will have.)
       const double sbar = p.cpu_per_request > 0 ? p.cpu_per_request : cal.MeanDemand();
-      const double rho = std::min(0.95, p.rate * sbar);
-      const double scv = cal.MixSquaredCv();
-      const double wait = p.rate * sbar * sbar * (1 + scv) / (2 * (1 - rho));
+      const int servers = cal.Servers();
+      const double rate = std::min(p.rate, 0.95 * servers / sbar);
+      const double wait = sim::AllenCunneenWait(servers, rate, sbar, 1.0, cal.MixSquaredCv());
       auto delay = [](const sim::LatencyHistogram& h, double sojourn) {
         std::vector<double> q;
         for (int i = 0; i < 200; ++i) {
@@ -543,13 +561,13 @@ int Calibrate(const CalibrateOptions& o) {
                    "client delay mean %.1f µs p99 %.1f µs\n", p.rate, p.cpu_per_request * 1e6, p.cpu_factor,
                    p.client_delay.Mean() * 1e6, p.client_delay.Quantile(0.99) * 1e6);
       if (p.cpu_per_request > 0) capacity = std::min(cal.capacity_rps, cores / p.cpu_per_request);
-      if (first.known && after.changes > before.changes) {
+      if (metrics && after.changes > before.changes && after.triggered >= before.triggered) {
         fan_outs.push_back(static_cast<double>(after.triggered - before.triggered) /
                            static_cast<double>(after.changes - before.changes));
       }
       cal.open_loop.push_back(std::move(p));
     }
-    cal.open_loop_capacity_rps = capacity;
+    if (!cal.open_loop.empty()) cal.open_loop_capacity_rps = capacity;
     // The selectivity as a run meets it (the closed loop above rewrote the same entities): the
     // median fan-out per change of the open-loop points over the structural one.
     if (!fan_outs.empty() && structural > 0) {
@@ -557,10 +575,7 @@ int Calibrate(const CalibrateOptions& o) {
       cal.fan_out = fan_outs[fan_outs.size() / 2];
       cal.notify_selectivity = std::clamp(cal.fan_out * writes / structural, 0.0, 1.0);
     }
-    guard.reset();
-    io.stop();
-    receiver.join();
-    io.restart();
+    receiver.reset();
     if (!cal.open_loop.empty()) {
       cal.client_delay = cal.open_loop.front().client_delay;
       cal.fixed_delay_s = cal.client_delay.Mean();

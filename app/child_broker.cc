@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,29 +20,32 @@ Expected<std::unique_ptr<ChildBroker>> ChildBroker::Start(int threads, int cpu) 
   b->cpu_ = cpu;
   b->log_ = "/tmp/citybed-child-broker-" + std::to_string(getpid()) + "-" +
             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()) + ".log";
+  // Everything the child needs is made before fork: between fork and exec it only calls
+  // async-signal-safe functions (this process may have other threads).
   const std::string threads_arg = std::to_string(threads);
+  std::vector<const char*> argv = {"citybed", "broker", "--port", "0", "--threads", threads_arg.c_str(),
+                                   "--log-level", "info", "--notification-queue", "1000000", nullptr};
+  const int log = open(b->log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (log < 0) return Unexpected(Error::Io("cannot create " + b->log_));
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  if (cpu >= 0) CPU_SET(cpu, &one);
   const pid_t pid = fork();
-  if (pid < 0) return Unexpected(Error::Internal("cannot start the broker process: fork failed"));
+  if (pid < 0) {
+    close(log);
+    return Unexpected(Error::Internal("cannot start the broker process: fork failed"));
+  }
   if (pid == 0) {
-    if (cpu >= 0) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(cpu, &set);
-      sched_setaffinity(0, sizeof set, &set);
-    }
-    FILE* log = std::fopen(b->log_.c_str(), "w");
-    if (log != nullptr) {
-      dup2(fileno(log), STDERR_FILENO);
-      dup2(fileno(log), STDOUT_FILENO);
-    }
-    std::vector<const char*> argv = {"citybed", "broker", "--port", "0", "--threads", threads_arg.c_str(),
-                                     "--log-level", "info", "--notification-queue", "1000000", nullptr};
+    if (cpu >= 0) sched_setaffinity(0, sizeof one, &one);
+    dup2(log, STDERR_FILENO);
+    dup2(log, STDOUT_FILENO);
     execv("/proc/self/exe", const_cast<char* const*>(argv.data()));
     _exit(127);
   }
+  close(log);
   b->pid_ = pid;
   if (cpu >= 0) {
-    // This process on every other CPU.
+    // The calling thread (and the threads it starts from now on) on every other CPU.
     cpu_set_t set;
     CPU_ZERO(&set);
     const int n = static_cast<int>(std::thread::hardware_concurrency());

@@ -15,7 +15,8 @@ namespace citybed::app {
 
 class ChildBroker {
  public:
-  // `cpu` < 0: not pinned. Pins this process to every other CPU when `cpu` >= 0.
+  // `cpu` < 0: not pinned. When `cpu` >= 0, pins the calling thread (and threads it starts later)
+  // to every other CPU, until destroyed.
   static Expected<std::unique_ptr<ChildBroker>> Start(int threads, int cpu);
   ~ChildBroker();
   ChildBroker(const ChildBroker&) = delete;

@@ -93,6 +93,7 @@ int RunReplications(const RunOptions& o) {
       const pid_t pid = Spawn(o, dir + "/rep-" + std::to_string(next), seeds[static_cast<size_t>(next)]);
       if (pid < 0) {
         std::fprintf(stderr, "citybed run: cannot start replication %d\n", next);
+        for (const auto& [running_pid, r] : running) waitpid(running_pid, nullptr, 0);  // none is left behind
         return kExitRuntimeError;
       }
       running[pid] = next++;

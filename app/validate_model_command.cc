@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -70,7 +71,12 @@ Figures Measure(const BrokerPartCollector& c, double measured_sim_s, double spee
   return f;
 }
 
-double RelErr(double model, double measured) { return measured != 0 ? (model - measured) / measured : 0.0; }
+// The model's relative error; infinite when the measurement is 0 and the model is not (a gate
+// never passes on a figure that was not measured).
+double RelErr(double model, double measured) {
+  if (measured != 0) return (model - measured) / measured;
+  return model == 0 ? 0.0 : std::numeric_limits<double>::infinity();
+}
 
 int ValidateModel(const ValidateModelOptions& o) {
   auto cal = models::Calibration::Load(o.calibration);
@@ -172,6 +178,10 @@ int ValidateModel(const ValidateModelOptions& o) {
           url = in_process->url();
         }
         auto world = models::World::Build(s);
+        if (!world) {
+          std::fprintf(stderr, "citybed validate-model: %s: %s\n", o.scenario.c_str(), world.error().message.c_str());
+          return kExitUsage;
+        }
         BrokerPartCollector c;
         c.from = sim::Time() + s.warmup;
         models::EmulationOptions eo;
@@ -186,6 +196,7 @@ int ValidateModel(const ValidateModelOptions& o) {
         const double rate = static_cast<double>(c.all.Count()) / (measured_sim_s / speed);
         f.utilisation = r.completed > 0 && cpu0 >= 0 && cpu1 >= 0 ? (cpu1 - cpu0) / static_cast<double>(r.completed) * rate : 0;
         f.invalid = r.invalid_reasons;
+        if (cpu0 < 0 || cpu1 < 0) f.invalid.emplace_back("the broker's CPU could not be read from its metrics");
         const double lag = static_cast<double>(r.executor.lag.ValueAtPercentile(99)) / 1e6;
         if (lag > 10) {
           char buf[120];
@@ -197,6 +208,7 @@ int ValidateModel(const ValidateModelOptions& o) {
       }
       {  // the model, same seed
         auto world = models::World::Build(s);
+        if (!world) return kExitUsage;  // built above: cannot fail here
         BrokerPartCollector c;
         c.from = sim::Time() + s.warmup;
         models::ModelOptions mo;
@@ -270,7 +282,8 @@ int ValidateModel(const ValidateModelOptions& o) {
     v["scenario"] = {{"file", o.scenario}, {"seed", seed}};
     v["replications"] = o.replications;
     v["window_s"] = window->seconds();
-    v["pass"] = pass;
+    v["pass"] = pass && !any_invalid;  // a comparison with an invalid measurement validates nothing
+    if (any_invalid) v["note"] = "some emulation runs were invalid (see the table): not a pass";
     nlohmann::json worst = {{"throughput", 0.0}, {"utilisation", 0.0}, {"p50", 0.0}, {"p99", 0.0}};
     for (const auto& l : report["loads"]) {
       if (l["load"].get<double>() > 0.8 + 1e-9) continue;
@@ -290,7 +303,8 @@ int ValidateModel(const ValidateModelOptions& o) {
       if (auto ok = WriteFileAtomic(o.calibration, j.dump(2) + "\n"); !ok) {
         std::fprintf(stderr, "citybed validate-model: cannot stamp %s: %s\n", o.calibration.c_str(), ok.error().message.c_str());
       } else {
-        std::printf("stamped: %s is now \"%s\"\n", o.calibration.c_str(), pass ? "validated" : "uncalibrated");
+        std::printf("stamped: %s is now \"%s\"\n", o.calibration.c_str(),
+                    pass && !any_invalid ? "validated" : "uncalibrated");
       }
     }
   }

@@ -11,6 +11,22 @@ namespace citybed::models {
 EmpiricalDuration::EmpiricalDuration(std::vector<std::pair<double, uint64_t>> buckets, bool contiguous, double lowest)
     : buckets_(std::move(buckets)), contiguous_(contiguous), lowest_(lowest) {
   std::sort(buckets_.begin(), buckets_.end());
+  if (contiguous_) {
+    // Each piece starts where the previous one ended, empty ones included.
+    double lo = lowest_;
+    for (const auto& b : buckets_) {
+      lowers_.push_back(std::min(lo, b.first));
+      lo = b.first;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < buckets_.size(); ++i) {
+      if (buckets_[i].second == 0) continue;
+      lowers_[k] = lowers_[i];
+      buckets_[k++] = buckets_[i];
+    }
+    lowers_.resize(k);
+    buckets_.resize(k);
+  }
   buckets_.erase(std::remove_if(buckets_.begin(), buckets_.end(), [](const auto& b) { return b.second == 0; }),
                  buckets_.end());
   for (size_t i = 0; i < buckets_.size(); ++i) {
@@ -37,7 +53,7 @@ EmpiricalDuration::EmpiricalDuration(std::vector<std::pair<double, uint64_t>> bu
 // 9/8 of the lower): the previous bucket's upper bound when it is that neighbour, else the width.
 double EmpiricalDuration::Lower(size_t i) const {
   const double hi = buckets_[i].first;
-  if (contiguous_) return i > 0 ? buckets_[i - 1].first : std::min(lowest_, hi);
+  if (contiguous_) return i < lowers_.size() ? lowers_[i] : std::min(lowest_, hi);
   return i > 0 && buckets_[i - 1].first >= hi * (8.0 / 9.0) ? buckets_[i - 1].first : hi * (8.0 / 9.0);
 }
 
@@ -184,6 +200,10 @@ nlohmann::json DistributionJson(const EmpiricalDuration& d) {
           {"p50_s", d.Quantile(0.5)},
           {"p99_s", d.Quantile(0.99)},
           {"scv", d.SquaredCv()},
+          // How the buckets read: the broker's (1/8 of an octave wide), contiguous pieces from
+          // "lowest", or one point.
+          {"kind", d.constant() ? "constant" : d.contiguous() ? "pieces" : "broker-buckets"},
+          {"lowest", d.lowest()},
           {"buckets", b}};
 }
 
@@ -193,12 +213,24 @@ Expected<EmpiricalDuration> DistributionFrom(const nlohmann::json& j, const std:
   }
   std::vector<std::pair<double, uint64_t>> buckets;
   for (const auto& b : j["buckets"]) {
-    if (!b.is_array() || b.size() != 2 || !b[0].is_number() || !b[1].is_number_unsigned() || b[0].get<double>() <= 0) {
-      return Unexpected(Error::InvalidArgument(where + "/buckets: each bucket is [upper_seconds > 0, count]"));
+    if (!b.is_array() || b.size() != 2 || !b[0].is_number() || !b[1].is_number_unsigned() || !(b[0].get<double>() > 0) ||
+        !(b[0].get<double>() < 1e6)) {
+      return Unexpected(Error::InvalidArgument(where + "/buckets: each bucket is [upper_seconds in (0, 10^6), count]"));
     }
     buckets.emplace_back(b[0].get<double>(), b[1].get<uint64_t>());
   }
-  EmpiricalDuration d(std::move(buckets), contiguous);
+  const std::string kind = j.contains("kind") && j["kind"].is_string() ? j["kind"].get<std::string>()
+                                                                      : (contiguous ? "pieces" : "broker-buckets");
+  const double lowest = j.contains("lowest") && j["lowest"].is_number() ? std::max(0.0, j["lowest"].get<double>()) : 0.0;
+  EmpiricalDuration d;
+  if (kind == "constant") {
+    if (buckets.size() != 1) return Unexpected(Error::InvalidArgument(where + ": a constant has one bucket"));
+    d = EmpiricalDuration::Constant(buckets[0].first);
+  } else if (kind == "pieces" || kind == "broker-buckets") {
+    d = EmpiricalDuration(std::move(buckets), kind == "pieces", lowest);
+  } else {
+    return Unexpected(Error::InvalidArgument(where + "/kind: \"constant\", \"pieces\" or \"broker-buckets\""));
+  }
   if (d.empty()) return Unexpected(Error::InvalidArgument(where + ": no samples"));
   return d;
 }
@@ -279,11 +311,21 @@ nlohmann::json Calibration::ToJson() const {
 
 Expected<Calibration> Calibration::FromJson(const nlohmann::json& j) {
   auto bad = [](const std::string& m) { return Unexpected(Error::InvalidArgument(m)); };
-  if (!j.is_object() || j.value("format", "") != "citybed-calibration/1") {
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>() != "citybed-calibration/1") {
     return bad("/format: not a citybed calibration (expected \"citybed-calibration/1\")");
   }
   Calibration c;
   try {
+    const nlohmann::json& broker = j.at("broker");
+    if (broker.contains("threads") && (!broker["threads"].is_number_integer() || broker["threads"].get<int64_t>() < 1 ||
+                                       broker["threads"].get<int64_t>() > 4096)) {
+      return bad("/broker/threads: an integer from 1 to 4096");
+    }
+    if (broker.contains("cores") && (!broker["cores"].is_number_integer() || broker["cores"].get<int64_t>() < 0 ||
+                                     broker["cores"].get<int64_t>() > 4096)) {
+      return bad("/broker/cores: an integer from 0 to 4096");
+    }
     c.created_utc = j.value("created_utc", "");
     c.broker = j.at("broker").value("target", "");
     c.broker_version = j.at("broker").value("version", "");
@@ -300,6 +342,9 @@ Expected<Calibration> Calibration::FromJson(const nlohmann::json& j) {
       if (!d) return Unexpected(d.error());
       cc.service = std::move(*d);
       cc.share = v.value("share", 0.0);
+      if (!(cc.share >= 0) || !(v.value("answer_bytes", 0.0) >= 0) || !(v.value("answer_bytes", 0.0) < 1e12)) {
+        return bad("/classes/" + name + ": share and answer_bytes must be non-negative (answer_bytes below 10^12)");
+      }
       cc.cpu_mean_s = v.value("cpu_mean_s", 0.0);
       cc.response_p50_s = v.value("response_p50_s", 0.0);
       cc.response_p99_s = v.value("response_p99_s", 0.0);
@@ -382,6 +427,12 @@ Expected<Calibration> Calibration::FromJson(const nlohmann::json& j) {
   bool any = false;
   for (const auto& cls : c.classes) any = any || cls.has_value();
   if (!any) return bad("/classes: no operation class was calibrated");
+  for (const auto& cls : c.classes) {
+    if (!cls) continue;
+    for (const auto& [status, p] : cls->statuses) {
+      if (status < 100 || status > 599 || !(p >= 0 && p <= 1)) return bad("/classes/*/statuses: HTTP statuses with probabilities in [0, 1]");
+    }
+  }
   if (c.notify_selectivity < 0 || c.notify_selectivity > 1) return bad("/notifications/selectivity: must be in [0, 1]");
   if (c.overhead_s < 0 || c.fixed_delay_s < 0 || c.notify_service_s < 0) {
     return bad("overhead_s, fixed_delay_s and notifications/service_s must not be negative");

@@ -32,7 +32,7 @@ ModelBrokerPort::ModelBrokerPort(sim::Engine& engine, const Calibration& calibra
   for (size_t n = 1; n < scale_.size(); ++n) scale_[n] = calibration.DemandScale(static_cast<double>(n));
   scale_[0] = scale_[1];
   for (int i = 0; i < std::max(1, instances); ++i) {
-    stations_.push_back(std::make_unique<sim::FifoStation>(engine_, std::max(1, calibration.threads)));
+    stations_.push_back(std::make_unique<sim::FifoStation>(engine_, std::max(1, calibration.Servers())));
     pools_.emplace_back();
     notifiers_.push_back(std::make_unique<sim::FifoStation>(engine_, 1));
   }
@@ -52,7 +52,7 @@ const ClassCalibration& ModelBrokerPort::Resolve(OpClass cls) {
   return *fallback_;
 }
 
-void ModelBrokerPort::Submit(uint32_t slot, int, std::string&& wire, sim::Duration) {
+void ModelBrokerPort::Submit(uint32_t slot, int, std::string&& wire, sim::Duration budget) {
   const OpClass cls = ClassifyWire(wire);
   wire.clear();
   if (pending_.size() <= slot) pending_.resize(slot + 1);
@@ -61,6 +61,10 @@ void ModelBrokerPort::Submit(uint32_t slot, int, std::string&& wire, sim::Durati
   p.cls = cls;
   p.live = true;
   p.generation = ++generation_;
+  p.at_broker = false;
+  // The client gives up a request still waiting for a connection at its deadline (as the HTTP
+  // client does); one already at the broker times out at the driver when its answer is late.
+  p.deadline = budget >= sim::Duration::Max() - (engine_.Now() - sim::Time()) ? sim::Time::Max() : engine_.Now() + budget;
   const WorkloadRequest* req = client_->RequestOf(slot);
   p.instance = static_cast<uint32_t>(static_cast<size_t>(req != nullptr ? req->about : 0) % stations_.size());
   ++outstanding_;
@@ -83,6 +87,7 @@ void ModelBrokerPort::Submit(uint32_t slot, int, std::string&& wire, sim::Durati
 void ModelBrokerPort::Start(uint32_t slot) {
   Pending& p = pending_[slot];
   p.started = engine_.Now();
+  p.at_broker = true;
   sim::FifoStation& station = *stations_[p.instance];
   const ClassCalibration& c = Resolve(p.cls);
   // The load-dependent server: with open-loop points, the broker's CPU per request at the current
@@ -107,7 +112,20 @@ void ModelBrokerPort::Release(uint32_t instance) {
   while (!pool.waiting.empty()) {
     const auto [slot, generation] = pool.waiting.front();
     pool.waiting.pop_front();
-    if (!pending_[slot].live || pending_[slot].generation != generation) continue;  // cancelled while waiting
+    Pending& p = pending_[slot];
+    if (!p.live || p.generation != generation) continue;  // cancelled while waiting
+    if (engine_.Now() >= p.deadline) {
+      // Given up while waiting: never sent.
+      p.live = false;
+      --outstanding_;
+      PortOutcome o;
+      o.error = "timeout";
+      o.answered = engine_.Now();
+      o.broker = (o.answered - p.submitted) / speed_;
+      o.waited = o.broker;
+      client_->OnPortDone(slot, o);
+      continue;
+    }
     Start(slot);
     return;
   }
@@ -142,12 +160,13 @@ void ModelBrokerPort::Complete(uint32_t slot, uint64_t generation, uint32_t inst
   // The answer reaches citybed after the fixed delay: complete then, unless cancelled meanwhile.
   o.waited = (p.started - p.submitted) / speed_;
   engine_.ScheduleAt(o.answered, [this, slot, generation, instance, o]() mutable {
-    Release(instance);  // the connection is free once the answer is back
     Pending& q = pending_[slot];
-    if (!q.live || q.generation != generation) return;
-    q.live = false;
-    --outstanding_;
-    client_->OnPortDone(slot, o);
+    if (q.live && q.generation == generation) {
+      q.live = false;
+      --outstanding_;
+      client_->OnPortDone(slot, o);
+    }
+    Release(instance);  // the connection is free once the answer is back
   });
 }
 
@@ -194,7 +213,7 @@ void ModelBrokerPort::CancelAll() {
     --outstanding_;
     PortOutcome o;
     o.error = "cancelled";
-    o.sent = true;
+    o.sent = p.at_broker;  // one still waiting for a connection was never sent
     o.answered = engine_.Now();
     o.broker = (o.answered - p.submitted) / speed_;
     client_->OnPortDone(slot, o);

@@ -292,3 +292,67 @@ TEST_CASE("A model-mode run reports every request once, with notifications, in s
   ModelOptions none;
   CHECK(!RunModel(**w, Protocols::ForScenario(s, "model.invalid"), none, count).valid());
 }
+
+TEST_CASE("The broker model gives up a request still waiting for a connection at its deadline, unsent", "[models][model]") {
+  const char* one = R"({"name": "t", "duration": "10s", "broker": {"timeout": "1h", "connections": 1},
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
+    "sources": [{"kind": "weather", "count": 1, "arrival": {"process": "periodic", "period": "1s"}}]})";
+  Scenario s = Load(one);
+  auto w = World::Build(s);
+  REQUIRE(w);
+  Calibration cal = OneClass(EmpiricalDuration::Constant(1.0), 1);  // a second per request
+  sim::Engine engine;
+  ModelBrokerPort port(engine, cal, **w, 1, sim::RngStreams(1));
+  struct Log final : PortClient {
+    std::vector<std::pair<std::string, bool>> done;  // error, sent
+    std::vector<double> at;
+    sim::Engine* engine = nullptr;
+    void OnPortDone(uint32_t, PortOutcome& o) override {
+      done.emplace_back(o.error, o.sent);
+      at.push_back(engine->Now().seconds());
+    }
+  } log;
+  log.engine = &engine;
+  port.Bind(log);
+  const std::string wire = "POST /ngsi-ld/v1/entityOperations/upsert HTTP/1.1\r\n\r\n";
+  port.Submit(0, 0, std::string(wire), Duration::Seconds(10));
+  port.Submit(1, 0, std::string(wire), Duration::Milliseconds(500));  // waits; its deadline passes
+  port.Submit(2, 0, std::string(wire), Duration::Seconds(10));
+  engine.Run();
+  REQUIRE(log.done.size() == 3);
+  CHECK(log.done[0] == std::make_pair(std::string(), true));
+  CHECK(log.done[1] == std::make_pair(std::string("timeout"), false));
+  CHECK(log.done[2] == std::make_pair(std::string(), true));
+  CHECK(log.at[2] == Approx(2.0));  // the given-up request took no broker time
+}
+
+TEST_CASE("Calibration files: bad values are refused, and distributions keep their kind", "[models][model]") {
+  Calibration c = OneClass(EmpiricalDuration::Constant(0.002), 1);
+  ClassCalibration q;
+  q.service = EmpiricalDuration::FromQuantiles({0.001, 0.002, 0.004}, 0.0005);
+  q.statuses = {{200, 1.0}};
+  c.classes[static_cast<size_t>(OpClass::kQuery)] = q;
+  auto back = Calibration::FromJson(c.ToJson());
+  REQUIRE(back);
+  CHECK(back->of(OpClass::kBatchUpsert)->service.constant());
+  CHECK(back->of(OpClass::kBatchUpsert)->service.Mean() == Approx(0.002));
+  CHECK(back->of(OpClass::kQuery)->service.Quantile(0) == Approx(0.0005));
+  CHECK(back->of(OpClass::kQuery)->service.Mean() == Approx(c.of(OpClass::kQuery)->service.Mean()));
+  // A piece with no samples still ends where the next begins.
+  const EmpiricalDuration gap({{0.001, 5}, {0.002, 0}, {0.004, 5}}, true);
+  CHECK(gap.Quantile(0.75) == Approx(0.003));
+
+  for (auto [pointer, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"/format", 1},
+           {"/broker/threads", 1e10},
+           {"/broker/threads", 0},
+           {"/classes/batch-upsert/share", -2},
+           {"/classes/batch-upsert/answer_bytes", -1},
+           {"/classes/batch-upsert/statuses/204", 7},
+           {"/classes/batch-upsert/service/kind", "mystery"}}) {
+    nlohmann::json j = c.ToJson();
+    j[nlohmann::json::json_pointer(pointer)] = value;
+    INFO(pointer << " = " << value.dump());
+    CHECK(!Calibration::FromJson(j));
+  }
+}

@@ -12,6 +12,7 @@
 // valid for (threads, entities, operation mix, the highest load measured).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -49,6 +50,9 @@ class EmpiricalDuration {
   double Quantile(double q) const;     // q in [0, 1]
   uint64_t samples() const { return samples_; }
   bool empty() const { return samples_ == 0; }
+  bool constant() const { return constant_; }
+  bool contiguous() const { return contiguous_; }
+  double lowest() const { return lowest_; }
   const std::vector<std::pair<double, uint64_t>>& buckets() const { return buckets_; }
 
  private:
@@ -59,6 +63,7 @@ class EmpiricalDuration {
   bool constant_ = false;
   bool contiguous_ = false;  // a bucket starts where the previous ends (else: the broker's bucket width)
   double lowest_ = 0;
+  std::vector<double> lowers_;  // contiguous: each piece's lower bound
   double Lower(size_t i) const;
 };
 
@@ -119,7 +124,8 @@ struct Calibration {
   sim::UslFit usl;
   double capacity_rps = 0;     // the highest throughput measured (the closed-loop sweep's peak)
   // Through citybed's own open-loop client: the broker's cores over its CPU per request at the
-  // highest open-loop point (0: not measured). Lower than the closed-loop peak when the broker's
+  // highest open-loop point, no more than the closed-loop peak (0: no open-loop point was
+  // counted). Lower than the closed-loop peak when the broker's
   // threads wake more often per request at a steady rate than under a closed loop.
   double open_loop_capacity_rps = 0;
   // What loads are fractions of (validate-model, the domain check): the open-loop capacity when
@@ -140,6 +146,9 @@ struct Calibration {
     const auto& v = classes[static_cast<size_t>(c)];
     return v ? &*v : nullptr;
   }
+  // The servers of the model's station: the serving threads, but no more than the cores the
+  // broker had (a broker pinned to one CPU serves one request at a time however many threads).
+  int Servers() const { return broker_cores > 0 ? std::min(threads, broker_cores) : threads; }
   // The mean service demand per request of the calibration's mix (handler + overhead), s.
   double MeanDemand() const;
   // How much longer a request takes to serve with `n` requests in the broker than alone: the

@@ -1,22 +1,29 @@
 // ModelBrokerPort: the BrokerPort of model mode — a queueing model of the broker, calibrated on
 // the real one (calibration.h), running in simulated time (docs/capacity.md).
 //
-// Each broker instance is a station of `threads` servers in front of one FCFS queue (the
-// serving threads). A request is classified from its request line (op_class.h); its service
-// time is drawn from the calibrated distribution of its class (the handler's wall time) plus the
-// per-request overhead outside handlers; the client delay (loopback, the client's own work: the
-// calibrated distribution, or its constant mean) is added after it leaves the station, outside
-// any server. The server is load-dependent: with n requests in the
-// station, a service takes DemandScale(n) times as long (the serving CPU per request the sweep
-// measured at concurrency n, over that alone). Its answer gets a status drawn from the class's
-// calibrated status mix and the class's mean answer size.
+// Each broker instance is a station of Calibration::Servers() servers (the serving threads, no
+// more than the cores the broker had) in front of one FCFS queue. A request is classified from
+// its request line (op_class.h); its service time is drawn from the calibrated distribution of
+// its class (the handler's wall time) plus the per-request overhead outside handlers, scaled by
+// the load: with open-loop points in the calibration, by the CPU factor at the instance's current
+// request rate (a moving average over about a broker second); without, by DemandScale(n) of the
+// n requests in the station. The client delay (loopback, the client's own work) is drawn after it
+// leaves the station, outside any server: from the open-loop point nearest in rate, for its class,
+// else the calibration's constant. Its answer gets a status drawn from the class's status mix and
+// the class's mean answer size. A class the calibration lacks is served as its commonest class.
+//
+// Timeouts: a request still waiting for a connection at its deadline is given up unsent (as the
+// HTTP client does; checked when a connection frees); one at the broker keeps its connection
+// until its answer, which the driver records as a timeout when late.
 //
 // Notifications: subscriptions are known from the requests that made them (the subscriber's
-// region, the tenant, the entity type). A source's write that the model answers 2xx fans out one
-// notification per subscription on its tenant and type (q, watchedAttributes and throttling are
-// not evaluated: an upper bound), each served by the instance's notifier — one server with the
-// calibrated cost per notification — and delivered over the subscriber's simulated downlink.
-// Freshness is then exact in simulated time: arrival − the observation the write carried.
+// region, the tenant, the entity type). A source's write that the model answers 2xx notifies each
+// subscription on its tenant and type with the calibrated selectivity (the share that q,
+// watchedAttributes and throttling let through on the calibration's workload), each served by
+// the instance's notifier — its own server when the broker had a core to spare, else the serving
+// station — at the calibrated cost per notification, and delivered over the subscriber's
+// simulated downlink. Freshness is then exact in simulated time: arrival − the observation the
+// write carried.
 //
 // Connections: like the HTTP client of emulation, each instance is reached over the scenario's
 // broker.connections keep-alive connections; a request waits for a free one (its wait is
@@ -47,7 +54,7 @@ namespace citybed::models {
 
 struct ModelPortStats {
   std::array<uint64_t, kOpClasses> served{};   // answered, by class
-  uint64_t uncalibrated = 0;  // requests of a class the calibration lacks (served as the mix's mean)
+  uint64_t uncalibrated = 0;  // requests of a class the calibration lacks (served as its commonest class)
   uint64_t notifications = 0, notifications_lost = 0;
 };
 
@@ -74,9 +81,10 @@ class ModelBrokerPort final : public BrokerPort {
 
  private:
   struct Pending {
-    sim::Time submitted, started;
+    sim::Time submitted, started, deadline;
     OpClass cls = OpClass::kOther;
     bool live = false;
+    bool at_broker = false;  // has a connection (sent)
     uint32_t instance = 0;
     uint64_t generation = 0;
   };
