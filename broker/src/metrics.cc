@@ -140,6 +140,9 @@ std::string Metrics::Render(const std::function<void(std::string&)>& extra) cons
   AppendMetric(out, "citybed_http_rejected_body_too_large_total", "", static_cast<double>(too_large_.load()));
   AppendMetricHeader(out, "citybed_http_timeouts_total", "counter", "Connections closed by header or idle timeouts.");
   AppendMetric(out, "citybed_http_timeouts_total", "", static_cast<double>(timeouts_.load()));
+  AppendMetricHeader(out, "citybed_http_accept_failures_total", "counter",
+                     "Accepts that failed for want of descriptors or memory (the listener then waits and retries).");
+  AppendMetric(out, "citybed_http_accept_failures_total", "", static_cast<double>(accept_failed_.load()));
   service_->RenderPrometheus(out);
   if (extra) extra(out);
   return out;

@@ -57,6 +57,7 @@ class HttpServer::Impl {
   std::atomic<size_t> open{0};
   std::atomic<uint16_t> bound_port{0};
   size_t next_worker = 0;
+  int accept_backoff_ms = 0;  // while out of descriptors (Accept)
   bool running = false;
 
   Expected<void> Start();
@@ -398,6 +399,21 @@ void HttpServer::Impl::Accept() {
   next_worker = (next_worker + 1) % workers.size();
   acceptor->async_accept(target.io, [this, &target](const beast::error_code& ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space || ec == asio::error::no_memory ||
+        ec.value() == ENFILE) {
+      // Out of descriptors (or kernel memory): the connection stays in the backlog, so accepting
+      // again at once would fail again at once — a loop at 100 % CPU. Wait, doubling from 10 ms
+      // to 1 s, until descriptors are freed; counted in /metrics.
+      metrics.AcceptFailed();
+      if (accept_backoff_ms == 0) CITYBED_LOG(kWarn) << "cannot accept connections: " << ec.message() << "; retrying";
+      accept_backoff_ms = std::clamp(accept_backoff_ms * 2, 10, 1000);
+      auto timer = std::make_shared<asio::steady_timer>(workers[0]->io, std::chrono::milliseconds(accept_backoff_ms));
+      timer->async_wait([this, timer](const beast::error_code& e) {
+        if (!e && acceptor->is_open()) Accept();
+      });
+      return;
+    }
+    accept_backoff_ms = 0;
     if (!ec) {
       if (open.load() >= options.max_connections) {
         beast::error_code ignored;

@@ -37,6 +37,7 @@ class Metrics {
   void ConnectionClosed() { open_.fetch_sub(1, std::memory_order_relaxed); }
   void BodyTooLarge() { too_large_.fetch_add(1, std::memory_order_relaxed); }
   void Timeout() { timeouts_.fetch_add(1, std::memory_order_relaxed); }
+  void AcceptFailed() { accept_failed_.fetch_add(1, std::memory_order_relaxed); }
 
   // Total requests answered with `status` on `route` (any method); for tests and summaries.
   uint64_t Requests(std::string_view route, int status) const;
@@ -65,7 +66,7 @@ class Metrics {
 
   std::vector<std::unique_ptr<RouteStats>> routes_;  // [0] unmatched, [i + 1] route i
   std::atomic<int64_t> open_{0};
-  std::atomic<uint64_t> total_conn_{0}, too_large_{0}, timeouts_{0};
+  std::atomic<uint64_t> total_conn_{0}, too_large_{0}, timeouts_{0}, accept_failed_{0};
   std::shared_ptr<ServiceMetrics> service_;
 };
 
