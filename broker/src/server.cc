@@ -405,7 +405,9 @@ void HttpServer::Impl::Accept() {
       // again at once would fail again at once — a loop at 100 % CPU. Wait, doubling from 10 ms
       // to 1 s, until descriptors are freed; counted in /metrics.
       metrics.AcceptFailed();
-      if (accept_backoff_ms == 0) CITYBED_LOG(kWarn) << "cannot accept connections: " << ec.message() << "; retrying";
+      if (accept_backoff_ms == 0) {
+        CITYBED_LOG(kWarn) << "cannot accept connections: " << ec.message() << "; retrying";
+      }
       accept_backoff_ms = std::clamp(accept_backoff_ms * 2, 10, 1000);
       auto timer = std::make_shared<asio::steady_timer>(workers[0]->io, std::chrono::milliseconds(accept_backoff_ms));
       timer->async_wait([this, timer](const beast::error_code& e) {
