@@ -54,6 +54,7 @@ Snapshot ParseSnapshot(const std::string& body) {
   const nlohmann::json cpu = j.contains("cpu_seconds") ? j["cpu_seconds"] : nlohmann::json();
   s.serving_cpu = number(cpu, "serving");
   s.notifier_cpu = number(cpu, "notifier");
+  s.forwarder_cpu = number(cpu, "forwarder");
   s.entities = static_cast<uint64_t>(number(j, "entities"));
   s.changes = static_cast<uint64_t>(number(j, "entity_changes"));
   s.triggered = static_cast<uint64_t>(number(j, "notifications_triggered"));

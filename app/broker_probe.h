@@ -162,7 +162,8 @@ class Client {
 // The per-class counters of GET /metrics?format=json, for differences.
 struct Snapshot {
   bool known = false;
-  double serving_cpu = 0, notifier_cpu = 0;
+  double serving_cpu = 0, notifier_cpu = 0, forwarder_cpu = 0;
+  double cpu() const { return serving_cpu + notifier_cpu + forwarder_cpu; }  // the broker's threads
   uint64_t entities = 0, changes = 0, triggered = 0, sent = 0;
   nlohmann::json classes, upper;
   double ClassCount(OpClass c) const { return Field(c, "count"); }

@@ -484,13 +484,14 @@ int Calibrate(const CalibrateOptions& o) {
       models::EmulationOptions eo;
       eo.broker_url = url;
       Snapshot before;
+      // One metrics read each side: the snapshot carries the threads' CPU too.
       if (first.known) before = ReadBlocking(url);
-      const double cpu0 = embedded ? embedded->CpuSeconds() : BrokerCpuSeconds(url);
+      const double cpu0 = embedded ? embedded->CpuSeconds() : before.known ? before.cpu() : BrokerCpuSeconds(url);
       const models::EmulationResult r =
           models::RunEmulation(**lw, models::Protocols::ForScenario(ls, parsed->host_header), eo, c);
-      const double cpu1 = embedded ? embedded->CpuSeconds() : BrokerCpuSeconds(url);
       Snapshot after;
       if (first.known) after = ReadBlocking(url);
+      const double cpu1 = embedded ? embedded->CpuSeconds() : after.known ? after.cpu() : BrokerCpuSeconds(url);
       // Answers per broker second over the measurement window (the run's wall time also holds
       // its set-up and the wait for the last notifications).
       const double window_s = (ls.duration - ls.warmup).seconds() / ls.speed;
