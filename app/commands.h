@@ -29,6 +29,8 @@ void RegisterConformance(CLI::App& app, Action& action);
 void RegisterCalibrate(CLI::App& app, Action& action);
 // validate-model: emulation and model side by side.
 void RegisterValidateModel(CLI::App& app, Action& action);
+// capacity: the load at which the SLOs break, and the rollout it means.
+void RegisterCapacity(CLI::App& app, Action& action, const std::string& command_line);
 // run, validate, entities, sources. `command_line` is recorded in run manifests.
 void RegisterRun(CLI::App& app, Action& action, const std::string& command_line);
 

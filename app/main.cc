@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   RegisterConformance(app, action);
   RegisterCalibrate(app, action);
   RegisterValidateModel(app, action);
+  RegisterCapacity(app, action, command_line);
   RegisterDemo(app, action);
 
   try {

@@ -2,12 +2,8 @@
 // `citybed run`, each under its own seed (results::ReplicationSeed: replication 0 keeps the
 // scenario's), each writing its own run folder; then every summary figure's mean and 95 %
 // interval across them (results/replications.h).
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <fcntl.h>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,33 +16,22 @@
 #include "citybed/results/run_output.h"
 #include "exit_codes.h"
 #include "run_options.h"
+#include "spawn.h"
 
 namespace citybed::app {
 
 namespace {
 
-// Starts `citybed run` for replication r; its output goes to <dir>/rep-<r>.log.
-pid_t Spawn(const RunOptions& o, const std::string& rep_dir, uint64_t seed) {
-  std::vector<std::string> args = {"citybed", "run", o.file, "--seed", std::to_string(seed), "--out", rep_dir,
+// The job of replication r: `citybed run` into <dir>/rep-<r>, its output in <dir>/rep-<r>.log.
+ChildJob JobOf(const RunOptions& o, const std::string& rep_dir, uint64_t seed) {
+  std::vector<std::string> args = {"run", o.file, "--seed", std::to_string(seed), "--out", rep_dir,
                                    "--quiet", "--force", "--log-level", o.log_level};
   if (!o.broker.empty()) args.insert(args.end(), {"--broker", o.broker});
   if (!o.duration.empty()) args.insert(args.end(), {"--duration", o.duration});
   if (o.speed > 0) args.insert(args.end(), {"--speed", std::to_string(o.speed)});
   if (!o.model.empty()) args.insert(args.end(), {"--model", o.model, "--instances", std::to_string(o.instances)});
   args.insert(args.end(), {"--notify-host", o.notify_host});
-  const std::string log = rep_dir + ".log";
-  const pid_t pid = fork();
-  if (pid != 0) return pid;
-  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd >= 0) {
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-  }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  execv("/proc/self/exe", argv.data());
-  _exit(kExitRuntimeError);
+  return {args, rep_dir + ".log"};
 }
 
 // The exit code of the whole: the worst of the replications' (invalid > SLO failed > ok; a
@@ -84,34 +69,16 @@ int RunReplications(const RunOptions& o) {
                  std::min(parallel, n), dir.c_str());
   }
   std::vector<uint64_t> seeds;
-  std::vector<int> codes(static_cast<size_t>(n), kExitRuntimeError);
-  std::map<pid_t, int> running;
-  int next = 0, done = 0;
-  for (int r = 0; r < n; ++r) seeds.push_back(results::ReplicationSeed(base, static_cast<uint64_t>(r)));
-  while (done < n) {
-    while (next < n && static_cast<int>(running.size()) < parallel) {
-      const pid_t pid = Spawn(o, dir + "/rep-" + std::to_string(next), seeds[static_cast<size_t>(next)]);
-      if (pid < 0) {
-        std::fprintf(stderr, "citybed run: cannot start replication %d\n", next);
-        for (const auto& [running_pid, r] : running) waitpid(running_pid, nullptr, 0);  // none is left behind
-        return kExitRuntimeError;
-      }
-      running[pid] = next++;
-    }
-    int status = 0;
-    const pid_t pid = wait(&status);
-    if (pid < 0) break;
-    auto it = running.find(pid);
-    if (it == running.end()) continue;
-    const int r = it->second;
-    running.erase(it);
-    codes[static_cast<size_t>(r)] = WIFEXITED(status) ? WEXITSTATUS(status) : kExitRuntimeError;
-    ++done;
-    if (!o.quiet) {
-      std::fprintf(stderr, "  replication %d (seed %llu): exit %d\n", r, static_cast<unsigned long long>(seeds[static_cast<size_t>(r)]),
-                   codes[static_cast<size_t>(r)]);
-    }
+  std::vector<ChildJob> jobs;
+  for (int r = 0; r < n; ++r) {
+    seeds.push_back(results::ReplicationSeed(base, static_cast<uint64_t>(r)));
+    jobs.push_back(JobOf(o, dir + "/rep-" + std::to_string(r), seeds.back()));
   }
+  const std::vector<int> codes = RunChildren(jobs, parallel, [&](size_t r, int code) {
+    if (!o.quiet) {
+      std::fprintf(stderr, "  replication %zu (seed %llu): exit %d\n", r, static_cast<unsigned long long>(seeds[r]), code);
+    }
+  });
   std::vector<nlohmann::json> summaries;
   std::vector<int> used;
   for (int r = 0; r < n; ++r) {

@@ -154,7 +154,7 @@ void ModelBrokerPort::Complete(uint32_t slot, uint64_t generation, uint32_t inst
       const RegionRuntime& about = world_.regions()[static_cast<size_t>(req->about)];
       subscriptions_[about.tenant + '\n' + req->spec->entity_type].push_back(req->region);
     } else if ((p.cls == OpClass::kUpsert || p.cls == OpClass::kBatchUpsert) && req->group >= 0 && notify_) {
-      Notify(req->about, *req, departed);
+      Notify(req->about, *req, p.submitted);
     }
   }
   // The answer reaches citybed after the fixed delay: complete then, unless cancelled meanwhile.
@@ -170,7 +170,7 @@ void ModelBrokerPort::Complete(uint32_t slot, uint64_t generation, uint32_t inst
   });
 }
 
-void ModelBrokerPort::Notify(int instance, const WorkloadRequest& write, sim::Time committed) {
+void ModelBrokerPort::Notify(int instance, const WorkloadRequest& write, sim::Time reached) {
   const SourceGroup& g = world_.sources()[static_cast<size_t>(write.group)];
   const RegionRuntime& region = world_.regions()[static_cast<size_t>(g.region)];
   auto it = subscriptions_.find(region.tenant + '\n' + std::string(g.model->entity_type()));
@@ -184,10 +184,9 @@ void ModelBrokerPort::Notify(int instance, const WorkloadRequest& write, sim::Ti
   sim::FifoStation& notifier = shared ? *stations_[at] : *notifiers_[at];
   const double notify_s =
       cal_.notify_service_s * speed_ * (cal_.open_loop.empty() ? 1.0 : cal_.CpuFactor(pools_[at].rate));
-  (void)committed;
   for (int subscriber : it->second) {
     if (cal_.notify_selectivity < 1 && select_rng_.Uniform01() >= cal_.notify_selectivity) continue;
-    notifier.Submit(sim::Duration::Seconds(notify_s), [this, subscriber, observed](const sim::FifoStation::Outcome&) {
+    notifier.Submit(sim::Duration::Seconds(notify_s), [this, subscriber, observed, reached](const sim::FifoStation::Outcome&) {
       const RegionRuntime& sub = world_.regions()[static_cast<size_t>(subscriber)];
       const sim::Delivery down = sim::Network::Deliver(sub.path, static_cast<uint64_t>(kNotificationBytes),
                                                        world_.scenario().network.retransmit, notify_rng_);
@@ -199,7 +198,10 @@ void ModelBrokerPort::Notify(int instance, const WorkloadRequest& write, sim::Ti
       NotificationRecord n;
       n.region = subscriber;
       n.arrival = engine_.Now() + fixed_ + down.delay;
-      n.freshness = n.arrival - observed;
+      // As emulation measures it: the write's uplink and the notification's downlink in simulated
+      // time, the broker's part (from the write reaching it to the notification leaving it) in
+      // the broker's own (wall) time — service and delays here run `speed` times as long.
+      n.freshness = (reached - observed) + (engine_.Now() + fixed_ - reached) / speed_ + down.delay;
       notify_(n);
     });
   }

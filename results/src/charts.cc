@@ -38,6 +38,61 @@ std::string AxisNumber(double v) {
   return s;
 }
 
+namespace {
+
+struct Frame {
+  double w, h, left, right, top, bottom;
+};
+
+// The y axis' label, the thresholds (SLO bounds) and the markers, the same on every chart.
+template <typename XF, typename YF>
+void Overlays(std::ostringstream& o, const Frame& f, const std::string& y_label, const std::vector<Threshold>& thresholds,
+              const std::vector<Marker>& markers, XF X, YF Y) {
+  o << "<text x=\"14\" y=\"" << (f.top + f.h - f.bottom) / 2 << "\" class=\"axis\" transform=\"rotate(-90 14 "
+    << (f.top + f.h - f.bottom) / 2 << ")\" text-anchor=\"middle\">" << Esc(y_label) << "</text>";
+  for (const Threshold& t : thresholds) {
+    o << "<line x1=\"" << f.left << "\" x2=\"" << f.w - f.right << "\" y1=\"" << Y(t.y) << "\" y2=\"" << Y(t.y)
+      << "\" class=\"threshold\"><title>" << Esc(t.label) << "</title></line>";
+    o << "<text x=\"" << f.w - f.right - 4 << "\" y=\"" << Y(t.y) - 3 << "\" class=\"threshold-label\" text-anchor=\"end\">"
+      << Esc(t.label) << "</text>";
+  }
+  for (const Marker& m : markers) {
+    o << "<line x1=\"" << X(m.x) << "\" x2=\"" << X(m.x) << "\" y1=\"" << f.top << "\" y2=\"" << f.h - f.bottom
+      << "\" class=\"marker\"><title>" << Esc(m.label) << "</title></line>";
+    o << "<text x=\"" << X(m.x) + 3 << "\" y=\"" << f.top + 10 << "\" class=\"marker-label\">" << Esc(m.label) << "</text>";
+  }
+}
+
+// One legend entry at (x, y), wrapping to a new line at the right edge; advances x.
+void LegendItem(std::ostringstream& o, const Frame& f, const std::string& name, const std::string& color, double& x, double& y) {
+  const double width = 14 + 7.2 * static_cast<double>(name.size()) + 16;
+  if (x + width > f.w - f.right) x = f.left + 8, y += 14;
+  o << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"10\" height=\"10\" fill=\"" << color << "\"/>";
+  o << "<text x=\"" << x + 14 << "\" y=\"" << y + 9 << "\" class=\"legend\">" << Esc(name) << "</text>";
+  x += width;
+}
+
+}  // namespace
+
+const char* ReportStyle() {
+  // The pages' shared style: the run report and the capacity report.
+  return
+         "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 12px}"
+         "h1{font-size:22px;margin-bottom:4px}"
+         "h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}"
+         ".badge{display:inline-block;padding:2px 10px;border-radius:10px;color:#fff;font-weight:600}"
+         ".ok{background:#2e7d32}.bad{background:#c62828}.warn{background:#ef6c00}"
+         ".none{background:#757575}table{border-collapse:collapse;width:100%;margin:8px 0}"
+         "td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:right}th{background:#fafafa}"
+         "td:first-child,th:first-child{text-align:left}.chart{width:100%;height:auto;margin:8px 0}"
+         ".title{font-weight:600;font-size:13px}.axis{font-size:11px;fill:#555}"
+         ".legend{font-size:11px;fill:#333}.grid{stroke:#eee}.warmup{fill:#f3f3f3}.drain{fill:#f6f0e4}"
+         ".threshold{stroke:#c62828;stroke-dasharray:6 3}.threshold-label{font-size:10px;fill:#c62828}"
+         ".marker{stroke:#6a1b9a;stroke-width:1.5}.marker-label{font-size:10px;fill:#6a1b9a}"
+         ".note{color:#666;font-size:12px}"
+         ".box{border:1px solid #e0b4b4;background:#fff6f6;padding:8px 12px;border-radius:6px}";
+}
+
 std::string LineChart(const std::string& title, const std::string& y_label, const std::vector<Series>& series,
                       const TimeAxis& axis, bool log_y, const std::vector<Threshold>& thresholds,
                       const std::vector<Marker>& markers) {
@@ -109,19 +164,7 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
     o << "<text x=\"" << X(xv) << "\" y=\"" << h - bottom + 16 << "\" class=\"axis\" text-anchor=\"middle\">" << label
       << "</text>";
   }
-  o << "<text x=\"14\" y=\"" << (top + h - bottom) / 2 << "\" class=\"axis\" transform=\"rotate(-90 14 "
-    << (top + h - bottom) / 2 << ")\" text-anchor=\"middle\">" << Esc(y_label) << "</text>";
-  for (const Threshold& t : thresholds) {
-    o << "<line x1=\"" << left << "\" x2=\"" << w - right << "\" y1=\"" << Y(t.y) << "\" y2=\"" << Y(t.y)
-      << "\" class=\"threshold\"><title>" << Esc(t.label) << "</title></line>";
-    o << "<text x=\"" << w - right - 4 << "\" y=\"" << Y(t.y) - 3 << "\" class=\"threshold-label\" text-anchor=\"end\">"
-      << Esc(t.label) << "</text>";
-  }
-  for (const Marker& m : markers) {
-    o << "<line x1=\"" << X(m.x) << "\" x2=\"" << X(m.x) << "\" y1=\"" << top << "\" y2=\"" << h - bottom
-      << "\" class=\"marker\"><title>" << Esc(m.label) << "</title></line>";
-    o << "<text x=\"" << X(m.x) + 3 << "\" y=\"" << top + 10 << "\" class=\"marker-label\">" << Esc(m.label) << "</text>";
-  }
+  Overlays(o, {w, h, left, right, top, bottom}, y_label, thresholds, markers, X, Y);
   double legend_x = left + 8, legend_y = top + 4;
   for (const Series& s : series) {
     std::string path;
@@ -130,11 +173,7 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
     }
     o << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.6\""
       << (s.dashed ? " stroke-dasharray=\"4 3\" opacity=\"0.7\"" : "") << "/>";
-    const double width = 14 + 7.2 * static_cast<double>(s.name.size()) + 16;
-    if (legend_x + width > w - right) legend_x = left + 8, legend_y += 14;
-    o << "<rect x=\"" << legend_x << "\" y=\"" << legend_y << "\" width=\"10\" height=\"10\" fill=\"" << s.color << "\"/>";
-    o << "<text x=\"" << legend_x + 14 << "\" y=\"" << legend_y + 9 << "\" class=\"legend\">" << Esc(s.name) << "</text>";
-    legend_x += width;
+    LegendItem(o, {w, h, left, right, top, bottom}, s.name, s.color, legend_x, legend_y);
   }
   o << "</svg>";
   return o.str();
@@ -180,11 +219,7 @@ std::string SpectrumChart(const std::string& title, const std::vector<Series>& s
     std::string path;
     for (auto [p, ms] : s.points) path += (path.empty() ? "M" : "L") + Fmt(X(p), 1) + "," + Fmt(Y(ms), 1);
     o << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.6\"/>";
-    const double width = 14 + 7.2 * static_cast<double>(s.name.size()) + 16;
-    if (legend_x + width > w - right) legend_x = left + 8, legend_y += 14;
-    o << "<rect x=\"" << legend_x << "\" y=\"" << legend_y << "\" width=\"10\" height=\"10\" fill=\"" << s.color << "\"/>";
-    o << "<text x=\"" << legend_x + 14 << "\" y=\"" << legend_y + 9 << "\" class=\"legend\">" << Esc(s.name) << "</text>";
-    legend_x += width;
+    LegendItem(o, {w, h, left, right, top, bottom}, s.name, s.color, legend_x, legend_y);
   }
   o << "</svg>";
   return o.str();
@@ -231,6 +266,88 @@ std::string BarChart(const std::string& title, const std::vector<std::pair<std::
     }
     o << "<text x=\"" << X(v[1]) + 4 << "\" y=\"" << y + 15 << "\" class=\"legend\">" << Fmt(v[1], 2) << "</text>";
     y += row_h;
+  }
+  o << "</svg>";
+  return o.str();
+}
+
+std::string XyChart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                    const std::vector<XySeries>& series, bool log_y, const std::vector<Threshold>& thresholds,
+                    const std::vector<Marker>& markers) {
+  const double w = 720, h = 260, left = 64, right = 28, top = 28, bottom = 44;
+  double x_max = 0, y_max = 0, y_min = 1e300;
+  for (const XySeries& s : series) {
+    for (const XyPoint& p : s.points) {
+      x_max = std::max(x_max, p.x);
+      y_max = std::max(y_max, p.y + p.err);
+      if (p.y > 0) y_min = std::min(y_min, std::max(p.y - p.err, p.y / 10));
+    }
+  }
+  for (const Threshold& t : thresholds) y_max = std::max(y_max, t.y), y_min = std::min(y_min, t.y > 0 ? t.y : y_min);
+  for (const Marker& m : markers) x_max = std::max(x_max, m.x);
+  if (x_max <= 0) x_max = 1;
+  x_max *= 1.05;
+  if (y_max <= 0) y_max = 1;
+  if (log_y) {
+    if (y_min > y_max) y_min = y_max / 10;
+    y_min = std::pow(10, std::floor(std::log10(y_min)));
+    y_max = std::pow(10, std::ceil(std::log10(y_max)));
+    if (y_max <= y_min) y_max = y_min * 10;
+  } else {
+    const double mag = std::pow(10, std::floor(std::log10(y_max)));
+    y_max = std::ceil(y_max / mag) * mag;
+  }
+  auto X = [&](double x) { return left + (w - left - right) * x / x_max; };
+  auto Y = [&](double y) {
+    const double f = log_y ? (std::log10(std::max(y, y_min)) - std::log10(y_min)) / (std::log10(y_max) - std::log10(y_min)) : y / y_max;
+    return top + (h - top - bottom) * (1 - std::clamp(f, 0.0, 1.0));
+  };
+  std::ostringstream o;
+  o << "<svg viewBox=\"0 0 " << w << " " << h << "\" class=\"chart\" role=\"img\" aria-label=\"" << Esc(title) << "\">";
+  o << "<text x=\"" << left << "\" y=\"16\" class=\"title\">" << Esc(title) << "</text>";
+  std::vector<double> grid;
+  if (log_y) {
+    for (double d = y_min; d <= y_max * 1.0001; d *= 10) grid.push_back(d);
+  } else {
+    for (int i = 0; i <= 4; ++i) grid.push_back(y_max * i / 4);
+  }
+  for (double yv : grid) {
+    o << "<line x1=\"" << left << "\" x2=\"" << w - right << "\" y1=\"" << Y(yv) << "\" y2=\"" << Y(yv) << "\" class=\"grid\"/>";
+    o << "<text x=\"" << left - 6 << "\" y=\"" << Y(yv) + 4 << "\" class=\"axis\" text-anchor=\"end\">" << AxisNumber(yv) << "</text>";
+  }
+  for (int i = 0; i <= 5; ++i) {
+    const double xv = x_max / 1.05 * i / 5;
+    o << "<text x=\"" << X(xv) << "\" y=\"" << h - bottom + 16 << "\" class=\"axis\" text-anchor=\"middle\">" << AxisNumber(xv)
+      << "</text>";
+  }
+  o << "<text x=\"" << (left + w - right) / 2 << "\" y=\"" << h - 6 << "\" class=\"axis\" text-anchor=\"middle\">" << Esc(x_label)
+    << "</text>";
+  Overlays(o, {w, h, left, right, top, bottom}, y_label, thresholds, markers, X, Y);
+  double legend_x = left + 8, legend_y = top + 4;
+  for (const XySeries& s : series) {
+    std::vector<XyPoint> pts = s.points;
+    std::sort(pts.begin(), pts.end(), [](const XyPoint& a, const XyPoint& b) { return a.x < b.x; });
+    std::string path;
+    for (const XyPoint& p : pts) {
+      if (log_y && p.y <= 0) continue;
+      path += (path.empty() ? "M" : "L") + Fmt(X(p.x), 1) + "," + Fmt(Y(p.y), 1);
+    }
+    if (s.line && !path.empty()) {
+      o << "<path d=\"" << path << "\" fill=\"none\" stroke=\"" << s.color << "\" stroke-width=\"1.6\""
+        << (s.dashed ? " stroke-dasharray=\"4 3\" opacity=\"0.8\"" : "") << "/>";
+    }
+    for (const XyPoint& p : pts) {
+      if (log_y && p.y <= 0) continue;
+      if (p.err > 0) {
+        o << "<line x1=\"" << Fmt(X(p.x), 1) << "\" x2=\"" << Fmt(X(p.x), 1) << "\" y1=\"" << Fmt(Y(p.y - p.err), 1) << "\" y2=\""
+          << Fmt(Y(p.y + p.err), 1) << "\" stroke=\"" << s.color << "\"/>";
+      }
+      if (s.markers) {
+        o << "<circle cx=\"" << Fmt(X(p.x), 1) << "\" cy=\"" << Fmt(Y(p.y), 1) << "\" r=\"2.8\" fill=\"" << s.color << "\"><title>"
+          << Esc(s.name) << ": " << AxisNumber(p.x) << ", " << AxisNumber(p.y) << "</title></circle>";
+      }
+    }
+    LegendItem(o, {w, h, left, right, top, bottom}, s.name, s.color, legend_x, legend_y);
   }
   o << "</svg>";
   return o.str();

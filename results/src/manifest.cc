@@ -26,7 +26,9 @@ std::string ReadFirstLineWith(const std::string& path, const std::string& prefix
   return "";
 }
 
-json Machine() {
+}  // namespace
+
+json MachineDescription() {
   json m;
   m["cores"] = sysconf(_SC_NPROCESSORS_ONLN);
   const std::string mem = ReadFirstLineWith("/proc/meminfo", "MemTotal:");
@@ -43,7 +45,6 @@ json Machine() {
   return m;
 }
 
-}  // namespace
 
 json BuildManifest(const RunInfo& info) {
   const models::Scenario& s = *info.scenario;
@@ -68,7 +69,7 @@ json BuildManifest(const RunInfo& info) {
     if (broker["version"].is_discarded()) broker["version"] = info.result->broker_version;
   }
   m["broker"] = broker;
-  m["machine"] = Machine();
+  m["machine"] = MachineDescription();
   m["host"] = info.host;
   return m;
 }

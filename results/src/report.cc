@@ -106,18 +106,7 @@ std::string BuildReportHtml(const json& summary, const json& manifest, const Rec
   std::ostringstream o;
   o << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>citybed run: "
     << Esc(summary["scenario"].get<std::string>()) << "</title><style>"
-    << "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 12px}"
-    << "h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}"
-    << ".badge{display:inline-block;padding:2px 10px;border-radius:10px;color:#fff;font-weight:600}"
-    << ".ok{background:#2e7d32}.bad{background:#c62828}.warn{background:#ef6c00}.none{background:#757575}"
-    << "table{border-collapse:collapse;width:100%;margin:8px 0}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:right}"
-    << "th{background:#fafafa}td:first-child,th:first-child{text-align:left}"
-    << ".chart{width:100%;height:auto;margin:8px 0}.title{font-weight:600;font-size:13px}.axis{font-size:11px;fill:#555}"
-    << ".legend{font-size:11px;fill:#333}.grid{stroke:#eee}.warmup{fill:#f3f3f3}.drain{fill:#f6f0e4}"
-    << ".threshold{stroke:#c62828;stroke-dasharray:6 3}.threshold-label{font-size:10px;fill:#c62828}"
-    << ".marker{stroke:#6a1b9a;stroke-width:1.5}.marker-label{font-size:10px;fill:#6a1b9a}"
-    << ".note{color:#666;font-size:12px}.box{border:1px solid #e0b4b4;background:#fff6f6;padding:8px 12px;border-radius:6px}"
-    << "</style></head><body>";
+    << ReportStyle() << "</style></head><body>";
 
   // ---- headline ----
   const std::string verdict = summary["slo_verdict"].get<std::string>();

@@ -252,4 +252,43 @@ echo '{"format": "citybed-calibration/1", "broker": {"threads": 1}, "classes": {
 expect "a broken calibration is refused with its pointer" 2 '/classes/upsertz: not an operation class' -- \
   "$bin" run "$root/scenarios/quickstart.json" --model "$tmp/bad-cal.json" --out "$tmp/never"
 
+# citybed capacity (docs/capacity.md, sections 6–9): the search in model mode on the quickstart,
+# its files, resuming, refusals. Model mode only (no emulation): seconds.
+expect "capacity finds λ* in model mode and writes the report" '[01]' 'model +K=1 +λ\* ×[0-9.]+ += +[0-9]+ req/s offered' -- \
+  "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --no-emulation --out "$tmp/cap" --quiet --max-replications 4
+python3 - "$tmp/cap" <<'PY' && echo "ok   capacity.json holds λ*, its bracket, the probes and the plan" || { echo "FAIL capacity.json"; fail=1; }
+import json, os, sys
+d = sys.argv[1]
+c = json.load(open(d + "/capacity.json"))
+assert c["schema"] == "citybed-capacity/1"
+s = c["searches"][0]
+assert s["mode"] == "model" and s["instances"] == 1 and s["found"], s.get("note")
+lam, fail = s["lambda"]["multiplier"], s["lambda"]["first_fail_multiplier"]
+assert 0 < lam < fail <= lam * 1.02 + 1e-9 or not s["confirmed"], (lam, fail)
+passes = [p["multiplier"] for p in s["probes"] if p["verdict"] == "pass"]
+fails = [p["multiplier"] for p in s["probes"] if p["verdict"] != "pass" and p["phase"] not in ("spectrum", "saturation")]
+assert lam in passes and fail in fails and all(m <= lam or m >= fail for m in passes + fails)
+for p in s["probes"]:
+    for r in range(p["replications"]):
+        assert os.path.exists(f'{d}/model-k1/x{p["multiplier"]:.6g}/rep-{r}/summary.json'), (p["multiplier"], r)
+assert c["headline"]["lambda_rps"] > 0 and c["planner"]["instances_for_rollout"] >= 2
+assert c["verdict"]["exit_code"] in (0, 1) and "binding_resource" in s
+html = open(d + "/report.html").read()
+assert "Capacity of quickstart" in html and "<svg" in html and "9. Manifest" in html
+PY
+before=$(find "$tmp/cap" -name summary.json | wc -l)
+expect "capacity resumes from its folder without rerunning probes" '[01]' 'resuming the search' -- \
+  "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --no-emulation --out "$tmp/cap" --max-replications 4
+after=$(find "$tmp/cap" -name summary.json | wc -l)
+if [[ $before == "$after" ]]; then echo "ok   the resumed search ran no new probe ($after)"; else echo "FAIL resumed search ran probes: $before -> $after"; fail=1; fi
+expect "capacity refuses a folder holding another search" 2 'holds another capacity search' -- \
+  "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --no-emulation --out "$tmp/cap" --seed 7
+expect "capacity: a bad instance list exits 2" 2 'not a range' -- \
+  "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --instances 3..1 --out "$tmp/never"
+expect "capacity: a bad --slo is named by its pointer" 2 'scenario.json#/slo/latency/upsert' -- \
+  "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --slo upsert:p99=soon --out "$tmp/never2"
+expect "capacity: two instances are a projection" '[01]' 'model +K=2 .*\[projection\]' -- \
+  "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --no-emulation --instances 1,2 --out "$tmp/cap2" --quiet \
+  --max-replications 3 --slo upsert:p99=50ms --slo error-rate=1%
+
 exit $fail

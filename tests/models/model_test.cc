@@ -12,10 +12,12 @@
 #include "citybed/models/world.h"
 #include "citybed/sim/queueing_theory.h"
 #include "citybed/sim/stats.h"
+#include "model_oracle.h"
 
 using namespace citybed;
 using namespace citybed::models;
 using citybed::sim::Duration;
+using namespace citybed::testing;
 
 namespace {
 
@@ -26,73 +28,15 @@ Scenario Load(const std::string& text) {
   return std::move(*s);
 }
 
-// One region, no network delay, connections enough for any queue: the broker alone.
-const char* kBare = R"({"name": "t", "duration": "10s",
-  "broker": {"timeout": "1h", "connections": 4096},
-  "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
-  "network": {"nodes": [{"id": "gw"}, {"id": "dc"}], "links": [{"from": "gw", "to": "dc", "latency": "0s"}],
-              "broker_node": "dc", "access": {"regions": {"a": {"node": "gw", "latency": "0s"}}}},
-  "sources": [{"kind": "weather", "count": 1, "arrival": {"process": "periodic", "period": "1s"}}]})";
-
-// An exponential distribution of mean `mean` s as the broker's buckets would hold it, but finer
-// (1 % wide), from 10^9 samples' worth of probability.
-EmpiricalDuration ExponentialBuckets(double mean) {
-  std::vector<std::pair<double, uint64_t>> b;
-  double prev = 0;
-  for (double u = mean * 1e-4; u < mean * 30; u *= 1.01) {
-    const double p = std::exp(-prev / mean) - std::exp(-u / mean);
-    b.emplace_back(u, static_cast<uint64_t>(std::llround(p * 1e9)));
-    prev = u;
-  }
-  return EmpiricalDuration(std::move(b));
-}
-
-Calibration OneClass(EmpiricalDuration service, int threads) {
-  Calibration c;
-  c.threads = threads;
-  ClassCalibration cc;
-  cc.service = std::move(service);
-  cc.share = 1;
-  cc.statuses = {{204, 1.0}};
-  c.classes[static_cast<size_t>(OpClass::kBatchUpsert)] = std::move(cc);
-  return c;
-}
-
-// Poisson arrivals of batch upserts straight into the port; the mean time at the broker
-// (queueing + service) of requests warmup+1 .. warmup+n.
-struct Driver final : PortClient {
-  std::vector<double> sojourn;
-  uint64_t done = 0;
-  void OnPortDone(uint32_t, PortOutcome& o) override {
-    ++done;
-    sojourn.push_back(o.broker.seconds());
-  }
-};
-
-double MeanSojourn(World& world, const Calibration& cal, double lambda, int warmup, int n, uint64_t rep) {
-  sim::Engine engine;
-  ModelBrokerPort port(engine, cal, world, 1, sim::RngStreams(99, rep));
-  Driver d;
-  port.Bind(d);
-  sim::Rng arrivals = sim::RngStreams(99, rep).Stream("test/arrivals");
-  const sim::Exponential gap{1 / lambda};
-  uint32_t slot = 0;
-  std::function<void()> arrive = [&] {
-    port.Submit(slot++, 0, "POST /ngsi-ld/v1/entityOperations/upsert HTTP/1.1\r\n\r\n[]", Duration::Max());
-    if (static_cast<int>(slot) < warmup + n) engine.ScheduleIn(Duration::Seconds(gap(arrivals)), arrive);
-  };
-  engine.ScheduleIn(Duration::Seconds(gap(arrivals)), arrive);
-  engine.Run();
-  REQUIRE(d.done == static_cast<uint64_t>(warmup + n));
-  double sum = 0;
-  for (size_t i = static_cast<size_t>(warmup); i < d.sojourn.size(); ++i) sum += d.sojourn[i];
-  return sum / n;
-}
-
-sim::ConfidenceInterval Replicate(World& world, const Calibration& cal, double lambda, int reps, int n) {
-  std::vector<double> means;
-  for (int r = 0; r < reps; ++r) means.push_back(MeanSojourn(world, cal, lambda, n / 10, n, static_cast<uint64_t>(r)));
-  return sim::MeanConfidenceInterval(means, 0.95);
+// Writes of 0.1 ms, subscriptions of 0.2 ms (201), notifications of 0.05 ms, one thread.
+Calibration WritesAndSubscriptions() {
+  Calibration cal = OneClass(EmpiricalDuration::Constant(0.0001), 1);
+  ClassCalibration sub;
+  sub.service = EmpiricalDuration::Constant(0.0002);
+  sub.statuses = {{201, 1.0}};
+  cal.classes[static_cast<size_t>(OpClass::kSubscription)] = sub;
+  cal.notify_service_s = 0.00005;
+  return cal;
 }
 
 }  // namespace
@@ -253,12 +197,7 @@ TEST_CASE("A model-mode run reports every request once, with notifications, in s
                             {"op": "subscribe", "type": "WeatherObserved"}]}]})");
   auto w = World::Build(s);
   REQUIRE(w);
-  Calibration cal = OneClass(EmpiricalDuration::Constant(0.0001), 1);
-  ClassCalibration sub;
-  sub.service = EmpiricalDuration::Constant(0.0002);
-  sub.statuses = {{201, 1.0}};
-  cal.classes[static_cast<size_t>(OpClass::kSubscription)] = sub;
-  cal.notify_service_s = 0.00005;
+  Calibration cal = WritesAndSubscriptions();
   struct Count final : RunObserver {
     uint64_t requests = 0, ok = 0, notifications = 0;
     double max_freshness = 0;
@@ -291,6 +230,43 @@ TEST_CASE("A model-mode run reports every request once, with notifications, in s
   // Federation scenarios are refused.
   ModelOptions none;
   CHECK(!RunModel(**w, Protocols::ForScenario(s, "model.invalid"), none, count).valid());
+}
+
+TEST_CASE("Model-mode notification freshness counts the broker's part in its own time, as emulation does", "[models][model]") {
+  // No network delay: freshness is the broker's part alone. At speed 100 the model's service
+  // takes 100 times as long in simulated time; the freshness reported must not (emulation
+  // measures the broker's part in wall time).
+  auto freshness_at = [](double speed) {
+    Scenario s = Load(R"({"name": "t", "duration": "10m", "start": "2026-04-01T08:00:00+09:00",
+      "broker": {"timeout": "1h", "connections": 64},
+      "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 100000}],
+      "network": {"nodes": [{"id": "gw"}, {"id": "dc"}], "links": [{"from": "gw", "to": "dc", "latency": "0s"}],
+                  "broker_node": "dc", "access": {"regions": {"a": {"node": "gw", "latency": "0s"}}}},
+      "sources": [{"kind": "weather", "count": 50, "arrival": {"process": "periodic", "period": "30s"}}],
+      "users": [{"kind": "analyst", "count": 3, "arrival": {"process": "poisson", "rate": 0.01},
+                 "requests": [{"op": "subscribe", "type": "WeatherObserved"}]}]})");
+    s.speed = speed;
+    auto w = World::Build(s);
+    REQUIRE(w);
+    Calibration cal = WritesAndSubscriptions();
+    cal.fixed_delay_s = 0.0001;
+    struct Fresh final : RunObserver {
+      sim::RunningStats freshness;
+      void OnRequest(const RequestRecord&) override {}
+      void OnNotification(const NotificationRecord& n) override { freshness.Add(n.freshness.seconds()); }
+    } fresh;
+    ModelOptions mo;
+    mo.calibration = &cal;
+    REQUIRE(RunModel(**w, Protocols::ForScenario(s, "model.invalid"), mo, fresh).valid());
+    REQUIRE(fresh.freshness.Count() > 100);
+    return fresh.freshness.Mean();
+  };
+  const double slow = freshness_at(1), fast = freshness_at(100);
+  INFO("mean freshness at speed 1: " << slow << " s, at speed 100: " << fast << " s");
+  // Write service 0.1 ms + notification 0.05 ms + the fixed delay 0.1 ms, plus a little queueing.
+  CHECK(slow >= 0.00025);
+  CHECK(slow <= 0.0004);
+  CHECK(fast == Approx(slow).epsilon(0.2));
 }
 
 TEST_CASE("The broker model gives up a request still waiting for a connection at its deadline, unsent", "[models][model]") {

@@ -100,7 +100,7 @@ class ModelBrokerPort final : public BrokerPort {
   void Start(uint32_t slot);
   void Release(uint32_t instance);
   void Complete(uint32_t slot, uint64_t generation, uint32_t instance, sim::Time departed);
-  void Notify(int instance, const WorkloadRequest& write, sim::Time committed);
+  void Notify(int instance, const WorkloadRequest& write, sim::Time reached);  // reached: when the write reached the broker
 
   sim::Engine& engine_;
   const Calibration& cal_;

@@ -51,6 +51,26 @@ std::string LineChart(const std::string& title, const std::string& y_label, cons
 // points are (percentile, ms).
 std::string SpectrumChart(const std::string& title, const std::vector<Series>& series);
 
+// A chart against a quantity other than time (the offered load of a capacity search): points
+// with optional interval bars (err: the half-width), joined by a line unless `line` is false.
+struct XyPoint {
+  double x = 0, y = 0, err = 0;
+};
+struct XySeries {
+  std::string name;
+  std::string color;
+  std::vector<XyPoint> points;
+  bool dashed = false;
+  bool line = true;
+  bool markers = true;
+};
+std::string XyChart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                    const std::vector<XySeries>& series, bool log_y = false, const std::vector<Threshold>& thresholds = {},
+                    const std::vector<Marker>& markers = {});
+
+// The style sheet the reports share (run report, capacity report).
+const char* ReportStyle();
+
 // Horizontal bars: p50, p99, p99.9 per row, log scale in ms.
 std::string BarChart(const std::string& title, const std::vector<std::pair<std::string, std::array<double, 3>>>& rows);
 

@@ -85,6 +85,8 @@ struct SloVerdict {
 uint64_t SamplesNeeded(double percentile);
 SloVerdict EvaluateSlo(const models::SloSpec& slo, const Recorder& recorder);
 
+// The machine: cores, memory, OS, kernel, architecture, CPU model (manifests record it).
+nlohmann::json MachineDescription();
 nlohmann::json BuildManifest(const RunInfo& info);
 nlohmann::json BuildSummary(const Recorder& recorder, const RunInfo& info, const SloVerdict& slo,
                             const GeneratorVerdict& generator);
