@@ -71,7 +71,9 @@ class Prober {
     Load l;
     l.m = m;
     l.phase = phase;
-    const int parallel = emulation_ ? 1 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    // Replications are added in batches of two whatever the machine, so that a search replays the
+    // same on any machine (and when resumed); model-mode batches run in parallel.
+    const int parallel = 2;
     for (;;) {
       l.judgement = results::JudgeLoad(l.runs, min_reps, max_reps, l.tried);
       if (l.judgement.verdict != results::Verdict::kMore) break;
@@ -195,7 +197,14 @@ json LoadJson(const Prober::Load& l) {
   j["offered_rps"] = MeanOf(l.runs, [](const auto& r) { return r.offered_rps; });
   j["ok_rps"] = MeanOf(l.runs, [](const auto& r) { return r.ok_rps; });
   j["error_rate"] = MeanOf(l.runs, [](const auto& r) { return r.error_rate; });
-  j["broker_utilisation"] = MeanOf(l.runs, [](const auto& r) { return r.broker_utilisation; });
+  {
+    double sum = 0;
+    int n = 0;
+    for (const auto& r : l.runs) {
+      if (r.valid && r.broker_utilisation >= 0) sum += r.broker_utilisation, ++n;
+    }
+    j["broker_utilisation"] = n ? json(sum / n) : json(nullptr);
+  }
   j["connection_wait_p99_ms"] = MeanOf(l.runs, [](const auto& r) { return r.connection_wait_p99_ms; });
   j["flow_balance"] = MeanOf(l.runs, [](const auto& r) { return r.flow_balance; });
   j["outstanding_mean_last_third"] = MeanOf(l.runs, [](const auto& r) { return r.outstanding_last; });
@@ -232,9 +241,9 @@ json LoadJson(const Prober::Load& l) {
 
 // One search: model or emulation, K instances.
 json Search(const CapacityOptions& o, Prober& prober, double estimate, const std::string& label, double step, double precision,
-            size_t min_reps, size_t max_reps) {
+            size_t min_reps, size_t max_reps, double floor = 1e-3) {
   const auto t0 = std::chrono::steady_clock::now();
-  results::CapacitySearch search(estimate, step, precision);
+  results::CapacitySearch search(estimate, step, precision, floor);
   std::vector<Prober::Load> loads;
   double spent = 0;
   int n = 0;
@@ -277,10 +286,24 @@ json Search(const CapacityOptions& o, Prober& prober, double estimate, const std
   j["lambda"] = {{"multiplier", lambda}, {"first_fail_multiplier", fail},
                  {"offered_rps", best ? MeanOf(best->runs, [](const auto& r) { return r.offered_rps; }) : 0.0},
                  {"first_fail_offered_rps", first_fail ? MeanOf(first_fail->runs, [](const auto& r) { return r.offered_rps; }) : 0.0}};
-  if (first_fail) {
+  if (first_fail && first_fail->judgement.verdict == results::Verdict::kInvalid) {
+    j["binding_resource"] = {{"resource", "load generator"}, {"at_multiplier", fail},
+                             {"why", "the probes at the first failing load were invalid (" + first_fail->judgement.reason +
+                                         "): citybed could not drive that load, so λ* is a lower bound"}};
+  } else if (first_fail) {
     j["binding_resource"] = results::BindingResource(first_fail->runs, first_fail->judgement.binding);
     j["binding_resource"]["at_multiplier"] = fail;
   }
+  // Objectives no probe of this search could judge (too few samples at every load).
+  std::map<std::string, size_t> judged;
+  for (const auto& l : loads) {
+    for (const auto& ob : l.judgement.objectives) judged[ob.name] += ob.n;
+  }
+  json unjudged = json::array();
+  for (const auto& [name, n] : judged) {
+    if (n == 0) unjudged.push_back(name);
+  }
+  j["unjudged_objectives"] = unjudged;
   // The saturation throughput (beyond the knee) and the spectra at 50 and 80 % of λ*.
   json extra = json::array();
   if (lambda > 0) {
@@ -288,6 +311,8 @@ json Search(const CapacityOptions& o, Prober& prober, double estimate, const std
       Prober::Load l = prober.Probe(share * lambda, "spectrum", 1, 1);
       json lj = LoadJson(l);
       lj["share_of_lambda"] = share;
+      lj["verdict"] = "measured";
+      lj["reason"] = "one replication for the latency spectrum, not judged";
       extra.push_back(lj);
     }
   }
@@ -299,7 +324,10 @@ json Search(const CapacityOptions& o, Prober& prober, double estimate, const std
     j["saturation"] = {{"multiplier", 2 * fail}, {"ok_rps", best_ok},
                        {"note", "the most 2xx answers per broker second measured by any probe of this search, "
                                 "including one at twice the first failing load"}};
-    extra.push_back(LoadJson(l));
+    json lj = LoadJson(l);
+    lj["verdict"] = "measured";
+    lj["reason"] = "one replication for the saturation throughput, not judged";
+    extra.push_back(lj);
   }
   json probes = json::array();
   for (const auto& l : loads) probes.push_back(LoadJson(l));
@@ -330,6 +358,11 @@ int Capacity(const CapacityOptions& o) {
     std::fprintf(stderr, "citybed capacity: --instances: %s\n", instances.error().message.c_str());
     return kExitUsage;
   }
+  if (instances->front() != 1) instances->insert(instances->begin(), 1);  // the per-instance figures rest on K = 1
+  if (o.min_reps > o.max_reps) {
+    std::fprintf(stderr, "citybed capacity: --min-replications (%d) is above --max-replications (%d)\n", o.min_reps, o.max_reps);
+    return kExitUsage;
+  }
   auto original = models::LoadScenario(o.file);
   if (!original) {
     std::fputs(models::FormatErrors(o.file, original.error()).c_str(), stderr);
@@ -342,7 +375,8 @@ int Capacity(const CapacityOptions& o) {
   }
   const std::string out = o.out.empty() ? original->outputs.dir + "/capacity-" + results::RunFolderName(original->name) : o.out;
   // The probes' scenario: the file with the SLO set, the output interval and no per-probe report.
-  auto derived = DeriveProbeScenario(o, *original);
+  json settled;
+  auto derived = DeriveProbeScenario(o, *original, settled);
   if (!derived) {
     std::fprintf(stderr, "citybed capacity: %s\n", derived.error().message.c_str());
     return kExitUsage;
@@ -423,7 +457,9 @@ int Capacity(const CapacityOptions& o) {
   if (!o.no_emulation && model1 && (*model1)["lambda"]["multiplier"].get<double>() > 0) {
     Prober prober(o, scenario_path, calibration_path, 1, true, seed, checked->broker.threads, out + "/emulation-k1");
     emulation = Search(o, prober, (*model1)["lambda"]["multiplier"].get<double>(), "emulation K=1", 1.1,
-                       std::max(0.03, o.precision), static_cast<size_t>(o.min_reps), static_cast<size_t>(std::min(o.max_reps, 5)));
+                       std::max(0.03, o.precision), static_cast<size_t>(o.min_reps),
+                       static_cast<size_t>(std::max(o.min_reps, std::min(o.max_reps, 5))),
+                       (*model1)["lambda"]["multiplier"].get<double>() / 10);
     emulation["mode"] = "emulation";
     emulation["instances"] = 1;
     emulation["projection"] = false;
@@ -443,7 +479,7 @@ int Capacity(const CapacityOptions& o) {
   report["settings"] = {{"precision", o.precision},   {"step_model", 1.25},         {"step_emulation", 1.1},
                         {"min_replications", o.min_reps}, {"max_replications", o.max_reps}, {"seed", seed},
                         {"headroom", o.headroom},     {"planned", o.planned},       {"target_utilisation", o.target},
-                        {"rollout_regions", o.rollout_regions}};
+                        {"rollout_regions", o.rollout_regions}, {"settling", settled}};
   const int code = Conclude(o, report);
   report["manifest"] = {{"citybed", {{"version", std::string(Version())}, {"commit", std::string(GitCommit())}}},
                         {"command_line", o.command_line}, {"started_utc", started_utc}, {"finished_utc", UtcNowRfc3339()},
@@ -472,6 +508,10 @@ void RegisterCapacity(CLI::App& app, Action& action, const std::string& command_
                   "Replace the scenario's SLOs: OP:pNN=DURATION (upsert:p99=100ms, notification:p99=1s) or "
                   "error-rate=FRACTION|PERCENT%; repeatable");
   cmd->add_option("--duration", o->duration, "The probes' window of simulated time (default: the scenario's duration)");
+  cmd->add_option("--settle", o->settle,
+                  "Warm-up that fills the broker before the window: auto (99 % of the sources have reported once), none, "
+                  "or a duration")
+      ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Base seed (default: the scenario's); replication r uses its named stream");
   cmd->add_option("--headroom", o->headroom, "Headroom the planned load needs below λ* (0.3: λ* ≥ 1.3 × planned)")
       ->check(Between(0, 100))

@@ -6,12 +6,12 @@
 #include <filesystem>
 
 #include "citybed/common/file.h"
+#include "citybed/common/sha256.h"
 #include "citybed/common/strings.h"
 #include "citybed/common/units.h"
 #include "citybed/models/world.h"
 #include "citybed/results/capacity.h"
 #include "exit_codes.h"
-#include "model_support.h"
 
 namespace citybed::app {
 
@@ -69,7 +69,50 @@ Expected<json> ParseSloOptions(const std::vector<std::string>& items) {
   return slo;
 }
 
-Expected<json> DeriveProbeScenario(const CapacityOptions& o, const models::Scenario& original) {
+namespace {
+
+// The time in which 99 % of the sources have reported once; 0 without sources.
+Expected<double> SettleSeconds(const models::Scenario& s) {
+  auto world = models::World::Build(s);
+  if (!world) return Unexpected(world.error());
+  std::vector<std::pair<double, double>> by_time;  // time to a first report, sources
+  double total = 0;
+  for (const models::SourceGroup& g : (*world)->sources()) {
+    const models::ArrivalSpec& a = g.spec->arrival;
+    const double t = a.process == models::ArrivalSpec::Process::kPoisson ? (a.rate > 0 ? 4.6 / a.rate : 0)
+                                                                        : a.period.seconds() + a.jitter.seconds() / 2;
+    by_time.emplace_back(t, g.count);
+    total += g.count;
+  }
+  std::sort(by_time.begin(), by_time.end());
+  double covered = 0;
+  for (auto [t, n] : by_time) {
+    covered += n;
+    if (covered >= 0.99 * total) return std::min(t, 6 * 3600.0);
+  }
+  return 0.0;
+}
+
+// RFC 3339 with the scenario's own UTC offset (local time of day matters to profiles).
+std::string LocalRfc3339(int64_t unix_us, double offset_hours) {
+  const int64_t offset_s = std::llround(offset_hours * 3600);
+  const int64_t local = unix_us / 1000000 + offset_s;
+  const int64_t days = (local >= 0 ? local : local - 86399) / 86400;
+  const int64_t secs = local - days * 86400;
+  int y = 0;
+  unsigned m = 0, d = 0;
+  CivilFromDays(days, y, m, d);
+  const int64_t off = offset_s < 0 ? -offset_s : offset_s;
+  char b[64];
+  std::snprintf(b, sizeof b, "%04d-%02u-%02uT%02lld:%02lld:%02lld%c%02lld:%02lld", y, m, d, static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60), offset_s < 0 ? '-' : '+',
+                static_cast<long long>(off / 3600), static_cast<long long>(off / 60 % 60));
+  return b;
+}
+
+}  // namespace
+
+Expected<json> DeriveProbeScenario(const CapacityOptions& o, const models::Scenario& original, json& settled) {
   auto text = ReadFile(o.file);
   if (!text) return Unexpected(text.error());
   json j = json::parse(*text, nullptr, false);
@@ -86,17 +129,64 @@ Expected<json> DeriveProbeScenario(const CapacityOptions& o, const models::Scena
     j["duration"] = o.duration;
     duration = *d;
   }
-  // About fifty intervals over the window (at least a second each): enough for the trend test and
-  // MSER-5; whole milliseconds that divide the warm-up.
-  int64_t interval_ms = std::max<int64_t>(1000, duration / 50 / 1000000);
-  const int64_t warmup_ms = original.warmup.ns() / 1000000;
-  if (warmup_ms > 0 && original.warmup.ns() % 1000000 == 0) {
-    for (int64_t k = std::max<int64_t>(1, (warmup_ms + interval_ms - 1) / interval_ms); k <= warmup_ms; ++k) {
+  // Settling: start earlier, by whole seconds, so that the measured window finds the entities.
+  int64_t warmup_ns = original.warmup.ns();
+  double settle = 0;
+  std::string rule;
+  if (o.settle == "auto") {
+    auto t = SettleSeconds(original);
+    if (!t) return Unexpected(t.error());
+    settle = std::ceil(*t);
+    rule = "auto: 99 % of the sources report once within it (a periodic source within its period and half its jitter, a "
+           "Poisson one within 4.6 mean gaps; at most 6 h)";
+  } else if (o.settle != "none") {
+    auto d = ParseDurationNs(o.settle);
+    if (!d || *d < 0) return Unexpected(Error::InvalidArgument("--settle " + o.settle + ": auto, none or a duration"));
+    settle = std::ceil(static_cast<double>(*d) / 1e9);
+    rule = "given (--settle)";
+  } else {
+    rule = "none (--settle none): the broker starts empty";
+  }
+  const int64_t extra = std::max<int64_t>(0, static_cast<int64_t>(settle * 1e9) - warmup_ns);
+  if (extra > 0) {
+    warmup_ns += extra;
+    duration += extra;
+    j["warmup"] = std::to_string(warmup_ns / 1000000) + "ms";
+    j["duration"] = std::to_string(duration / 1000000) + "ms";
+    j["start"] = LocalRfc3339(original.start_unix_us - extra / 1000, original.utc_offset_hours);
+    // Events given as offsets from the start keep their clock time.
+    if (j.contains("events") && j["events"].is_array()) {
+      for (json& e : j["events"]) {
+        if (!e.contains("at") || !e["at"].is_string()) continue;
+        const std::string at = e["at"].get<std::string>();
+        if (at.size() == 5 && at[2] == ':') continue;  // a time of day
+        if (auto d = ParseDurationNs(at)) e["at"] = std::to_string((*d + extra) / 1000000) + "ms";
+      }
+    }
+  }
+  settled = {{"added_s", static_cast<double>(extra) / 1e9}, {"settle_s", settle}, {"rule", rule},
+             {"note", "the probes start this much earlier than the scenario, as warm-up, so that the measured window (the "
+                      "scenario's own clock time) finds the city's entities in the broker"}};
+  // About fifty intervals over the measured window (at least a second each): enough for the
+  // trend test and MSER-5; whole milliseconds that divide the warm-up.
+  int64_t interval_ms = std::max<int64_t>(1000, (duration - warmup_ns) / 50 / 1000000);
+  const int64_t warmup_ms = warmup_ns / 1000000;
+  if (warmup_ms > 0 && warmup_ns % 1000000 == 0) {
+    // The longest divisor of the warm-up up to the target, but at least a second; else the
+    // shortest divisor from a second up (the warm-up itself at worst).
+    int64_t best = 0;
+    for (int64_t k = std::max<int64_t>(1, (warmup_ms + interval_ms - 1) / interval_ms); warmup_ms / k >= 1000; ++k) {
       if (warmup_ms % k == 0) {
-        interval_ms = warmup_ms / k;
+        best = warmup_ms / k;
         break;
       }
     }
+    if (best == 0) {
+      for (int64_t k = warmup_ms / 1000; k >= 1 && best == 0; --k) {
+        if (warmup_ms % k == 0 && warmup_ms / k >= 1000) best = warmup_ms / k;
+      }
+    }
+    interval_ms = best > 0 ? best : warmup_ms;
   }
   json& outputs = j["outputs"];
   if (!outputs.is_object()) outputs = json::object();
@@ -113,7 +203,12 @@ Expected<json> DeriveProbeScenario(const CapacityOptions& o, const models::Scena
 }
 
 Expected<void> PrepareCapacityFolder(const std::string& out, const CapacityOptions& o, const std::string& scenario_sha256) {
-  const json key = {{"probe_scenario_sha256", scenario_sha256}, {"model", o.model}, {"seed", o.seed}};
+  // What determines the probes' results: the probe scenario, the calibration's content, the seed.
+  std::string calibration_sha256;
+  if (!o.model.empty()) {
+    if (auto text = ReadFile(o.model)) calibration_sha256 = Sha256Hex(*text);
+  }
+  const json key = {{"probe_scenario_sha256", scenario_sha256}, {"calibration_sha256", calibration_sha256}, {"seed", o.seed}};
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_directory(out, ec)) return Unexpected(Error::Io(out + " is not a folder"));
   if (fs::exists(out, ec) && !fs::is_empty(out, ec)) {
@@ -175,17 +270,21 @@ Expected<json> MeasureDemand(const CapacityOptions& o, const json& probe, const 
   std::unique_ptr<models::Scenario> probe_s;
   auto probe_world = BuildFrom(probe, o.file, probe_s);
   if (!probe_world) return Unexpected(probe_world.error());
-  d["reference_rps"] = MeanOffered(**probe_world, scenario.duration);
-  double window_peak = 0;
+  // Over the measured window (after the warm-up), by the trapezoid rule.
+  const int64_t from = scenario.warmup.ns(), span = scenario.duration.ns() - from;
+  double sum = 0, window_peak = 0;
   for (int i = 0; i <= 240; ++i) {
-    window_peak = std::max(window_peak, (*probe_world)->OfferedAt(scenario.duration.ns() / 240 * i).total());
+    const double v = (*probe_world)->OfferedAt(from + span / 240 * i).total();
+    sum += (i == 0 || i == 240 ? 0.5 : 1.0) * v;
+    window_peak = std::max(window_peak, v);
   }
+  d["reference_rps"] = sum / 240;
   d["window_peak_rps"] = window_peak;
   const auto [peak, at] = DayPeak(**world);
   d["day_peak_rps"] = peak;
   d["day_peak_local_time"] = ClockText(scenario, at);
-  d["note"] = "expected requests per second of the city itself (speed 1): the probes' window mean, its peak, and the "
-              "peak over 24 h from the scenario's start without events";
+  d["note"] = "expected requests per second of the city itself (speed 1): the mean over the probes' measured window, its "
+              "peak, and the peak over 24 h from the probes' start without events";
   double population = 0;
   for (const auto& r : scenario.regions) population += r.population;
   d["regions"] = scenario.regions.size();
@@ -246,9 +345,9 @@ int Conclude(const CapacityOptions& o, json& report) {
     for (const json& p : s["probes"]) any_valid = any_valid || p.value("valid", 0) > 0;
     if (s["instances"] != 1) continue;
     if (s["mode"] == "model") model1 = &s;
-    if (s["mode"] == "emulation" && (s["found"].get<bool>() || !basis)) basis = &s;
+    if (s["mode"] == "emulation") basis = &s;  // measured beats modelled, found or not
   }
-  if (!basis || !(*basis)["found"].get<bool>()) basis = model1 ? model1 : basis;
+  if (!basis) basis = model1;
   json h;
   auto rps_of = [&](const json& s) {
     const double measured = s["lambda"]["offered_rps"].get<double>();
@@ -294,7 +393,8 @@ int Conclude(const CapacityOptions& o, json& report) {
   p["regions_per_instance_at_target"] = per_region > 0 ? o.target * lambda_rps / per_region : 0.0;
   auto instances = [&](double peak_per_region) {
     const double need = o.rollout_regions * peak_per_region * o.planned;
-    return lambda_rps > 0 ? static_cast<int>(std::ceil(need / (o.target * lambda_rps))) + 1 : -1;
+    if (lambda_rps <= 0) return -1.0;
+    return std::min(1e9, std::ceil(need / (o.target * lambda_rps)) + 1);
   };
   p["rollout_regions"] = o.rollout_regions;
   p["instances_for_rollout"] = instances(per_region);
@@ -313,9 +413,11 @@ int Conclude(const CapacityOptions& o, json& report) {
   report["planner"] = p;
   const double needed = (1 + o.headroom) * planned;
   const bool fits = lambda_rps >= needed && lambda_rps > 0;
-  char text[400];
-  std::snprintf(text, sizeof text, "%s: λ* %.0f req/s %s the planned peak %.1f req/s × (1 + %.2f headroom) = %.1f req/s",
-                fits ? "fits" : "does not fit", lambda_rps, fits ? "≥" : "<", planned, o.headroom, needed);
+  char text[500];
+  std::snprintf(text, sizeof text, "%s: λ* %.0f req/s (%s) %s the planned peak %.1f req/s × (1 + %.2f headroom) = %.1f req/s%s",
+                fits ? "fits" : "does not fit", lambda_rps, (*basis)["mode"].get<std::string>().c_str(), fits ? "≥" : "<", planned,
+                o.headroom, needed,
+                (*basis)["found"].get<bool>() ? "" : "; the search did not bracket λ* (see its note)");
   report["verdict"] = {{"exit_code", fits ? kExitOk : kExitSloFailed}, {"fits", fits}, {"text", text}};
   return fits ? kExitOk : kExitSloFailed;
 }
@@ -334,6 +436,9 @@ void PrintConclusion(const json& report, const std::string& out) {
                 s["instances"].get<int>(), l["multiplier"].get<double>(), l["offered_rps"].get<double>(),
                 l["first_fail_multiplier"].get<double>(), s["confirmed"].get<bool>() ? ", confirmed" : ", not confirmed",
                 s["projection"].get<bool>() ? " [projection]" : "");
+    if (!s["unjudged_objectives"].empty()) {
+      std::printf("            not judged at any load (too few samples): %s\n", s["unjudged_objectives"].dump().c_str());
+    }
     if (s.contains("binding_resource")) {
       std::printf("            binding: %s — %s\n", s["binding_resource"]["resource"].get<std::string>().c_str(),
                   s["binding_resource"]["why"].get<std::string>().c_str());
@@ -348,9 +453,9 @@ void PrintConclusion(const json& report, const std::string& out) {
   }
   if (report.contains("planner")) {
     const json& p = report["planner"];
-    std::printf("  rollout: %d regions need %d instances (N+1, %.0f %% of λ* each)", p["rollout_regions"].get<int>(),
-                p["instances_for_rollout"].get<int>(), 100 * p["target_utilisation"].get<double>());
-    if (p.contains("instances_for_disaster_day")) std::printf("; %d on the disaster day", p["instances_for_disaster_day"].get<int>());
+    std::printf("  rollout: %d regions need %.0f instances (N+1, %.0f %% of λ* each)", p["rollout_regions"].get<int>(),
+                p["instances_for_rollout"].get<double>(), 100 * p["target_utilisation"].get<double>());
+    if (p.contains("instances_for_disaster_day")) std::printf("; %.0f on the disaster day", p["instances_for_disaster_day"].get<double>());
     std::printf("\n");
   }
   std::printf("results: %s (capacity.json, report.html)\n", out.c_str());

@@ -15,6 +15,7 @@ namespace citybed::app {
 
 struct CapacityOptions {
   std::string file, model, out, instances = "1", disaster, duration, command_line;
+  std::string settle = "auto";  // the warm-up that fills the broker: auto, none or a duration
   std::vector<std::string> slo;
   int64_t seed = -1;
   double headroom = 0.3, planned = 1, target = 0.7, precision = 0.02;
@@ -30,10 +31,14 @@ Expected<std::vector<int>> ParseInstanceList(const std::string& text);
 // "error-rate=1%" or "error-rate=0.01" → error_rate 0.01.
 Expected<nlohmann::json> ParseSloOptions(const std::vector<std::string>& items);
 
-// The scenario the probes run: the file's JSON with --slo, --duration, an output interval of a
-// fiftieth of the window (at least 1 s), no per-probe HTML report, and generated regions' CSV
-// path made absolute.
-Expected<nlohmann::json> DeriveProbeScenario(const CapacityOptions& o, const models::Scenario& original);
+// The scenario the probes run: the file's JSON with --slo, --duration, the settling warm-up, an
+// output interval of about a fiftieth of the window, no per-probe HTML report, and generated
+// regions' CSV path made absolute. Settling (--settle auto): a broker starts empty, and a
+// source's first report creates its entity, so the probes start earlier by the time in which
+// 99 % of the sources report once (a periodic source within its period and half its jitter, a
+// Poisson one within 4.6 mean gaps; at most 6 h), counted as warm-up: the measured window keeps
+// its clock time and finds the city's entities in place. `settled` receives what was added.
+Expected<nlohmann::json> DeriveProbeScenario(const CapacityOptions& o, const models::Scenario& original, nlohmann::json& settled);
 
 // Creates `out`, or resumes a search there: search.json records what determines the probes'
 // results (the probe scenario's hash, the calibration, the seed); a folder holding another search

@@ -94,7 +94,10 @@ ProbeRun ReadProbeRun(const json& s, std::string_view csv, double broker_utilisa
   p.connection_wait_p99_ms = Num(s, "/connections/wait_p99_ms"_json_pointer);
   p.connections = static_cast<int>(Num(s, "/connections/connections"_json_pointer));
   p.network_share = Num(s, "/requests/network_share"_json_pointer);
-  p.notification_p99_ms = Num(s, "/notifications/freshness_ms/p99"_json_pointer, -1);
+  p.notification_p99_ms = Num(s, "/notifications/freshness_ms/count"_json_pointer) > 0
+                              ? Num(s, "/notifications/freshness_ms/p99"_json_pointer, -1)
+                              : -1;
+  p.resolution = Num(s, "/histograms/relative_error"_json_pointer);
   p.broker_utilisation = broker_utilisation >= 0 ? broker_utilisation : Num(s, "/model/utilisation"_json_pointer, -1);
   if (s.contains("operations") && s["operations"].is_object()) {
     for (const auto& [op, o] : s["operations"].items()) {
@@ -184,10 +187,12 @@ LoadJudgement JudgeLoad(const std::vector<ProbeRun>& runs, size_t min_reps, size
   std::map<std::string, std::vector<double>> values;
   std::map<std::string, double> bounds;
   std::vector<std::string> order;
+  double resolution = 0;  // the percentiles' own relative error: an interval is never narrower
   for (const ProbeRun& r : runs) {
     if (!r.valid) continue;
     ++j.valid;
     if (!r.stable) ++j.unstable;
+    resolution = std::max(resolution, r.resolution);
     for (const ObjectiveSample& o : r.objectives) {
       if (!bounds.count(o.name)) order.push_back(o.name);
       bounds[o.name] = o.bound;
@@ -221,6 +226,7 @@ LoadJudgement JudgeLoad(const std::vector<ProbeRun>& runs, size_t min_reps, size
     o.mean = ci.mean;
     o.half_width = o.n > 1 ? ci.half_width : std::numeric_limits<double>::infinity();
     if (o.n > 1 && ci.half_width == 0) o.half_width = 0;  // identical values (common random numbers)
+    if (name.find("error rate") == std::string::npos) o.half_width += resolution * std::abs(o.mean);
     if (o.mean - o.half_width > o.bound) {
       any_fail = true;
       if (fail_reason.empty()) fail_reason = name + ": above the bound with 95 % confidence";
@@ -293,11 +299,9 @@ void CapacitySearch::Record(double m, bool pass) {
       break;
     case Phase::kConfirmHigh:
       if (pass) {
-        last_pass_ = m;
-        first_fail_ = 0;
-        note_ += "1.1 λ* passed on confirmation; searched again above. ";
-        if (++reopened_ > 2) phase_ = Phase::kDone;
-        else phase_ = Phase::kBracket;
+        // A failure at or below 1.02 λ* stands in the history: searching above cannot raise λ*.
+        note_ += "1.1 λ* passed on confirmation while a lower load failed: not confirmed. ";
+        phase_ = Phase::kDone;
       } else {
         confirmed_ = true;
         phase_ = Phase::kDone;

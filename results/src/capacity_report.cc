@@ -83,6 +83,12 @@ std::string BuildCapacityHtml(const json& c) {
     if (h.contains("model_error")) row("model against emulation", Fmt(100 * D(h, "model_error"), 1) + " %", "(λ* model − λ* emulation) / λ* emulation");
     if (h.contains("binding_resource")) row("binding resource", h["binding_resource"].value("resource", ""), h["binding_resource"].value("why", ""));
   }
+  for (const json& s : c["searches"]) {
+    if (s.contains("unjudged_objectives") && !s["unjudged_objectives"].empty()) {
+      row("not judged (" + LabelOf(s) + ")", s["unjudged_objectives"].dump(),
+          "too few samples for the percentile at every load: λ* does not cover these objectives");
+    }
+  }
   row("calibration", c["calibration"].value("standing", std::string()), c["calibration"].value("file", std::string()) + " (sha256 " + c["calibration"].value("sha256", std::string()).substr(0, 12) + "…)");
   o << "</table><p class=\"note\">SLO set: " << Esc(c.value("slo", json::object()).dump()) << ". Demand of the city itself: "
     << Fmt(D(c["demand"], "reference_rps"), 1) << " req/s over the probes' window, day peak " << Fmt(D(c["demand"], "day_peak_rps"), 1)
@@ -239,8 +245,8 @@ std::string BuildCapacityHtml(const json& c) {
     prow("peak demand per 100,000 inhabitants", Fmt(D(p, "peak_rps_per_100k_inhabitants"), 2) + " req/s");
     prow("regions one instance carries at λ*", Fmt(D(p, "regions_per_instance_at_lambda"), 1));
     prow("regions one instance carries at " + Fmt(100 * D(p, "target_utilisation"), 0) + " % of λ*", Fmt(D(p, "regions_per_instance_at_target"), 1));
-    prow("instances for " + std::to_string(p.value("rollout_regions", 0)) + " regions (N+1)", std::to_string(p.value("instances_for_rollout", -1)));
-    if (p.contains("instances_for_disaster_day")) prow("… on the disaster day (N+1)", std::to_string(p.value("instances_for_disaster_day", -1)));
+    prow("instances for " + std::to_string(p.value("rollout_regions", 0)) + " regions (N+1)", Fmt(D(p, "instances_for_rollout", -1), 0));
+    if (p.contains("instances_for_disaster_day")) prow("… on the disaster day (N+1)", Fmt(D(p, "instances_for_disaster_day", -1), 0));
     for (const json& k : p["scaling_model"]) {
       prow("model: λ* with " + std::to_string(k.value("instances", 0)) + " instance(s)" + (k.value("projection", false) ? " (projection)" : ""),
            AxisNumber(std::round(D(k, "lambda_rps"))) + " req/s, scaling efficiency " + Fmt(100 * D(k, "efficiency"), 0) + " %");

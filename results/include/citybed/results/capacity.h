@@ -56,6 +56,7 @@ struct ProbeRun {
   int connections = 0;
   double network_share = 0;
   double notification_p99_ms = -1;
+  double resolution = 0;  // relative error of the summary's latency percentiles (histogram buckets)
   nlohmann::json latency = nlohmann::json::object();  // per operation: p50, p99, p999, max (ms), count
   // The time series over the measured window (for the stationarity chart): wall seconds from
   // the window's start, ok answers per broker second, p99 ms.
@@ -101,8 +102,9 @@ LoadJudgement JudgeLoad(const std::vector<ProbeRun>& runs, size_t min_reps, size
 
 // The search over the load multiplier m: bracket by `step` from the estimate (up while it
 // passes, down while it fails), bisect (geometrically) until first failure / last success
-// <= 1 + precision, then confirm at 0.9 λ* (must pass) and 1.1 λ* (must fail); a confirmation
-// that disagrees re-opens the bracket there (at most twice). A "knee" or "invalid" verdict
+// <= 1 + precision, then confirm at 0.9 λ* (must pass) and 1.1 λ* (must fail). When 0.9 λ*
+// fails, the search goes on below it (at most twice); when 1.1 λ* passes, λ* stands unconfirmed
+// (a lower load failed, and λ* is never above a failure). A "knee" or "invalid" verdict
 // counts as a failure. When the search ends, every verdict counts: λ* is the highest load that
 // passed below the lowest load that did not (a noisy pass above a failure does not raise it).
 class CapacitySearch {
