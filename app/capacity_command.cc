@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "citybed/common/file.h"
+#include "citybed/common/op_class.h"
 #include "citybed/common/sha256.h"
 #include "citybed/common/strings.h"
 #include "citybed/common/units.h"
@@ -472,6 +473,15 @@ int Capacity(const CapacityOptions& o) {
   if (auto text = ReadFile(o.file)) report["scenario"]["sha256"] = Sha256Hex(*text);
   report["calibration"] = {{"file", calibration_path}, {"sha256", calibration->sha256}, {"standing", calibration->Standing()},
                            {"capacity_rps", calibration->Capacity()}, {"threads", calibration->threads}};
+  // The service demand per class (what one request costs the broker, measured at low load).
+  json classes = json::object();
+  for (size_t k = 0; k < kOpClasses; ++k) {
+    const auto& c = calibration->classes[k];
+    if (!c) continue;
+    classes[std::string(OpClassName(static_cast<OpClass>(k)))] = {
+        {"share", c->share}, {"service_ms", 1000 * c->service.Mean()}, {"cpu_ms", 1000 * c->cpu_mean_s}};
+  }
+  report["calibration"]["classes"] = classes;
   report["slo"] = (*derived).value("slo", json::object());
   report["demand"] = *demand;
   report["searches"] = searches;
@@ -512,6 +522,9 @@ void RegisterCapacity(CLI::App& app, Action& action, const std::string& command_
                   "Warm-up that fills the broker before the window: auto (99 % of the sources have reported once), none, "
                   "or a duration")
       ->capture_default_str();
+  cmd->add_option("--connections", o->connections,
+                  "The client's connections to each broker in the probes (default: the scenario's broker.connections)")
+      ->check(Between(1, 100000));
   cmd->add_option("--seed", o->seed, "Base seed (default: the scenario's); replication r uses its named stream");
   cmd->add_option("--headroom", o->headroom, "Headroom the planned load needs below λ* (0.3: λ* ≥ 1.3 × planned)")
       ->check(Between(0, 100))

@@ -122,6 +122,7 @@ Expected<json> DeriveProbeScenario(const CapacityOptions& o, const models::Scena
     if (!slo) return Unexpected(slo.error());
     j["slo"] = *slo;
   }
+  if (o.connections > 0) j["broker"]["connections"] = o.connections;
   int64_t duration = original.duration.ns();
   if (!o.duration.empty()) {
     auto d = ParseDurationNs(o.duration);

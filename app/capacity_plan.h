@@ -20,6 +20,7 @@ struct CapacityOptions {
   int64_t seed = -1;
   double headroom = 0.3, planned = 1, target = 0.7, precision = 0.02;
   int rollout_regions = 100;
+  int connections = 0;  // > 0: the client's connections per broker (broker.connections) in the probes
   int min_reps = 3, max_reps = 8;
   bool no_emulation = false, force = false, quiet = false;
 };

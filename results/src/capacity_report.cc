@@ -192,6 +192,16 @@ std::string BuildCapacityHtml(const json& c) {
                  "offered load, requests per broker second", "share", util, false, {}, lambda_marker);
     o << XyChart("wait for a client connection, p99", "offered load, requests per broker second", "ms", wait, false, {}, lambda_marker);
   }
+  if (c["calibration"].contains("classes") && !c["calibration"]["classes"].empty()) {
+    o << "<table><tr><th>class (calibration)</th><th>share of requests</th><th>handler time, mean ms</th>"
+         "<th>CPU per request, mean ms</th></tr>";
+    for (const auto& [cls, v] : c["calibration"]["classes"].items()) {
+      o << "<tr><td>" << Esc(cls) << "</td><td>" << Fmt(100 * D(v, "share"), 1) << " %</td><td>" << Fmt(D(v, "service_ms"), 3)
+        << "</td><td>" << Fmt(D(v, "cpu_ms"), 3) << "</td></tr>";
+    }
+    o << "</table><p class=\"note\">The service demand per class, measured one request at a time: what the model serves "
+         "each request with (scaled by the CPU factor at the load's rate).</p>";
+  }
   for (const json& s : c["searches"]) {
     if (!s.contains("binding_resource")) continue;
     const json& b = s["binding_resource"];

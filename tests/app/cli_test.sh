@@ -273,6 +273,11 @@ for p in s["probes"]:
         assert os.path.exists(f'{d}/model-k1/x{p["multiplier"]:.6g}/rep-{r}/summary.json'), (p["multiplier"], r)
 assert c["headline"]["lambda_rps"] > 0 and c["planner"]["instances_for_rollout"] >= 2
 assert c["verdict"]["exit_code"] in (0, 1) and "binding_resource" in s
+st = c["settings"]["settling"]
+assert st["settle_s"] > 0 and st["added_s"] > 0, st
+probe = json.load(open(d + "/scenario.json"))
+assert probe["outputs"]["report"] is False and probe["start"] < "2026-04-01T08:00:00+09:00", probe["start"]
+assert "batch-upsert" in c["calibration"]["classes"]
 html = open(d + "/report.html").read()
 assert "Capacity of quickstart" in html and "<svg" in html and "9. Manifest" in html
 PY
@@ -285,6 +290,8 @@ expect "capacity refuses a folder holding another search" 2 'holds another capac
   "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --no-emulation --out "$tmp/cap" --seed 7
 expect "capacity: a bad instance list exits 2" 2 'not a range' -- \
   "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --instances 3..1 --out "$tmp/never"
+expect "capacity: --min-replications above --max-replications exits 2" 2 'is above --max-replications' -- \
+  "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --min-replications 5 --max-replications 3 --out "$tmp/never"
 expect "capacity: a bad --slo is named by its pointer" 2 'scenario.json#/slo/latency/upsert' -- \
   "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --slo upsert:p99=soon --out "$tmp/never2"
 expect "capacity: two instances are a projection" '[01]' 'model +K=2 .*\[projection\]' -- \
