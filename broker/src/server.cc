@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <optional>
+#include <future>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -434,10 +435,23 @@ void HttpServer::Impl::Accept() {
 void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
   if (!running) return;
   running = false;
-  asio::post(workers[0]->io, [this] {
+  // Close the listener and wait until it is closed: an accept that completed before the close
+  // has by then posted its session to its worker, ahead of the drains below (a session posted
+  // to a worker that already stopped would keep its socket open forever).
+  auto close = [this] {
     beast::error_code ec;
     acceptor->close(ec);
-  });
+  };
+  if (std::this_thread::get_id() == workers[0]->thread.get_id()) {
+    close();
+  } else {
+    std::promise<void> closed;
+    asio::post(workers[0]->io, [&] {
+      close();
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
   for (auto& w : workers) {
     Worker* wp = w.get();
     asio::post(wp->io, [wp] {

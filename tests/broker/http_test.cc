@@ -1,6 +1,7 @@
 // The broker over real sockets on 127.0.0.1 (ephemeral ports): HTTP limits and timeouts,
 // keep-alive and pipelining, notifications to a local receiver with retries, remote contexts,
 // and shutdown. Every wait is bounded.
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -67,12 +68,20 @@ struct Raw {
     setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   void Send(const std::string& s) { boost::asio::write(socket, boost::asio::buffer(s)); }
+  // Asio's blocking reads wait in poll() without a timeout (SO_RCVTIMEO does not bound them):
+  // wait here, at most 5 s, so that a broker that never answers fails the test instead of
+  // hanging it.
+  bool Readable() {
+    pollfd p{socket.native_handle(), POLLIN, 0};
+    return ::poll(&p, 1, 5000) > 0;
+  }
   // Reads until the peer closes or `want` occurrences of "HTTP/1.1 " arrived.
   std::string ReadResponses(int want) {
     std::string all;
     char buf[4096];
     while (true) {
       boost::system::error_code ec;
+      if (!Readable()) break;
       const size_t n = socket.read_some(boost::asio::buffer(buf), ec);
       if (ec) break;
       all.append(buf, n);
@@ -97,6 +106,7 @@ struct Raw {
     char buf[256];
     boost::system::error_code ec;
     while (true) {
+      if (!Readable()) return false;
       socket.read_some(boost::asio::buffer(buf), ec);
       if (ec) return ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
     }
