@@ -243,7 +243,7 @@ std::string BuildCapacityHtml(const json& c) {
     o << LineChart(LabelOf(s) + ": p99 per interval at λ*", "ms", {p99}, axis, true);
     o << "<p class=\"note\">MSER-5 would cut " << st.value("mser5_cut_intervals", 0) << " of " << st.value("intervals", 0)
       << " measured intervals; outstanding requests' trend " << Fmt(D(st, "outstanding_slope_per_s"), 2) << "/s (t = "
-      << Fmt(D(st, "outstanding_t"), 1) << "); " << Fmt(100 * D(st, "flow_balance"), 2) << " % of offered requests completed.</p>";
+      << (st["outstanding_t"].is_number() ? Fmt(D(st, "outstanding_t"), 1) : std::string("∞ (a straight line)")) << "); " << Fmt(100 * D(st, "flow_balance"), 2) << " % of offered requests completed.</p>";
   }
 
   // 8. The planner's translation.
