@@ -53,9 +53,9 @@ std::string MultiplierText(double m) {
 // Runs the probes of one search (one mode, one instance count).
 class Prober {
  public:
-  Prober(const CapacityOptions& o, const std::string& scenario, const std::string& calibration, int instances, bool emulation,
-         uint64_t base_seed, int threads, const std::string& dir)
-      : o_(o), scenario_(scenario), calibration_(calibration), instances_(instances), emulation_(emulation),
+  Prober(const std::string& scenario, const std::string& calibration, int instances, bool emulation, uint64_t base_seed,
+         int threads, const std::string& dir)
+      : scenario_(scenario), calibration_(calibration), instances_(instances), emulation_(emulation),
         base_seed_(base_seed), threads_(threads), dir_(dir) {}
 
   struct Load {
@@ -164,7 +164,6 @@ class Prober {
     return p;
   }
 
-  const CapacityOptions& o_;
   std::string scenario_, calibration_;
   int instances_;
   bool emulation_;
@@ -439,7 +438,7 @@ int Capacity(const CapacityOptions& o) {
   }
   json searches = json::array();
   for (int k : *instances) {
-    Prober prober(o, scenario_path, calibration_path, k, false, seed, checked->broker.threads,
+    Prober prober(scenario_path, calibration_path, k, false, seed, checked->broker.threads,
                   out + "/model-k" + std::to_string(k));
     const double estimate = 0.8 * k * calibration->Capacity() / reference;
     json s = Search(o, prober, estimate, "model K=" + std::to_string(k), 1.25, o.precision, static_cast<size_t>(o.min_reps),
@@ -456,7 +455,7 @@ int Capacity(const CapacityOptions& o) {
   }
   json emulation;
   if (!o.no_emulation && model1 && (*model1)["lambda"]["multiplier"].get<double>() > 0) {
-    Prober prober(o, scenario_path, calibration_path, 1, true, seed, checked->broker.threads, out + "/emulation-k1");
+    Prober prober(scenario_path, calibration_path, 1, true, seed, checked->broker.threads, out + "/emulation-k1");
     emulation = Search(o, prober, (*model1)["lambda"]["multiplier"].get<double>(), "emulation K=1", 1.1,
                        std::max(0.03, o.precision), static_cast<size_t>(o.min_reps),
                        static_cast<size_t>(std::max(o.min_reps, std::min(o.max_reps, 5))),

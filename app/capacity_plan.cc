@@ -12,6 +12,7 @@
 #include "citybed/models/world.h"
 #include "citybed/results/capacity.h"
 #include "exit_codes.h"
+#include "model_support.h"
 
 namespace citybed::app {
 
@@ -263,25 +264,25 @@ Expected<std::unique_ptr<models::World>> BuildFrom(const json& scenario_json, co
 Expected<json> MeasureDemand(const CapacityOptions& o, const json& probe, const models::Scenario& scenario) {
   json d;
   // The normal day: the scenario without its events.
+  auto probe_world = models::World::Build(scenario);
+  if (!probe_world) return Unexpected(probe_world.error());
+  // The normal day: the probes' world, or, when the scenario has events, one without them.
   json normal = probe;
   normal.erase("events");
   std::unique_ptr<models::Scenario> normal_s;
-  auto world = BuildFrom(normal, o.file, normal_s);
-  if (!world) return Unexpected(world.error());
-  std::unique_ptr<models::Scenario> probe_s;
-  auto probe_world = BuildFrom(probe, o.file, probe_s);
-  if (!probe_world) return Unexpected(probe_world.error());
-  // Over the measured window (after the warm-up), by the trapezoid rule.
-  const int64_t from = scenario.warmup.ns(), span = scenario.duration.ns() - from;
-  double sum = 0, window_peak = 0;
-  for (int i = 0; i <= 240; ++i) {
-    const double v = (*probe_world)->OfferedAt(from + span / 240 * i).total();
-    sum += (i == 0 || i == 240 ? 0.5 : 1.0) * v;
-    window_peak = std::max(window_peak, v);
+  std::unique_ptr<models::World> normal_world;
+  if (!scenario.events.empty()) {
+    auto w = BuildFrom(normal, o.file, normal_s);
+    if (!w) return Unexpected(w.error());
+    normal_world = std::move(*w);
   }
-  d["reference_rps"] = sum / 240;
+  const models::World& world = normal_world ? *normal_world : **probe_world;
+  d["reference_rps"] = MeanOffered(**probe_world, scenario.duration, scenario.warmup);  // the measured window
+  double window_peak = 0;
+  const int64_t from = scenario.warmup.ns(), span = scenario.duration.ns() - from;
+  for (int i = 0; i <= 240; ++i) window_peak = std::max(window_peak, (*probe_world)->OfferedAt(from + span / 240 * i).total());
   d["window_peak_rps"] = window_peak;
-  const auto [peak, at] = DayPeak(**world);
+  const auto [peak, at] = DayPeak(world);
   d["day_peak_rps"] = peak;
   d["day_peak_local_time"] = ClockText(scenario, at);
   d["note"] = "expected requests per second of the city itself (speed 1): the mean over the probes' measured window, its "

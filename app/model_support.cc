@@ -20,12 +20,13 @@ void BrokerPartCollector::OnRequest(const models::RequestRecord& r) {
   all.Record(part);
 }
 
-double MeanOffered(const models::World& world, sim::Duration duration) {
+double MeanOffered(const models::World& world, sim::Duration duration, sim::Duration from) {
   const int steps = 240;
+  const double span = static_cast<double>((duration - from).ns());
   double sum = 0;
   for (int i = 0; i <= steps; ++i) {
     const double w = (i == 0 || i == steps) ? 0.5 : 1.0;
-    sum += w * world.OfferedAt(static_cast<int64_t>(static_cast<double>(duration.ns()) * i / steps)).total();
+    sum += w * world.OfferedAt(from.ns() + static_cast<int64_t>(span * i / steps)).total();
   }
   return sum / steps;
 }

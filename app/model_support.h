@@ -29,9 +29,9 @@ struct BrokerPartCollector final : models::RunObserver {
   void OnNotification(const models::NotificationRecord&) override {}
 };
 
-// The scenario's expected request rate (World::OfferedAt) averaged over [0, duration], per
+// The scenario's expected request rate (World::OfferedAt) averaged over [from, duration], per
 // simulated second.
-double MeanOffered(const models::World& world, sim::Duration duration);
+double MeanOffered(const models::World& world, sim::Duration duration, sim::Duration from = sim::Duration());
 
 // Sets s.speed and s.duration so that the scenario offers `rate` requests per wall second over
 // `window` of wall time (the duration stretched to window × speed; the warm-up a tenth of it).
