@@ -30,6 +30,7 @@ struct BrokerCommandOptions {
   std::string forward_cooldown = "5s";
   bool no_forwarding = false;
   bool no_service_metrics = false;
+  bool metrics_tenants = false;
 };
 
 int RunBroker(const BrokerCommandOptions& o) {
@@ -61,6 +62,7 @@ int RunBroker(const BrokerCommandOptions& o) {
   options.forwarding = !o.no_forwarding;
   options.server.service_metrics = !o.no_service_metrics;
   options.via_name = o.via_name;
+  options.metrics_per_tenant = o.metrics_tenants;
   options.api.forward_timeout = std::chrono::milliseconds(std::max<int64_t>(1, *forward_timeout / 1000000));
   options.api.forward_cooldown = std::chrono::milliseconds(*forward_cooldown / 1000000);
 
@@ -114,6 +116,8 @@ void RegisterBroker(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_flag("--no-forwarding", o->no_forwarding,
                 "Keep registrations without acting on them: retrieve and query answer from local data only");
+  cmd->add_flag("--metrics-tenants", o->metrics_tenants,
+                "List every tenant's name and entity count on /metrics (by default only totals: tenant names are not public)");
   cmd->add_flag("--no-service-metrics", o->no_service_metrics,
                 "Do not time handlers per operation class (only to measure what that timing costs; calibration needs it)");
   cmd->callback([o, &action] { action = [o] { return RunBroker(*o); }; });

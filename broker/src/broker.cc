@@ -216,11 +216,21 @@ std::string Broker::RenderMetricsJson() const {
 
 std::string Broker::RenderMetrics() const {
   return metrics_->Render([this](std::string& out) {
-    AppendMetricHeader(out, "citybed_entities", "gauge", "Entities stored, by tenant.");
-    for (const std::string& t : store_->Tenants()) {
-      AppendMetric(out, "citybed_entities", "tenant=\"" + t + "\"", static_cast<double>(store_->Count(t)));
+    const std::vector<std::string> tenants = store_->Tenants();
+    if (options_.metrics_per_tenant) {
+      AppendMetricHeader(out, "citybed_entities", "gauge", "Entities stored, by tenant.");
+      for (const std::string& t : tenants) {
+        AppendMetric(out, "citybed_entities", "tenant=\"" + PrometheusLabelValue(t) + "\"", static_cast<double>(store_->Count(t)));
+      }
+      if (!store_->HasTenant("")) AppendMetric(out, "citybed_entities", "tenant=\"\"", 0);
+    } else {
+      uint64_t entities = 0;
+      for (const std::string& t : tenants) entities += store_->Count(t);
+      AppendMetricHeader(out, "citybed_entities", "gauge", "Entities stored, all tenants together.");
+      AppendMetric(out, "citybed_entities", "", static_cast<double>(entities));
+      AppendMetricHeader(out, "citybed_tenants", "gauge", "Tenants holding entities (names shown with --metrics-tenants).");
+      AppendMetric(out, "citybed_tenants", "", static_cast<double>(tenants.size()));
     }
-    if (!store_->HasTenant("")) AppendMetric(out, "citybed_entities", "tenant=\"\"", 0);
     const NotifierCounters n = notifier_.Counters();
     AppendMetricHeader(out, "citybed_notifications_sent_total", "counter", "Notifications delivered (2xx).");
     AppendMetric(out, "citybed_notifications_sent_total", "", static_cast<double>(n.sent));

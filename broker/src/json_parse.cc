@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 #include <charconv>
+#include <cmath>
 #include <string>
 
 namespace citybed::broker {
@@ -64,17 +65,23 @@ struct ExactHandler {
     st.push_uint64(u);
     return true;
   }
-  bool on_double(double d, json::string_view s, boost::system::error_code&) {
+  bool on_double(double d, json::string_view s, boost::system::error_code& ec) {
     std::string_view text(s.data(), s.size());
     if (!number.empty()) {
       number.append(s.data(), s.size());
       text = number;
     }
     double exact = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), exact);
-    // Out of range (1e400): keep what Boost made of it (±inf or 0 by its rules).
-    st.push_double(ec == std::errc() && end == text.data() + text.size() ? exact : d);
+    const auto [end, rc] = std::from_chars(text.data(), text.data() + text.size(), exact);
+    // Out of range: an underflow (1e-400) keeps Boost's 0; an overflow (1e400) has no double
+    // and JSON has no infinity to write it back, so the document is refused, not stored as null.
+    const double v = rc == std::errc() && end == text.data() + text.size() ? exact : d;
     number.clear();
+    if (!std::isfinite(v)) {
+      ec = json::error::exponent_overflow;
+      return false;
+    }
+    st.push_double(v);
     return true;
   }
   bool on_bool(bool b, boost::system::error_code&) {

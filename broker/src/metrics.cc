@@ -40,6 +40,22 @@ void AppendMetric(std::string& out, std::string_view name, std::string_view labe
   out += buf;
 }
 
+std::string PrometheusLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\' || c == '"') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 Metrics::Metrics(const std::vector<std::string>& routes, std::shared_ptr<ServiceMetrics> service)
     : service_(service ? std::move(service) : std::make_shared<ServiceMetrics>()) {
   routes_.push_back(std::make_unique<RouteStats>());

@@ -77,8 +77,8 @@ Expected<void, OrionError> ParseDocument(const json::object& body, Subscription&
       }
       v->status = std::string(val.get_string());
     } else if (key == "throttling") {
-      if (!val.is_number() || val.to_number<double>() < 0) {
-        return Unexpected(V2BadRequest("throttling must be a non-negative number of seconds"));
+      if (!val.is_number() || !(val.to_number<double>() >= 0) || val.to_number<double>() > 1e9) {
+        return Unexpected(V2BadRequest("throttling must be a non-negative number of seconds, at most 1e9"));
       }
       s.throttling = val.to_number<double>();
     } else if (key == "subject") {

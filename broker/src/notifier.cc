@@ -27,12 +27,13 @@ using tcp = asio::ip::tcp;
 
 class Notifier::Impl {
  public:
-  explicit Impl(NotifierOptions o) : options_(o), work_(asio::make_work_guard(io_)) {}
+  explicit Impl(NotifierOptions o) : options_(o), work_(asio::make_work_guard(io_)), sweep_(io_) {}
 
   ~Impl() { StopNow(); }
 
   void Start() {
     accepting_ = true;
+    asio::post(io_, [this] { ArmSweep(); });
     thread_ = std::thread([this] {
       // A failure inside one delivery must not end the thread (and the process) for all.
       for (;;) {
@@ -85,6 +86,7 @@ class Notifier::Impl {
     http::request<http::string_body> req;
     http::response<http::string_body> res;
     bool reused = false;
+    std::chrono::steady_clock::time_point idle_since;  // when it was last put in its endpoint's idle list
   };
   using JobPtr = std::shared_ptr<NotificationJob>;
   using ConnPtr = std::shared_ptr<Conn>;
@@ -133,8 +135,9 @@ class Notifier::Impl {
     }
     job->status->last_notification.store(UnixMicrosNow());
     if (!ep.idle.empty() && !retry_on_fresh) {
-      ConnPtr conn = ep.idle.back();
+      ConnPtr conn = ep.idle.back();  // the most recently used
       ep.idle.pop_back();
+      --idle_total_;
       ++ep.active;
       conn->reused = true;
       Send(key, conn, job, url->target);
@@ -248,13 +251,13 @@ class Notifier::Impl {
   void Release(const std::string& key, const ConnPtr& conn, bool keep) {
     Endpoint& ep = endpoints_[key];
     --ep.active;
-    if (keep && conn->stream.socket().is_open()) {
+    if (keep && conn->stream.socket().is_open() && idle_total_ < options_.max_idle) {
       conn->stream.expires_never();
+      conn->idle_since = std::chrono::steady_clock::now();
       ep.idle.push_back(conn);
+      ++idle_total_;
     } else {
-      beast::error_code ignored;
-      conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      conn->stream.close();
+      Close(*conn);
     }
     if (!ep.waiting.empty()) {
       JobPtr next = ep.waiting.front();
@@ -263,9 +266,40 @@ class Notifier::Impl {
     }
   }
 
+  static void Close(Conn& conn) {
+    beast::error_code ignored;
+    conn.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn.stream.close();
+  }
+
+  // Every half idle timeout: closes the connections unused for longer than the timeout and
+  // forgets endpoints with nothing open, queued or in flight.
+  void ArmSweep() {
+    sweep_.expires_after(std::max(options_.idle_timeout / 2, std::chrono::milliseconds(10)));
+    sweep_.async_wait([this](const beast::error_code& ec) {
+      if (ec) return;
+      const auto cutoff = std::chrono::steady_clock::now() - options_.idle_timeout;
+      for (auto it = endpoints_.begin(); it != endpoints_.end();) {
+        Endpoint& ep = it->second;
+        size_t stale = 0;  // the idle list is in the order connections were put in it
+        while (stale < ep.idle.size() && ep.idle[stale]->idle_since <= cutoff) Close(*ep.idle[stale++]);
+        ep.idle.erase(ep.idle.begin(), ep.idle.begin() + static_cast<std::ptrdiff_t>(stale));
+        idle_total_ -= stale;
+        if (ep.idle.empty() && ep.active == 0 && ep.waiting.empty()) {
+          it = endpoints_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      ArmSweep();
+    });
+  }
+
   NotifierOptions options_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::steady_timer sweep_;
+  size_t idle_total_ = 0;  // io thread only
   std::thread thread_;
 
  public:

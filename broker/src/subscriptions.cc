@@ -61,7 +61,7 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   s->time_interval = 0;
   if (const json::value* ti = body.if_contains("timeInterval")) {
     const double v = ti->is_double() ? ti->get_double() : ti->is_int64() ? static_cast<double>(ti->get_int64()) : -1;
-    if (!(v > 0) || v > 1e9) return Unexpected(Bad("timeInterval must be a positive number of seconds"));
+    if (!(v > 0) || v > 1e9) return Unexpected(Bad("timeInterval must be a positive number of seconds, at most 1e9"));
     // Table 5.2.12-1: a periodic subscription has no watchedAttributes, throttling or triggers.
     for (const char* key : {"watchedAttributes", "throttling", "notificationTrigger"}) {
       if (body.contains(key)) return Unexpected(Bad(std::string("a subscription with timeInterval cannot have ") + key));
@@ -206,7 +206,8 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   s->throttling = 0;
   if (const json::value* th = body.if_contains("throttling")) {
     double v = th->is_double() ? th->get_double() : (th->is_int64() ? static_cast<double>(th->get_int64()) : -1);
-    if (!(v > 0)) return Unexpected(Bad("throttling must be a positive number of seconds"));
+    // Bounded (as timeInterval) so that the window in microseconds is an int64 (1e300 overflowed it).
+    if (!(v > 0) || v > 1e9) return Unexpected(Bad("throttling must be a positive number of seconds, at most 1e9"));
     s->throttling = v;
   }
   if (const json::value* a = body.if_contains("isActive")) {

@@ -356,9 +356,76 @@ TEST_CASE("API: version, health and metrics", "[broker][api]") {
   CHECK(api.Get("/health").at("status") == json::value("ok"));
   Response m = api.Do(Method::kGet, "/metrics");
   CHECK(m.status == 200);
-  CHECK_THAT(m.body, Catch::Contains("citybed_entities{tenant=\"\"} 1"));
+  CHECK_THAT(m.body, Catch::Contains("\ncitybed_entities 1\n"));
+  CHECK_THAT(m.body, Catch::Contains("\ncitybed_tenants 1\n"));
   CHECK_THAT(m.body, Catch::Contains("# TYPE citybed_http_requests_total counter"));
   CHECK_THAT(m.body, Catch::Contains("citybed_notifications_dropped_total"));
+}
+
+TEST_CASE("API: /metrics names no tenant unless the operator asks for it", "[broker][api][reliability]") {
+  Api api;
+  REQUIRE(api.Create(Room(1, 20), {{"NGSILD-Tenant", "secret-city"}}).status == 201);
+  REQUIRE(api.Create(Room(2, 20)).status == 201);
+  Response m = api.Do(Method::kGet, "/metrics");
+  CHECK(m.body.find("secret-city") == std::string::npos);
+  CHECK_THAT(m.body, Catch::Contains("\ncitybed_entities 2\n"));
+  CHECK_THAT(m.body, Catch::Contains("\ncitybed_tenants 2\n"));
+  BrokerOptions o;
+  o.metrics_per_tenant = true;
+  Broker open(o);
+  Request create = Make(Method::kPost, "/ngsi-ld/v1/entities", Room(1, 20), "application/json");
+  create.SetHeader("NGSILD-Tenant", "secret-city");
+  REQUIRE(open.Handle(create).status == 201);
+  Request get = Make(Method::kGet, "/metrics", "", "");
+  const std::string listed = open.Handle(get).body;
+  CHECK_THAT(listed, Catch::Contains("citybed_entities{tenant=\"secret-city\"} 1"));
+  CHECK_THAT(listed, Catch::Contains("citybed_entities{tenant=\"\"} 0"));
+  CHECK(PrometheusLabelValue("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
+}
+
+TEST_CASE("API: odd but legal input gets a clear answer, never a changed value or invalid JSON", "[broker][api][reliability]") {
+  Api api;
+  // A number beyond a double (1e400) was stored and served as null: now refused, in both APIs.
+  Response big = api.Create(R"({"id":"urn:ngsi-ld:T:1","type":"T","n":{"type":"Property","value":1e400}})");
+  CHECK(big.status == 400);
+  CHECK(ErrorTypeOf(big) == "InvalidRequest");
+  Response big_v2 = api.Do(Method::kPost, "/v2/entities", R"({"id":"T2","type":"T","n":{"type":"Number","value":-1e400}})");
+  CHECK(big_v2.status == 400);
+  CHECK(Body(big_v2).at("error") == json::value("ParseError"));
+  CHECK(api.Do(Method::kGet, "/ngsi-ld/v1/entities/urn:ngsi-ld:T:1").status == 404);
+  // The largest double and an underflow (read as 0) are fine.
+  REQUIRE(api.Create(R"({"id":"urn:ngsi-ld:T:3","type":"T","n":{"type":"Property","value":1.7976931348623157e308},"m":{"type":"Property","value":1e-400}})").status == 201);
+  json::value t3 = api.Get("/ngsi-ld/v1/entities/urn:ngsi-ld:T:3");
+  CHECK(t3.at("n").at("value").as_double() == 1.7976931348623157e308);
+  CHECK(t3.at("m").at("value").to_number<double>() == 0.0);
+
+  // throttling: 1e300 s overflowed the window in microseconds (undefined behaviour) and
+  // disabled throttling; bounded like timeInterval, in both APIs.
+  for (const char* th : {"1e300", "1000000001"}) {
+    INFO(th);
+    Response ld = api.Do(Method::kPost, "/ngsi-ld/v1/subscriptions",
+                         std::string(R"({"type":"Subscription","entities":[{"type":"T"}],"throttling":)") + th +
+                             R"(,"notification":{"endpoint":{"uri":"http://127.0.0.1:9/n"}}})");
+    CHECK(ld.status == 400);
+    CHECK(ErrorTypeOf(ld) == "BadRequestData");
+    Response v2 = api.Do(Method::kPost, "/v2/subscriptions",
+                         std::string(R"({"subject":{"entities":[{"idPattern":".*"}]},"throttling":)") + th +
+                             R"(,"notification":{"http":{"url":"http://127.0.0.1:9/n"}}})");
+    CHECK(v2.status == 400);
+    CHECK(Body(v2).at("error") == json::value("BadRequest"));
+  }
+  CHECK(api.Do(Method::kPost, "/ngsi-ld/v1/subscriptions",
+               R"({"type":"Subscription","entities":[{"type":"T"}],"throttling":1e9,"notification":{"endpoint":{"uri":"http://127.0.0.1:9/n"}}})")
+            .status == 201);
+
+  // Bytes from the URL that are not UTF-8, echoed in an error, still make valid JSON.
+  for (const char* target : {"/ngsi-ld/v1/entities/%FF%FEx", "/ngsi-ld/v1/entities?type=%C0%80", "/v2/entities/%ED%A0%80",
+                             "/v2/entities?type=%FF"}) {
+    INFO(target);
+    Response r = api.Do(Method::kGet, target);
+    CHECK(r.status < 500);  // an error for the ids, an empty list for the types
+    CHECK_NOTHROW(json::parse(r.body));
+  }
 }
 
 TEST_CASE("API: what CIM 009 defines and the broker lacks answers 501 with ProblemDetails", "[broker][api]") {

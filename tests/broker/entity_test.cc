@@ -118,6 +118,24 @@ TEST_CASE("Ids, names and JSON strings are checked and escaped", "[broker]") {
   AppendJsonString(out, "a\"b\\c\n\x01");
   CHECK(out == R"("a\"b\\c\n\u0001")");
   out.clear();
+  // Valid UTF-8 passes as it is; every byte of an invalid sequence becomes U+FFFD (issue 14:
+  // a ProblemDetails echoing a URL's raw bytes was invalid JSON).
+  AppendJsonString(out, "\xE6\x97\xA5\xF0\x9F\x9A\x8C");  // 日 and a bus, 3 and 4 bytes
+  CHECK(out == "\"\xE6\x97\xA5\xF0\x9F\x9A\x8C\"");
+  const std::pair<const char*, int> bad[] = {{"\xFF", 1},          {"\xC0\x80", 2} /* overlong */,
+                                             {"\xED\xA0\x80", 3} /* surrogate */, {"\xF5\x80\x80\x80", 4},
+                                             {"\xF4\x90\x80\x80", 4} /* above U+10FFFF */,
+                                             {"\xE6\x97", 2} /* cut short */, {"\x80", 1}};
+  for (const auto& [text, replaced] : bad) {
+    out.clear();
+    AppendJsonString(out, std::string("a") + text + "b");
+    std::string expected = "\"a";
+    for (int k = 0; k < replaced; ++k) expected += "\xEF\xBF\xBD";
+    expected += "b\"";
+    CHECK(out == expected);
+    CHECK_NOTHROW(boost::json::parse(out));  // Boost.JSON refuses invalid UTF-8
+  }
+  out.clear();
   AppendJsonNumber(out, 22.5);
   AppendJsonNumber(out, 3.0);
   AppendJsonNumber(out, 0.1);

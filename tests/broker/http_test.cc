@@ -462,3 +462,51 @@ TEST_CASE("Service metrics can be switched off (to measure what they cost)", "[b
   auto snap = json::parse(b.Call(Method::kGet, "/metrics?format=json").body).as_object();
   CHECK(snap.at("service").at("classes").at("get").at("count").to_number<int64_t>() == 0);
 }
+
+TEST_CASE("Notifier: keep-alive connections to endpoints close when idle too long or too many", "[broker][http][reliability]") {
+  // Subscriptions come and go; before, every endpoint ever notified kept its connections open
+  // until the broker ran out of descriptors.
+  auto job = [](const std::string& uri) {
+    NotificationJob j;
+    j.status = std::make_shared<DeliveryStatus>();
+    j.uri = uri;
+    j.headers = {{"Content-Type", "application/json"}};
+    j.body = "{}";
+    return j;
+  };
+  SECTION("idle timeout") {
+    Receiver receiver;
+    NotifierOptions o;
+    o.idle_timeout = 50ms;
+    Notifier n(o);
+    n.Start();
+    REQUIRE(n.Enqueue(job(receiver.url("/a"))));
+    REQUIRE(receiver.WaitFor(1));
+    REQUIRE(n.WaitUntil([](const NotifierCounters& c) { return c.sent >= 1; }, 10s));
+    CHECK(receiver.WaitForClosed(1));  // by the notifier, not by the receiver: it keeps alive
+    // The endpoint is notified again afterwards on a fresh connection.
+    REQUIRE(n.Enqueue(job(receiver.url("/a"))));
+    REQUIRE(n.WaitUntil([](const NotifierCounters& c) { return c.sent >= 2; }, 10s));
+    CHECK(n.Counters().failed == 0);
+    n.Stop(1s);
+  }
+  SECTION("at most max_idle connections wait for reuse") {
+    Receiver a, b, c;
+    NotifierOptions o;
+    o.idle_timeout = std::chrono::hours(1);
+    o.max_idle = 1;
+    Notifier n(o);
+    n.Start();
+    uint64_t k = 0;
+    for (Receiver* r : {&a, &b, &c}) {  // one after the other: each answer read before the next
+      REQUIRE(n.Enqueue(job(r->url("/n"))));
+      ++k;
+      REQUIRE(n.WaitUntil([k](const NotifierCounters& got) { return got.sent >= k; }, 10s));
+    }
+    // a's connection waits for reuse; b's and c's are closed once answered (the cap is 1).
+    CHECK(b.WaitForClosed(1));
+    CHECK(c.WaitForClosed(1));
+    CHECK(a.closed() == 0);
+    n.Stop(1s);
+  }
+}

@@ -67,6 +67,15 @@ class Receiver {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return received_.size() >= n; });
   }
+  // Waits until clients have closed at least `n` connections, or `timeout` passed.
+  bool WaitForClosed(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return closed_ >= n; });
+  }
+  size_t closed() {
+    std::lock_guard lock(mu_);
+    return closed_;
+  }
   std::vector<Received> received() {
     std::lock_guard lock(mu_);
     return received_;
@@ -92,7 +101,14 @@ class Receiver {
     void Read() {
       req = {};
       boost::beast::http::async_read(socket, buffer, req, [self = shared_from_this()](boost::system::error_code ec, size_t) {
-        if (ec) return;
+        if (ec) {  // the client closed the connection (or reset it)
+          if (ec != boost::asio::error::operation_aborted) {
+            std::lock_guard lock(self->owner.mu_);
+            ++self->owner.closed_;
+            self->owner.cv_.notify_all();
+          }
+          return;
+        }
         self->Answer();
       });
     }
@@ -151,6 +167,7 @@ class Receiver {
   std::function<Scripted(const Received&)> script_;
   std::vector<std::shared_ptr<Session>> held_;
   int fail_first_ = 0;
+  size_t closed_ = 0;
 };
 
 }  // namespace citybed::testing

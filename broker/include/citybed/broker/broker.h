@@ -49,6 +49,9 @@ struct BrokerOptions {
   std::string via_name;
   int store_shards = 16;
   std::chrono::milliseconds shutdown_grace{5000};
+  // /metrics names each tenant with its entity count only when this is set (an operator's
+  // choice): by default anyone who can reach /metrics sees totals, not which tenants exist.
+  bool metrics_per_tenant = false;
 };
 
 class Broker {

@@ -73,5 +73,7 @@ class Metrics {
 // Helpers for the extra families.
 void AppendMetricHeader(std::string& out, std::string_view name, std::string_view type, std::string_view help);
 void AppendMetric(std::string& out, std::string_view name, std::string_view labels, double value);
+// A label value escaped for the Prometheus text format (backslash, double quote, line feed).
+std::string PrometheusLabelValue(std::string_view value);
 
 }  // namespace citybed::broker

@@ -1,6 +1,7 @@
 // Notifier: delivers notifications to subscribers' HTTP endpoints asynchronously, never on a
 // request's path. Jobs go through a bounded queue (a full queue drops the job and counts it);
-// a worker thread with its own io_context keeps a few keep-alive connections per endpoint,
+// a worker thread with its own io_context keeps a few keep-alive connections per endpoint
+// (closed when idle too long or too many: NotifierOptions),
 // retries failed deliveries with exponential back-off, and reports every outcome to the
 // subscription's status. Stop() flushes what is queued within a deadline and counts the rest as
 // dropped. Thread-safe: Enqueue may be called from any thread.
@@ -45,6 +46,11 @@ struct NotifierOptions {
   std::chrono::milliseconds first_backoff{100};  // doubles after each failed attempt
   std::chrono::milliseconds timeout{5000};       // per attempt: connect + send + answer
   int connections_per_endpoint = 4;
+  // Keep-alive connections kept for the next notification to the same endpoint: closed after
+  // this long unused, and never more than max_idle in all (beyond, a connection closes once its
+  // answer is read). Subscriptions come and go; their endpoints' connections must not stay open.
+  std::chrono::milliseconds idle_timeout{30000};
+  size_t max_idle = 256;
   DurationHistogram* delivery = nullptr;  // where delivery times (queued → 2xx) go, if anywhere
 };
 
