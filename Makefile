@@ -15,8 +15,13 @@ all: build
 bootstrap:
 	@scripts/bootstrap.sh
 
+# Ninja (Debian ninja-build, installed by bootstrap) keeps both cores busy across library
+# boundaries; a build folder made earlier with another generator keeps its own.
+GENERATOR ?= $(if $(wildcard $(BUILD_DIR)/CMakeCache.txt),,$(if $(shell command -v ninja),-G Ninja,))
+
 configure: bootstrap
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release --log-level=WARNING
+	@out=$$(cmake -S . -B $(BUILD_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=Release --log-level=WARNING 2>&1) || { echo "$$out"; exit 1; }; \
+	  echo "$$out" | grep -v '^-- ' || true
 
 build: configure
 	@JOBS=$(JOBS) scripts/quiet-build.sh $(BUILD_DIR)

@@ -33,7 +33,7 @@
 namespace citybed::app {
 namespace {
 
-namespace json = boost::json;
+namespace bjson = boost::json;  // not "json": other files of the unity batch use nlohmann::json
 using broker::ErrorType;
 using broker::MakeProblem;
 using broker::ProblemResponse;
@@ -65,23 +65,23 @@ std::string Shortest(double v) {
 // "[139.7,35.6]" -> "35.6,139.7"; a polygon's first ring -> "lat,lon;lat,lon;...".
 Expected<std::string, std::string> V2Coords(const std::string& geometry, const std::string& coordinates) {
   boost::system::error_code ec;
-  const json::value c = json::parse(coordinates, ec);
+  const bjson::value c = bjson::parse(coordinates, ec);
   if (ec) return Unexpected(std::string("coordinates are not JSON"));
-  auto point = [](const json::value& p) -> Expected<std::string, std::string> {
-    const json::array* a = p.if_array();
+  auto point = [](const bjson::value& p) -> Expected<std::string, std::string> {
+    const bjson::array* a = p.if_array();
     if (a == nullptr || a->size() < 2 || !(*a)[0].is_number() || !(*a)[1].is_number()) {
       return Unexpected(std::string("a position must be [lon, lat]"));
     }
     return Shortest((*a)[1].to_number<double>()) + "," + Shortest((*a)[0].to_number<double>());
   };
   if (geometry == "Point") return point(c);
-  const json::array* outer = c.if_array();
-  const json::array* ring = outer;
+  const bjson::array* outer = c.if_array();
+  const bjson::array* ring = outer;
   if (geometry == "Polygon") ring = outer && !outer->empty() ? (*outer)[0].if_array() : nullptr;
   else if (geometry != "LineString") return Unexpected("geometry " + geometry + " has no NGSI-v2 equivalent");
   if (ring == nullptr) return Unexpected(std::string("coordinates do not match the geometry"));
   std::string out;
-  for (const json::value& p : *ring) {
+  for (const bjson::value& p : *ring) {
     auto s = point(p);
     if (!s) return s;
     out += (out.empty() ? "" : ";") + *s;

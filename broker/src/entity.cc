@@ -14,7 +14,6 @@ namespace {
 
 constexpr int kMaxDepth = 8;
 
-Problem Bad(std::string detail) { return MakeProblem(ErrorType::kBadRequestData, std::move(detail)); }
 
 bool KindFromString(std::string_view s, AttrKind& kind) {
   static constexpr std::pair<std::string_view, AttrKind> kKinds[] = {
@@ -57,7 +56,7 @@ Expected<void, Problem> ParseSubAttributes(Attribute& a, const json::object& o, 
   for (const auto& kv : o) {
     const std::string_view key = kv.key();
     if (IsAttributeMember(key)) continue;
-    if (!IsValidName(key)) return Unexpected(Bad("invalid sub-attribute name \"" + std::string(key) + "\""));
+    if (!IsValidName(key)) return Unexpected(BadRequestData("invalid sub-attribute name \"" + std::string(key) + "\""));
     const uint32_t sub_name = codec.context.ExpandToId(key, codec.names);
     auto sub = ParseOne(sub_name, key, kv.value(), codec, now, depth + 1);
     if (!sub) return Unexpected(std::move(sub).error());
@@ -69,18 +68,18 @@ Expected<void, Problem> ParseSubAttributes(Attribute& a, const json::object& o, 
 Expected<void, Problem> ParseCommonMembers(Attribute& a, const json::object& o, std::string_view display,
                                            const Codec& codec) {
   if (const json::value* obs = o.if_contains("observedAt")) {
-    if (!obs->is_string()) return Unexpected(Bad("attribute \"" + std::string(display) + "\": observedAt must be a date-time string"));
+    if (!obs->is_string()) return Unexpected(BadRequestData("attribute \"" + std::string(display) + "\": observedAt must be a date-time string"));
     auto t = ParseRfc3339Micros(obs->get_string());
-    if (!t) return Unexpected(Bad("attribute \"" + std::string(display) + "\": observedAt " + t.error().message));
+    if (!t) return Unexpected(BadRequestData("attribute \"" + std::string(display) + "\": observedAt " + t.error().message));
     a.observed_at = *t;
   }
   if (const json::value* unit = o.if_contains("unitCode")) {
-    if (!unit->is_string()) return Unexpected(Bad("attribute \"" + std::string(display) + "\": unitCode must be a string"));
+    if (!unit->is_string()) return Unexpected(BadRequestData("attribute \"" + std::string(display) + "\": unitCode must be a string"));
     a.unit_code = codec.names.Intern(unit->get_string());
   }
   if (const json::value* ds = o.if_contains("datasetId")) {
     if (!ds->is_string() || !IsUri(ds->get_string())) {
-      return Unexpected(Bad("attribute \"" + std::string(display) + "\": datasetId must be a URI"));
+      return Unexpected(BadRequestData("attribute \"" + std::string(display) + "\": datasetId must be a URI"));
     }
     a.dataset_id = codec.names.Intern(ds->get_string());
   }
@@ -89,7 +88,7 @@ Expected<void, Problem> ParseCommonMembers(Attribute& a, const json::object& o, 
 
 Expected<Attribute, Problem> ParseOne(uint32_t name, std::string_view display, const json::value& v,
                                       const Codec& codec, int64_t now, int depth) {
-  if (depth > kMaxDepth) return Unexpected(Bad("attributes are nested deeper than 8 levels"));
+  if (depth > kMaxDepth) return Unexpected(BadRequestData("attributes are nested deeper than 8 levels"));
   Attribute a;
   a.name = name;
   a.created_at = now;
@@ -97,11 +96,11 @@ Expected<Attribute, Problem> ParseOne(uint32_t name, std::string_view display, c
   const std::string where = "attribute \"" + std::string(display) + "\"";
   if (!v.is_object() || IsGeoJsonGeometry(v)) {
     // Concise form: a bare value (or a bare GeoJSON geometry for a GeoProperty).
-    if (v.is_null()) return Unexpected(Bad(where + " has a null value"));
+    if (v.is_null()) return Unexpected(BadRequestData(where + " has a null value"));
     a.kind = IsGeoJsonGeometry(v) ? AttrKind::kGeoProperty : AttrKind::kProperty;
     if (a.kind == AttrKind::kGeoProperty) {
       auto g = ParseGeoJson(v);
-      if (!g) return Unexpected(Bad(where + ": " + g.error()));
+      if (!g) return Unexpected(BadRequestData(where + ": " + g.error()));
     }
     a.value = v;
     return a;
@@ -110,7 +109,7 @@ Expected<Attribute, Problem> ParseOne(uint32_t name, std::string_view display, c
   const json::value* type = o.if_contains("type");
   if (type != nullptr) {
     if (!type->is_string() || !KindFromString(type->get_string(), a.kind)) {
-      return Unexpected(Bad(where + " has an unknown type (use Property, Relationship, GeoProperty, "
+      return Unexpected(BadRequestData(where + " has an unknown type (use Property, Relationship, GeoProperty, "
                                     "LanguageProperty, VocabProperty, JsonProperty, ListProperty or ListRelationship)"));
     }
   } else if (o.contains("object")) {
@@ -136,37 +135,37 @@ Expected<Attribute, Problem> ParseOne(uint32_t name, std::string_view display, c
   const std::string_view member = ValueMember(a.kind);
   const json::value* content = o.if_contains(member);
   if (content == nullptr || content->is_null()) {
-    return Unexpected(Bad(where + " (" + std::string(ToString(a.kind)) + ") needs a non-null \"" +
+    return Unexpected(BadRequestData(where + " (" + std::string(ToString(a.kind)) + ") needs a non-null \"" +
                           std::string(member) + "\" member"));
   }
   switch (a.kind) {
     case AttrKind::kRelationship:
       if (content->is_string()) {
-        if (!IsUri(content->get_string())) return Unexpected(Bad(where + ": object must be a URI"));
+        if (!IsUri(content->get_string())) return Unexpected(BadRequestData(where + ": object must be a URI"));
       } else if (content->is_array()) {
         for (const auto& e : content->get_array()) {
-          if (!e.is_string() || !IsUri(e.get_string())) return Unexpected(Bad(where + ": object must be a URI"));
+          if (!e.is_string() || !IsUri(e.get_string())) return Unexpected(BadRequestData(where + ": object must be a URI"));
         }
       } else {
-        return Unexpected(Bad(where + ": object must be a URI"));
+        return Unexpected(BadRequestData(where + ": object must be a URI"));
       }
       break;
     case AttrKind::kGeoProperty: {
       auto g = ParseGeoJson(*content);
-      if (!g) return Unexpected(Bad(where + ": " + g.error()));
+      if (!g) return Unexpected(BadRequestData(where + ": " + g.error()));
       break;
     }
     case AttrKind::kLanguageProperty:
-      if (!content->is_object()) return Unexpected(Bad(where + ": languageMap must be an object"));
+      if (!content->is_object()) return Unexpected(BadRequestData(where + ": languageMap must be an object"));
       for (const auto& kv : content->get_object()) {
         if (!kv.value().is_string() && !kv.value().is_array()) {
-          return Unexpected(Bad(where + ": languageMap values must be strings"));
+          return Unexpected(BadRequestData(where + ": languageMap values must be strings"));
         }
       }
       break;
     case AttrKind::kVocabProperty: {
       auto expand = [&](const json::value& e) -> Expected<json::value, Problem> {
-        if (!e.is_string()) return Unexpected(Bad(where + ": vocab must be a string or an array of strings"));
+        if (!e.is_string()) return Unexpected(BadRequestData(where + ": vocab must be a string or an array of strings"));
         return json::value(codec.context.Expand(e.get_string()));
       };
       if (content->is_array()) {
@@ -186,7 +185,7 @@ Expected<Attribute, Problem> ParseOne(uint32_t name, std::string_view display, c
     }
     case AttrKind::kListProperty:
     case AttrKind::kListRelationship:
-      if (!content->is_array()) return Unexpected(Bad(where + ": " + std::string(member) + " must be an array"));
+      if (!content->is_array()) return Unexpected(BadRequestData(where + ": " + std::string(member) + " must be an array"));
       break;
     default:
       break;
@@ -298,13 +297,13 @@ Expected<std::vector<Attribute>, Problem> ParseAttribute(uint32_t name, std::str
     // A multi-attribute: one object per instance, told apart by datasetId.
     for (const auto& instance : v.get_array()) {
       if (!instance.is_object()) {
-        return Unexpected(Bad("attribute \"" + std::string(display) + "\": every instance must be an object"));
+        return Unexpected(BadRequestData("attribute \"" + std::string(display) + "\": every instance must be an object"));
       }
       auto a = ParseOne(name, display, instance, codec, now, 0);
       if (!a) return Unexpected(std::move(a).error());
       for (const Attribute& prev : out) {
         if (prev.dataset_id == a->dataset_id) {
-          return Unexpected(Bad("attribute \"" + std::string(display) + "\" has two instances with the same datasetId"));
+          return Unexpected(BadRequestData("attribute \"" + std::string(display) + "\" has two instances with the same datasetId"));
         }
       }
       out.push_back(std::move(*a));
@@ -326,7 +325,7 @@ Expected<std::vector<Attribute>, Problem> ParseAttributes(const json::object& bo
         key == "scope") {
       continue;
     }
-    if (!IsValidName(key)) return Unexpected(Bad("invalid attribute name \"" + std::string(key) + "\""));
+    if (!IsValidName(key)) return Unexpected(BadRequestData("invalid attribute name \"" + std::string(key) + "\""));
     const uint32_t name = codec.context.ExpandToId(key, codec.names);
     auto parsed = ParseAttribute(name, key, kv.value(), codec, now);
     if (!parsed) return Unexpected(std::move(parsed).error());
@@ -361,14 +360,14 @@ Expected<Entity, Problem> ParseEntity(const json::object& body, const Codec& cod
   if (id == nullptr) id = body.if_contains("@id");
   if (id != nullptr) {
     if (!id->is_string() || !IsUri(id->get_string())) {
-      return Unexpected(Bad("entity id must be a URI, e.g. urn:ngsi-ld:Vehicle:A4567"));
+      return Unexpected(BadRequestData("entity id must be a URI, e.g. urn:ngsi-ld:Vehicle:A4567"));
     }
     if (id->get_string().size() > kMaxEntityIdLength) {
-      return Unexpected(Bad("entity id longer than " + std::to_string(kMaxEntityIdLength) + " characters"));
+      return Unexpected(BadRequestData("entity id longer than " + std::to_string(kMaxEntityIdLength) + " characters"));
     }
     e.id = std::string(id->get_string());
   } else if (require_id) {
-    return Unexpected(Bad("entity has no id"));
+    return Unexpected(BadRequestData("entity has no id"));
   }
   const json::value* type = body.if_contains("type");
   if (type == nullptr) type = body.if_contains("@type");
@@ -386,9 +385,9 @@ Expected<Entity, Problem> ParseEntity(const json::object& body, const Codec& cod
     } else {
       ok = add(*type);
     }
-    if (!ok) return Unexpected(Bad("entity type must be a name or a non-empty array of names"));
+    if (!ok) return Unexpected(BadRequestData("entity type must be a name or a non-empty array of names"));
   } else if (require_type) {
-    return Unexpected(Bad("entity " + e.id + " has no type"));
+    return Unexpected(BadRequestData("entity " + e.id + " has no type"));
   }
   auto attrs = ParseAttributes(body, codec, now);
   if (!attrs) return Unexpected(std::move(attrs).error());
@@ -400,7 +399,7 @@ Expected<Entity, Problem> ParseEntity(const json::object& body, const Codec& cod
   for (const Attribute& a : e.attrs) keys.emplace_back(a.name, a.dataset_id);
   std::sort(keys.begin(), keys.end());
   if (auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
-    return Unexpected(Bad("attribute " + std::string(codec.context.CompactId(dup->first, codec.names)) +
+    return Unexpected(BadRequestData("attribute " + std::string(codec.context.CompactId(dup->first, codec.names)) +
                           " is given twice"));
   }
   return e;

@@ -141,6 +141,8 @@ bool ValidHeaderName(std::string_view name) {
   return true;
 }
 
+std::string_view MediaType(std::string_view header) { return Trim(header.substr(0, header.find(';'))); }
+
 bool ValidHeaderValue(std::string_view value) {
   if (value.size() > kMaxHeaderValue) return false;
   for (char c : value) {

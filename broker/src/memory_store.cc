@@ -1,5 +1,8 @@
-#include <boost/geometry.hpp>
+// Not the umbrella boost/geometry.hpp: the index and the cartesian strategies it needs.
 #include <boost/geometry/index/rtree.hpp>
+#include <boost/geometry/algorithms/covered_by.hpp>
+#include <boost/geometry/algorithms/intersects.hpp>
+#include <boost/geometry/strategies/cartesian.hpp>
 #include <boost/iterator/function_output_iterator.hpp>
 #include <algorithm>
 #include <array>

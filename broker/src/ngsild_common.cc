@@ -9,10 +9,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string_view MediaType(std::string_view header) {
-  return Trim(header.substr(0, header.find(';')));
-}
-
 bool ValidTenant(std::string_view t) {
   if (t.size() > 64) return false;
   for (unsigned char c : t) {

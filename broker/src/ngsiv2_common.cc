@@ -12,8 +12,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string_view MediaType(std::string_view header) { return Trim(header.substr(0, header.find(';'))); }
-
 // Parameters whose values may hold the characters Orion otherwise forbids in URI parameters.
 bool FreeTextParam(std::string_view name) {
   return name == "q" || name == "mq" || name == "georel" || name == "coords" || name == "idPattern" ||

@@ -13,11 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-Problem Bad(std::string detail) { return MakeProblem(ErrorType::kBadRequestData, std::move(detail)); }
 
 struct Group {
   std::string_view name;
@@ -47,10 +42,10 @@ const std::vector<Group>& Groups() {
 Expected<std::vector<uint32_t>, Problem> ExpandNames(const json::value& v, const Context& ctx, Interner& names,
                                                      const std::string& where) {
   std::vector<uint32_t> out;
-  if (!v.is_array()) return Unexpected(Bad(where + " must be an array of names"));
+  if (!v.is_array()) return Unexpected(BadRequestData(where + " must be an array of names"));
   for (const json::value& n : v.get_array()) {
     if (!n.is_string() || n.get_string().empty() || !IsValidName(n.get_string())) {
-      return Unexpected(Bad(where + " must hold valid attribute names"));
+      return Unexpected(BadRequestData(where + " must hold valid attribute names"));
     }
     out.push_back(ctx.ExpandToId(n.get_string(), names));
   }
@@ -103,37 +98,37 @@ namespace {
 // The members that say how to forward: tenant, contextSourceInfo, contextSourceAlias, management.
 Expected<void, Problem> ParseForwarding(const json::object& body, Registration& r) {
   if (const json::value* t = body.if_contains("tenant")) {
-    if (!t->is_string() || !ValidHeaderValue(t->get_string())) return Unexpected(Bad("tenant must be a tenant name"));
+    if (!t->is_string() || !ValidHeaderValue(t->get_string())) return Unexpected(BadRequestData("tenant must be a tenant name"));
     r.source_tenant = std::string(t->get_string());
   }
   if (const json::value* a = body.if_contains("contextSourceAlias")) {
     if (!a->is_string() || a->get_string().empty() || !ValidHeaderValue(a->get_string()) ||
         a->get_string().find_first_of(" ,") != json::string::npos) {
-      return Unexpected(Bad("contextSourceAlias must be a name without spaces or commas (it travels in Via headers)"));
+      return Unexpected(BadRequestData("contextSourceAlias must be a name without spaces or commas (it travels in Via headers)"));
     }
     r.alias = std::string(a->get_string());
   }
   if (const json::value* info = body.if_contains("contextSourceInfo")) {
-    if (!info->is_array()) return Unexpected(Bad("contextSourceInfo must be an array of KeyValuePair"));
+    if (!info->is_array()) return Unexpected(BadRequestData("contextSourceInfo must be an array of KeyValuePair"));
     for (const json::value& kv : info->get_array()) {
       const json::object* o = kv.if_object();
       const json::value* k = o ? o->if_contains("key") : nullptr;
       const json::value* v = o ? o->if_contains("value") : nullptr;
       if (k == nullptr || v == nullptr || !k->is_string() || !v->is_string()) {
-        return Unexpected(Bad("every contextSourceInfo element must be {\"key\": string, \"value\": string}"));
+        return Unexpected(BadRequestData("every contextSourceInfo element must be {\"key\": string, \"value\": string}"));
       }
       // The pairs become headers of forwarded requests: checked where they enter.
       if (!ValidHeaderName(k->get_string()) || !ValidHeaderValue(v->get_string())) {
-        return Unexpected(Bad("contextSourceInfo " + std::string(k->get_string()) + " cannot be an HTTP header"));
+        return Unexpected(BadRequestData("contextSourceInfo " + std::string(k->get_string()) + " cannot be an HTTP header"));
       }
       r.source_info.emplace_back(std::string(k->get_string()), std::string(v->get_string()));
     }
   }
   if (const json::value* m = body.if_contains("management")) {
     const json::object* o = m->if_object();
-    if (o == nullptr) return Unexpected(Bad("management must be an object"));
+    if (o == nullptr) return Unexpected(BadRequestData("management must be an object"));
     if (const json::value* l = o->if_contains("localOnly")) {
-      if (!l->is_bool()) return Unexpected(Bad("management.localOnly must be true or false"));
+      if (!l->is_bool()) return Unexpected(BadRequestData("management.localOnly must be true or false"));
       r.local_only = l->get_bool();
     }
     for (const char* key : {"timeout", "cooldown"}) {
@@ -141,12 +136,12 @@ Expected<void, Problem> ParseForwarding(const json::object& body, Registration& 
       if (v == nullptr) continue;
       const double ms = v->is_number() ? v->to_number<double>() : -1;
       if (!(ms > 0) || ms > 86400000.0) {
-        return Unexpected(Bad(std::string("management.") + key + " must be a number of milliseconds above 0 (at most a day)"));
+        return Unexpected(BadRequestData(std::string("management.") + key + " must be a number of milliseconds above 0 (at most a day)"));
       }
       (std::string_view(key) == "timeout" ? r.timeout_ms : r.cooldown_ms) = std::max<int64_t>(1, static_cast<int64_t>(ms));
     }
     if (const json::value* c = o->if_contains("cacheDuration"); c && !c->is_string()) {
-      return Unexpected(Bad("management.cacheDuration must be an ISO 8601 duration"));
+      return Unexpected(BadRequestData("management.cacheDuration must be an ISO 8601 duration"));
     }
   }
   return {};
@@ -164,43 +159,43 @@ Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(cons
   }
   // id (optional: assigned), type.
   if (const json::value* id = body.if_contains("id")) {
-    if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(Bad("the registration id must be a URI"));
+    if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(BadRequestData("the registration id must be a URI"));
     r->id = std::string(id->get_string());
   }
   const json::value* type = body.if_contains("type");
   if (type == nullptr || !type->is_string() || type->get_string() != "ContextSourceRegistration") {
-    return Unexpected(Bad("type must be \"ContextSourceRegistration\""));
+    return Unexpected(BadRequestData("type must be \"ContextSourceRegistration\""));
   }
   // information: a non-empty array of RegistrationInfo.
   const json::value* info = body.if_contains("information");
   if (info == nullptr || !info->is_array() || info->get_array().empty()) {
-    return Unexpected(Bad("information must be a non-empty array of RegistrationInfo"));
+    return Unexpected(BadRequestData("information must be a non-empty array of RegistrationInfo"));
   }
   json::array info_doc;
   for (const json::value& item : info->get_array()) {
-    if (!item.is_object()) return Unexpected(Bad("every information element must be an object"));
+    if (!item.is_object()) return Unexpected(BadRequestData("every information element must be an object"));
     const json::object& o = item.get_object();
     RegistrationInfo ri;
     json::object item_doc = o;
     bool any = false;
     if (const json::value* ents = o.if_contains("entities")) {
-      if (!ents->is_array() || ents->get_array().empty()) return Unexpected(Bad("information.entities must be a non-empty array"));
+      if (!ents->is_array() || ents->get_array().empty()) return Unexpected(BadRequestData("information.entities must be a non-empty array"));
       json::array ents_doc;
       for (const json::value& e : ents->get_array()) {
-        if (!e.is_object()) return Unexpected(Bad("information.entities holds EntityInfo objects"));
+        if (!e.is_object()) return Unexpected(BadRequestData("information.entities holds EntityInfo objects"));
         const json::object& eo = e.get_object();
         RegisteredEntities re;
         const json::value* t = eo.if_contains("type");
-        if (t == nullptr || !t->is_string() || t->get_string().empty()) return Unexpected(Bad("every EntityInfo needs a type"));
+        if (t == nullptr || !t->is_string() || t->get_string().empty()) return Unexpected(BadRequestData("every EntityInfo needs a type"));
         re.type = ctx.ExpandToId(t->get_string(), names_);
         if (const json::value* id = eo.if_contains("id")) {
-          if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(Bad("EntityInfo id must be a URI"));
+          if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(BadRequestData("EntityInfo id must be a URI"));
           re.id = std::string(id->get_string());
         }
         if (const json::value* p = eo.if_contains("idPattern")) {
-          if (!p->is_string() || p->get_string().size() > 512) return Unexpected(Bad("EntityInfo idPattern must be a regular expression"));
+          if (!p->is_string() || p->get_string().size() > 512) return Unexpected(BadRequestData("EntityInfo idPattern must be a regular expression"));
           auto compiled = Pattern::Compile(p->get_string());
-          if (!compiled) return Unexpected(Bad("EntityInfo idPattern is not a valid regular expression: " + compiled.error()));
+          if (!compiled) return Unexpected(BadRequestData("EntityInfo idPattern is not a valid regular expression: " + compiled.error()));
           re.id_regex = *compiled;
           re.id_pattern = std::string(p->get_string());
         }
@@ -223,7 +218,7 @@ Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(cons
       (std::string_view(key) == "propertyNames" ? ri.property_names : ri.relationship_names) = std::move(*ids);
       any = true;
     }
-    if (!any) return Unexpected(Bad("every RegistrationInfo needs entities, propertyNames or relationshipNames"));
+    if (!any) return Unexpected(BadRequestData("every RegistrationInfo needs entities, propertyNames or relationshipNames"));
     r->information.push_back(std::move(ri));
     info_doc.push_back(std::move(item_doc));
   }
@@ -232,7 +227,7 @@ Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(cons
   const json::value* endpoint = body.if_contains("endpoint");
   if (endpoint == nullptr || !endpoint->is_string() || !IsUri(endpoint->get_string()) ||
       endpoint->get_string().find(' ') != std::string::npos) {
-    return Unexpected(Bad("endpoint must be the URI of the context source"));
+    return Unexpected(BadRequestData("endpoint must be the URI of the context source"));
   }
   r->endpoint = std::string(endpoint->get_string());
   // mode.
@@ -242,23 +237,23 @@ Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(cons
     else if (m == "exclusive") r->mode = RegistrationMode::kExclusive;
     else if (m == "redirect") r->mode = RegistrationMode::kRedirect;
     else if (m == "auxiliary") r->mode = RegistrationMode::kAuxiliary;
-    else return Unexpected(Bad("mode must be inclusive, exclusive, redirect or auxiliary"));
+    else return Unexpected(BadRequestData("mode must be inclusive, exclusive, redirect or auxiliary"));
   }
   // Exclusive and redirect registrations name their entities by id (4.3.6.3).
   if (r->mode == RegistrationMode::kExclusive || r->mode == RegistrationMode::kRedirect) {
     for (const RegistrationInfo& ri : r->information) {
-      if (ri.entities.empty()) return Unexpected(Bad("an " + std::string(ToString(r->mode)) + " registration must name its entities by id"));
+      if (ri.entities.empty()) return Unexpected(BadRequestData("an " + std::string(ToString(r->mode)) + " registration must name its entities by id"));
       for (const RegisteredEntities& e : ri.entities) {
-        if (e.id.empty()) return Unexpected(Bad("an " + std::string(ToString(r->mode)) + " registration must name every entity by id"));
+        if (e.id.empty()) return Unexpected(BadRequestData("an " + std::string(ToString(r->mode)) + " registration must name every entity by id"));
       }
     }
   }
   // operations.
   if (const json::value* ops = body.if_contains("operations")) {
-    if (!ops->is_array() || ops->get_array().empty()) return Unexpected(Bad("operations must be a non-empty array"));
+    if (!ops->is_array() || ops->get_array().empty()) return Unexpected(BadRequestData("operations must be a non-empty array"));
     for (const json::value& op : ops->get_array()) {
       if (!op.is_string() || !IsRegistrationOperationOrGroup(op.get_string())) {
-        return Unexpected(Bad("unknown operation " + json::serialize(op) + " (see CIM 009, 4.20)"));
+        return Unexpected(BadRequestData("unknown operation " + json::serialize(op) + " (see CIM 009, 4.20)"));
       }
       r->operations.emplace_back(op.get_string());
     }
@@ -278,25 +273,25 @@ Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(cons
     for (const std::string& op : r->expanded_operations) {
       if (op != "retrieveEntity" && op != "queryEntity" && op != "queryBatch" && op.rfind("retrieve", 0) != 0 &&
           op.rfind("query", 0) != 0) {
-        return Unexpected(Bad("an auxiliary registration only serves reads, not " + op));
+        return Unexpected(BadRequestData("an auxiliary registration only serves reads, not " + op));
       }
     }
   }
   // location, expiresAt, registrationName, description.
   if (const json::value* loc = body.if_contains("location")) {
     auto g = ParseGeoJson(*loc);
-    if (!g) return Unexpected(Bad("location: " + g.error()));
+    if (!g) return Unexpected(BadRequestData("location: " + g.error()));
     r->location = std::move(*g);
   }
   if (const json::value* exp = body.if_contains("expiresAt")) {
-    if (!exp->is_string()) return Unexpected(Bad("expiresAt must be a date-time"));
+    if (!exp->is_string()) return Unexpected(BadRequestData("expiresAt must be a date-time"));
     auto t = ParseRfc3339Micros(exp->get_string());
-    if (!t) return Unexpected(Bad("expiresAt must be a date-time"));
+    if (!t) return Unexpected(BadRequestData("expiresAt must be a date-time"));
     r->expires_at = *t;
   }
   if (auto ok = ParseForwarding(body, *r); !ok) return Unexpected(std::move(ok).error());
   for (const char* key : {"registrationName", "description"}) {
-    if (const json::value* v = body.if_contains(key); v && !v->is_string()) return Unexpected(Bad(std::string(key) + " must be a string"));
+    if (const json::value* v = body.if_contains(key); v && !v->is_string()) return Unexpected(BadRequestData(std::string(key) + " must be a string"));
   }
   r->document = std::move(doc);
   return r;
@@ -307,11 +302,11 @@ Expected<std::string, Problem> RegistrationManager::Create(const std::string& te
   auto r = Parse(body, ctx);
   if (!r) return Unexpected(std::move(r).error());
   if ((*r)->id.empty()) {
-    (*r)->id = "urn:ngsi-ld:ContextSourceRegistration:" + std::to_string(next_id_++) + "-" + std::to_string(NowMicros());
+    (*r)->id = "urn:ngsi-ld:ContextSourceRegistration:" + std::to_string(next_id_++) + "-" + std::to_string(UnixMicrosNow());
     (*r)->document["id"] = (*r)->id;
   }
-  const int64_t now = NowMicros();
-  if ((*r)->expires_at != kNoTime && (*r)->expires_at <= now) return Unexpected(Bad("expiresAt lies in the past"));
+  const int64_t now = UnixMicrosNow();
+  if ((*r)->expires_at != kNoTime && (*r)->expires_at <= now) return Unexpected(BadRequestData("expiresAt lies in the past"));
   (*r)->tenant = tenant;
   (*r)->created_at = (*r)->modified_at = now;
   std::unique_lock lock(mu_);
@@ -333,7 +328,7 @@ Expected<void, Problem> RegistrationManager::Update(const std::string& tenant, c
   }
   const RegistrationPtr old = t->second[id];
   if (const json::value* pid = patch.if_contains("id"); pid && (!pid->is_string() || pid->get_string() != id)) {
-    return Unexpected(Bad("a registration's id cannot change"));
+    return Unexpected(BadRequestData("a registration's id cannot change"));
   }
   // The stored document has expanded names: render it under the core context is not needed,
   // since expanded IRIs expand to themselves under any context.
@@ -345,9 +340,9 @@ Expected<void, Problem> RegistrationManager::Update(const std::string& tenant, c
   merged["type"] = "ContextSourceRegistration";
   auto r = Parse(merged, ctx);
   if (!r) return Unexpected(std::move(r).error());
-  const int64_t now = NowMicros();
+  const int64_t now = UnixMicrosNow();
   if (patch.if_contains("expiresAt") && (*r)->expires_at != kNoTime && (*r)->expires_at <= now) {
-    return Unexpected(Bad("expiresAt lies in the past"));
+    return Unexpected(BadRequestData("expiresAt lies in the past"));
   }
   (*r)->id = id;
   (*r)->tenant = tenant;
@@ -373,7 +368,7 @@ RegistrationPtr RegistrationManager::Get(const std::string& tenant, const std::s
 
 std::vector<RegistrationPtr> RegistrationManager::List(const std::string& tenant, const RegistrationFilter& f) const {
   std::vector<RegistrationPtr> out;
-  const int64_t now = NowMicros();
+  const int64_t now = UnixMicrosNow();
   std::shared_lock lock(mu_);
   auto t = tenants_.find(tenant);
   if (t == tenants_.end()) return out;

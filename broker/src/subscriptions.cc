@@ -14,7 +14,6 @@ namespace json = boost::json;
 
 namespace {
 
-Problem Bad(std::string detail) { return MakeProblem(ErrorType::kBadRequestData, std::move(detail)); }
 
 std::string RandomPrefix() {
   std::random_device rd;
@@ -56,21 +55,21 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   s->context = ctx;
   const Context& c = *ctx;
   if (const json::value* t = body.if_contains("type"); t && (!t->is_string() || t->get_string() != "Subscription")) {
-    return Unexpected(Bad("a subscription's type must be \"Subscription\""));
+    return Unexpected(BadRequestData("a subscription's type must be \"Subscription\""));
   }
   s->time_interval = 0;
   if (const json::value* ti = body.if_contains("timeInterval")) {
     const double v = ti->is_double() ? ti->get_double() : ti->is_int64() ? static_cast<double>(ti->get_int64()) : -1;
-    if (!(v > 0) || v > 1e9) return Unexpected(Bad("timeInterval must be a positive number of seconds, at most 1e9"));
+    if (!(v > 0) || v > 1e9) return Unexpected(BadRequestData("timeInterval must be a positive number of seconds, at most 1e9"));
     // Table 5.2.12-1: a periodic subscription has no watchedAttributes, throttling or triggers.
     for (const char* key : {"watchedAttributes", "throttling", "notificationTrigger"}) {
-      if (body.contains(key)) return Unexpected(Bad(std::string("a subscription with timeInterval cannot have ") + key));
+      if (body.contains(key)) return Unexpected(BadRequestData(std::string("a subscription with timeInterval cannot have ") + key));
     }
     s->time_interval = v;
   }
   auto str = [&](const char* key, std::string& out) -> Expected<void, Problem> {
     if (const json::value* v = body.if_contains(key)) {
-      if (!v->is_string()) return Unexpected(Bad(std::string(key) + " must be a string"));
+      if (!v->is_string()) return Unexpected(BadRequestData(std::string(key) + " must be a string"));
       out = std::string(v->get_string());
     }
     return {};
@@ -80,24 +79,24 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
 
   s->entities.clear();
   if (const json::value* ents = body.if_contains("entities")) {
-    if (!ents->is_array() || ents->get_array().empty()) return Unexpected(Bad("entities must be a non-empty array"));
+    if (!ents->is_array() || ents->get_array().empty()) return Unexpected(BadRequestData("entities must be a non-empty array"));
     for (const auto& e : ents->get_array()) {
-      if (!e.is_object()) return Unexpected(Bad("every item of entities must be an object"));
+      if (!e.is_object()) return Unexpected(BadRequestData("every item of entities must be an object"));
       EntitySelector sel;
       const auto& o = e.get_object();
       if (const json::value* t = o.if_contains("type")) {
-        if (!t->is_string() || !IsValidName(t->get_string())) return Unexpected(Bad("entities[].type must be a name"));
+        if (!t->is_string() || !IsValidName(t->get_string())) return Unexpected(BadRequestData("entities[].type must be a name"));
         sel.type = c.ExpandToId(t->get_string(), names_);
       }
       if (const json::value* id = o.if_contains("id")) {
-        if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(Bad("entities[].id must be a URI"));
+        if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(BadRequestData("entities[].id must be a URI"));
         sel.id = std::string(id->get_string());
       }
       if (const json::value* p = o.if_contains("idPattern")) {
-        if (!p->is_string()) return Unexpected(Bad("entities[].idPattern must be a string"));
+        if (!p->is_string()) return Unexpected(BadRequestData("entities[].idPattern must be a string"));
         sel.id_pattern = std::string(p->get_string());
         auto re = Pattern::Compile(sel.id_pattern);
-        if (!re) return Unexpected(Bad("entities[].idPattern is not a valid regular expression: " + re.error()));
+        if (!re) return Unexpected(BadRequestData("entities[].idPattern is not a valid regular expression: " + re.error()));
         sel.id_regex = *re;
       }
       s->entities.push_back(std::move(sel));
@@ -105,20 +104,20 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   }
   s->watched.clear();
   if (const json::value* w = body.if_contains("watchedAttributes")) {
-    if (!w->is_array() || w->get_array().empty()) return Unexpected(Bad("watchedAttributes must be a non-empty array"));
+    if (!w->is_array() || w->get_array().empty()) return Unexpected(BadRequestData("watchedAttributes must be a non-empty array"));
     for (const auto& a : w->get_array()) {
-      if (!a.is_string() || !IsValidName(a.get_string())) return Unexpected(Bad("watchedAttributes must hold names"));
+      if (!a.is_string() || !IsValidName(a.get_string())) return Unexpected(BadRequestData("watchedAttributes must hold names"));
       s->watched.push_back(c.ExpandToId(a.get_string(), names_));
     }
   }
   if (s->entities.empty() && s->watched.empty()) {
-    return Unexpected(Bad("a subscription needs entities or watchedAttributes"));
+    return Unexpected(BadRequestData("a subscription needs entities or watchedAttributes"));
   }
   s->q.reset();
   if (const json::value* q = body.if_contains("q")) {
-    if (!q->is_string()) return Unexpected(Bad("q must be a string"));
+    if (!q->is_string()) return Unexpected(BadRequestData("q must be a string"));
     auto parsed = Query::Parse(q->get_string());
-    if (!parsed) return Unexpected(Bad(parsed.error().detail));
+    if (!parsed) return Unexpected(BadRequestData(parsed.error().detail));
     parsed->Bind(c, names_);
     s->q = std::move(*parsed);
   }
@@ -130,13 +129,13 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
     s->geoq = std::move(*parsed);
   }
   const json::value* n = body.if_contains("notification");
-  if (n == nullptr || !n->is_object()) return Unexpected(Bad("a subscription needs a notification object"));
+  if (n == nullptr || !n->is_object()) return Unexpected(BadRequestData("a subscription needs a notification object"));
   const auto& no = n->get_object();
   s->notify_attrs.clear();
   if (const json::value* a = no.if_contains("attributes")) {
-    if (!a->is_array()) return Unexpected(Bad("notification.attributes must be an array"));
+    if (!a->is_array()) return Unexpected(BadRequestData("notification.attributes must be an array"));
     for (const auto& x : a->get_array()) {
-      if (!x.is_string()) return Unexpected(Bad("notification.attributes must hold names"));
+      if (!x.is_string()) return Unexpected(BadRequestData("notification.attributes must hold names"));
       s->notify_attrs.push_back(c.ExpandToId(x.get_string(), names_));
     }
   }
@@ -146,39 +145,39 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
     if (fs == "normalized") s->format = Format::kNormalized;
     else if (fs == "keyValues" || fs == "simplified") s->format = Format::kKeyValues;
     else if (fs == "concise") s->format = Format::kConcise;
-    else return Unexpected(Bad("notification.format must be normalized, keyValues or concise"));
+    else return Unexpected(BadRequestData("notification.format must be normalized, keyValues or concise"));
   }
   if (const json::value* sa = no.if_contains("sysAttrs")) s->sys_attrs = sa->is_bool() && sa->get_bool();
   const json::value* ep = no.if_contains("endpoint");
-  if (ep == nullptr || !ep->is_object()) return Unexpected(Bad("notification.endpoint is required"));
+  if (ep == nullptr || !ep->is_object()) return Unexpected(BadRequestData("notification.endpoint is required"));
   const json::value* uri = ep->get_object().if_contains("uri");
   if (uri == nullptr || !uri->is_string() || !IsUri(uri->get_string())) {
-    return Unexpected(Bad("notification.endpoint.uri must be a URI"));
+    return Unexpected(BadRequestData("notification.endpoint.uri must be a URI"));
   }
   s->endpoint = std::string(uri->get_string());
   s->accept = "application/json";
   if (const json::value* acc = ep->get_object().if_contains("accept")) {
     if (!acc->is_string() || (acc->get_string() != "application/json" && acc->get_string() != "application/ld+json")) {
-      return Unexpected(Bad("notification.endpoint.accept must be application/json or application/ld+json"));
+      return Unexpected(BadRequestData("notification.endpoint.accept must be application/json or application/ld+json"));
     }
     s->accept = std::string(acc->get_string());
   }
   s->receiver_info.clear();
   if (const json::value* ri = ep->get_object().if_contains("receiverInfo")) {
-    if (!ri->is_array()) return Unexpected(Bad("notification.endpoint.receiverInfo must be an array"));
+    if (!ri->is_array()) return Unexpected(BadRequestData("notification.endpoint.receiverInfo must be an array"));
     for (const auto& kv : ri->get_array()) {
       const json::value* k = kv.is_object() ? kv.get_object().if_contains("key") : nullptr;
       const json::value* v = kv.is_object() ? kv.get_object().if_contains("value") : nullptr;
       if (!k || !v || !k->is_string() || !v->is_string()) {
-        return Unexpected(Bad("receiverInfo items must be {\"key\": string, \"value\": string}"));
+        return Unexpected(BadRequestData("receiverInfo items must be {\"key\": string, \"value\": string}"));
       }
       // They become headers of every notification: nothing that could split or break one.
       if (!ValidHeaderName(k->get_string())) {
-        return Unexpected(Bad("receiverInfo key \"" + std::string(k->get_string().subview().substr(0, 64)) +
+        return Unexpected(BadRequestData("receiverInfo key \"" + std::string(k->get_string().subview().substr(0, 64)) +
                               "\" is not an HTTP header name"));
       }
       if (!ValidHeaderValue(v->get_string())) {
-        return Unexpected(Bad("receiverInfo value of " + std::string(k->get_string()) +
+        return Unexpected(BadRequestData("receiverInfo value of " + std::string(k->get_string()) +
                               " holds CR, LF or NUL, or is longer than " + std::to_string(kMaxHeaderValue) + " bytes"));
       }
       s->receiver_info.push_back({std::string(k->get_string()), std::string(v->get_string())});
@@ -186,10 +185,10 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   }
   s->triggers.clear();
   if (const json::value* tr = body.if_contains("notificationTrigger")) {
-    if (!tr->is_array()) return Unexpected(Bad("notificationTrigger must be an array"));
+    if (!tr->is_array()) return Unexpected(BadRequestData("notificationTrigger must be an array"));
     for (const auto& t : tr->get_array()) {
       if (!t.is_string() || !IsTrigger(t.get_string())) {
-        return Unexpected(Bad("unknown notificationTrigger (use entityCreated, entityUpdated, entityDeleted, "
+        return Unexpected(BadRequestData("unknown notificationTrigger (use entityCreated, entityUpdated, entityDeleted, "
                               "attributeCreated, attributeUpdated or attributeDeleted)"));
       }
       s->triggers.emplace_back(t.get_string());
@@ -198,20 +197,20 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   s->expires_at = kNoTime;
   if (const json::value* e = body.if_contains("expiresAt")) {
     auto t = e->is_string() ? ParseRfc3339Micros(e->get_string()) : Expected<int64_t>(Unexpected(Error::InvalidArgument("")));
-    if (!t) return Unexpected(Bad("expiresAt must be a date-time"));
+    if (!t) return Unexpected(BadRequestData("expiresAt must be a date-time"));
     // 5.8.1.4 and 5.8.2.4: an expiresAt in the past is BadRequestData.
-    if (*t <= UnixMicrosNow()) return Unexpected(Bad("expiresAt lies in the past"));
+    if (*t <= UnixMicrosNow()) return Unexpected(BadRequestData("expiresAt lies in the past"));
     s->expires_at = *t;
   }
   s->throttling = 0;
   if (const json::value* th = body.if_contains("throttling")) {
     double v = th->is_double() ? th->get_double() : (th->is_int64() ? static_cast<double>(th->get_int64()) : -1);
     // Bounded (as timeInterval) so that the window in microseconds is an int64 (1e300 overflowed it).
-    if (!(v > 0) || v > 1e9) return Unexpected(Bad("throttling must be a positive number of seconds, at most 1e9"));
+    if (!(v > 0) || v > 1e9) return Unexpected(BadRequestData("throttling must be a positive number of seconds, at most 1e9"));
     s->throttling = v;
   }
   if (const json::value* a = body.if_contains("isActive")) {
-    if (!a->is_bool()) return Unexpected(Bad("isActive must be true or false"));
+    if (!a->is_bool()) return Unexpected(BadRequestData("isActive must be true or false"));
     s->active = a->get_bool();
   }
   return s;
@@ -221,7 +220,7 @@ Expected<std::string, Problem> SubscriptionManager::Create(const std::string& te
                                                            ContextPtr context) {
   auto s = std::make_shared<Subscription>();
   if (const json::value* id = body.if_contains("id")) {
-    if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(Bad("subscription id must be a URI"));
+    if (!id->is_string() || !IsUri(id->get_string())) return Unexpected(BadRequestData("subscription id must be a URI"));
     s->id = std::string(id->get_string());
   } else {
     s->id = "urn:ngsi-ld:Subscription:" + ProcessPrefix() + "-" + std::to_string(next_id_.fetch_add(1));
@@ -245,7 +244,7 @@ Expected<void, Problem> SubscriptionManager::Update(const std::string& tenant, c
   SubscriptionPtr current = Get(tenant, id);
   if (!current) return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "no subscription " + id));
   if (const json::value* pid = patch.if_contains("id"); pid && (!pid->is_string() || pid->get_string() != id)) {
-    return Unexpected(Bad("the id of a subscription cannot be changed"));
+    return Unexpected(BadRequestData("the id of a subscription cannot be changed"));
   }
   // Re-render the current definition in its own context, apply the patch, and parse again.
   std::string text;

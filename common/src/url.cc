@@ -1,7 +1,6 @@
 #include "citybed/common/url.h"
 
 #include <boost/url/parse.hpp>
-#include <boost/url/src.hpp>  // Boost.URL is used header-only: compiled once, here
 
 namespace citybed {
 

@@ -183,25 +183,23 @@ Expected<std::unique_ptr<World>> World::Build(const Scenario& s) {
   }
   // Gravity model: interest of region i in region j ~ pop_i · pop_j / (d_ij + 10 km)^2, and
   // a region's own data weighs as if 10 km away. Rows are normalised to probabilities.
-  const Eigen::Index n = static_cast<Eigen::Index>(s.regions.size());
-  Eigen::VectorXd pop(n);
-  Eigen::MatrixXd dist(n, n);
-  for (Eigen::Index i = 0; i < n; ++i) {
-    pop(i) = s.regions[static_cast<size_t>(i)].population;
-    for (Eigen::Index j = 0; j < n; ++j) {
-      const RegionSpec& a = s.regions[static_cast<size_t>(i)];
-      const RegionSpec& b = s.regions[static_cast<size_t>(j)];
-      dist(i, j) = sim::Network::GreatCircleKm(a.lat, a.lon, b.lat, b.lon) + 10.0;
+  const size_t n = s.regions.size();
+  w->od_.assign(n, std::vector<double>(n));
+  for (size_t i = 0; i < n; ++i) {
+    const RegionSpec& a = s.regions[i];
+    std::vector<double>& row = w->od_[i];
+    double sum = 0;
+    for (size_t j = 0; j < n; ++j) {
+      const RegionSpec& b = s.regions[j];
+      const double d = sim::Network::GreatCircleKm(a.lat, a.lon, b.lat, b.lon) + 10.0;
+      row[j] = a.population * b.population / (d * d);
+      sum += row[j];
     }
-  }
-  const Eigen::MatrixXd gravity = (pop * pop.transpose()).cwiseQuotient(dist.cwiseProduct(dist));
-  w->od_ = gravity.array().colwise() / gravity.rowwise().sum().array();
-  for (Eigen::Index i = 0; i < n; ++i) {
-    std::vector<double> row(static_cast<size_t>(n));
-    for (Eigen::Index j = 0; j < n; ++j) row[static_cast<size_t>(j)] = w->od_(i, j);
+    for (double& x : row) x /= sum;
     w->od_rows_.emplace_back(row);
-    row[static_cast<size_t>(i)] = 0;
-    if (n > 1) w->od_rows_other_.emplace_back(row);
+    std::vector<double> other = row;
+    other[i] = 0;
+    if (n > 1) w->od_rows_other_.emplace_back(other);
   }
   if (s.backbone) {
     for (const RegionSpec& r : s.regions) w->block_of_.push_back(static_cast<int>(NearestHub(*s.backbone, r)));

@@ -1,9 +1,10 @@
 #include "citybed/sim/queueing_theory.h"
 
+#include "citybed/sim/stats.h"
+
 #include <Eigen/Dense>
 #include <array>
 #include <algorithm>
-#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <limits>
 #include <unsupported/Eigen/LevenbergMarquardt>
@@ -142,7 +143,7 @@ UslFit FitUsl(const std::vector<double>& concurrency, const std::vector<double>&
     Eigen::FullPivLU<Eigen::MatrixXd> lu(jtj);
     if (lu.isInvertible()) {
       const Eigen::MatrixXd cov = lu.inverse() * (ssr / static_cast<double>(dof));
-      const double t = boost::math::quantile(boost::math::students_t(static_cast<double>(dof)), 0.975);
+      const double t = StudentTQuantile(0.95, static_cast<double>(dof));  // Boost.Math's t, compiled in stats.cc
       std::array<double*, 3> ci = {&fit.gamma_ci, &fit.alpha_ci, &fit.beta_ci};
       int k = 0;
       for (size_t i = 0; i < 3; ++i) {

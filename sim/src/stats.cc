@@ -82,47 +82,6 @@ ConfidenceInterval MeanConfidenceInterval(const std::vector<double>& values, dou
   return ci;
 }
 
-ReplicationMatrix::ReplicationMatrix(std::vector<std::string> metric_names)
-    : names_(std::move(metric_names)) {}
-
-void ReplicationMatrix::AddReplication(const std::vector<double>& metrics) {
-  if (metrics.size() != names_.size()) {
-    throw std::invalid_argument("ReplicationMatrix: expected " + std::to_string(names_.size()) +
-                                " metrics, got " + std::to_string(metrics.size()));
-  }
-  rows_.push_back(metrics);
-}
-
-Eigen::MatrixXd ReplicationMatrix::AsMatrix() const {
-  Eigen::MatrixXd m(static_cast<Eigen::Index>(rows_.size()), static_cast<Eigen::Index>(names_.size()));
-  for (size_t r = 0; r < rows_.size(); ++r) {
-    for (size_t c = 0; c < names_.size(); ++c) {
-      m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = rows_[r][c];
-    }
-  }
-  return m;
-}
-
-Eigen::VectorXd ReplicationMatrix::Means() const {
-  if (rows_.empty()) return Eigen::VectorXd::Zero(static_cast<Eigen::Index>(names_.size()));
-  return AsMatrix().colwise().mean().transpose();
-}
-
-Eigen::MatrixXd ReplicationMatrix::Covariance() const {
-  const Eigen::Index k = static_cast<Eigen::Index>(names_.size());
-  if (rows_.size() < 2) return Eigen::MatrixXd::Zero(k, k);
-  const Eigen::MatrixXd m = AsMatrix();
-  const Eigen::MatrixXd centered = m.rowwise() - m.colwise().mean();
-  return (centered.transpose() * centered) / static_cast<double>(rows_.size() - 1);
-}
-
-ConfidenceInterval ReplicationMatrix::Interval(size_t metric, double level) const {
-  std::vector<double> column;
-  column.reserve(rows_.size());
-  for (const auto& row : rows_) column.push_back(row.at(metric));
-  return MeanConfidenceInterval(column, level);
-}
-
 TimeSeries::TimeSeries(Duration interval) : interval_(interval) {
   if (interval.ns() <= 0) throw std::invalid_argument("TimeSeries: interval must be > 0");
 }

@@ -38,18 +38,6 @@ TEST_CASE("RunningStats merges like one stream", "[sim]") {
   CHECK(a.Max() == all.Max());
 }
 
-TEST_CASE("ReplicationMatrix computes means, covariance and intervals per metric", "[sim]") {
-  ReplicationMatrix m({"latency", "throughput"});
-  m.AddReplication({1, 10});
-  m.AddReplication({2, 20});
-  m.AddReplication({3, 30});
-  CHECK(m.Means()(0) == Approx(2));
-  CHECK(m.Means()(1) == Approx(20));
-  CHECK(m.Covariance()(0, 1) == Approx(10));  // perfectly correlated
-  CHECK(m.Interval(1).mean == Approx(20));
-  CHECK_THROWS(m.AddReplication({1}));
-}
-
 TEST_CASE("TimeSeries buckets values by fixed intervals", "[sim]") {
   TimeSeries ts(Duration::Seconds(1));
   ts.Add(Time::FromSeconds(0.5), 2);

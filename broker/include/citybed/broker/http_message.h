@@ -74,5 +74,7 @@ bool PercentDecode(std::string_view in, std::string& out, bool plus_is_space);
 inline constexpr size_t kMaxHeaderValue = 8192;
 bool ValidHeaderName(std::string_view name);
 bool ValidHeaderValue(std::string_view value);
+// The media type of a Content-Type or Accept item: what precedes ';', trimmed.
+std::string_view MediaType(std::string_view header);
 
 }  // namespace citybed::broker

@@ -39,5 +39,7 @@ struct Problem {
 inline Problem MakeProblem(ErrorType type, std::string detail, int status = 0) {
   return Problem{type, std::move(detail), status, {}};
 }
+// The most common one: a request whose data is not valid (400 BadRequestData).
+inline Problem BadRequestData(std::string detail) { return MakeProblem(ErrorType::kBadRequestData, std::move(detail)); }
 
 }  // namespace citybed::broker

@@ -7,7 +7,6 @@
 // index when needed. The World is not thread-safe; one run's thread owns it.
 #pragma once
 
-#include <Eigen/Dense>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -171,7 +170,7 @@ class World {
   // the only region).
   int TargetRegion(int from, sim::Rng& rng, bool other = false) const;
   // The origin-destination matrix (row i: probability that a request of region i is about j).
-  const Eigen::MatrixXd& TrafficMatrix() const { return od_; }
+  const std::vector<std::vector<double>>& TrafficMatrix() const { return od_; }
   int64_t UnixMicrosAt(int64_t t_ns) const { return scenario_->start_unix_us + t_ns / 1000; }
   // Expected request rate at time t (see OfferedLoad).
   OfferedLoad OfferedAt(int64_t t_ns) const;
@@ -217,7 +216,7 @@ class World {
   std::vector<std::vector<std::pair<std::string, std::vector<int>>>> by_type_;  // [region] -> (type, groups)
   double start_hour_ = 0;
   std::vector<std::vector<const EventSpec*>> events_;  // by region
-  Eigen::MatrixXd od_;
+  std::vector<std::vector<double>> od_;  // [i][j]
   std::vector<sim::Discrete> od_rows_;
   std::vector<sim::Discrete> od_rows_other_;  // the same without the diagonal
 };

@@ -3,13 +3,10 @@
 //   RunningStats        mean/variance/min/max of a stream of values (Welford; O(1) memory)
 //   ConfidenceInterval  mean ± half-width at a confidence level, from independent replications
 //                       (Student t with n-1 degrees of freedom)
-//   ReplicationMatrix   many metrics × many replications at once (Eigen): means, covariance
-//                       and a confidence interval per metric
 //   TimeSeries          fixed-interval buckets (count, sum, min, max) over simulated time
 // Value types; not thread-safe.
 #pragma once
 
-#include <Eigen/Dense>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -59,23 +56,6 @@ ConfidenceInterval MeanConfidenceInterval(const std::vector<double>& values, dou
 // minimises the marginal standard error of the rest, Σ_{i>d} (Y_i − Ȳ_d)² / (n − d)², is the
 // warm-up. Returns the number of observations to discard (a multiple of `batch`). O(n).
 size_t MserTruncation(const std::vector<double>& series, size_t batch = 5);
-
-// Rows are replications, columns are metrics (e.g. mean latency per operation).
-class ReplicationMatrix {
- public:
-  explicit ReplicationMatrix(std::vector<std::string> metric_names);
-  void AddReplication(const std::vector<double>& metrics);
-  size_t Replications() const { return rows_.size(); }
-  Eigen::VectorXd Means() const;
-  Eigen::MatrixXd Covariance() const;  // sample covariance (n-1)
-  ConfidenceInterval Interval(size_t metric, double level = 0.95) const;
-  const std::vector<std::string>& names() const { return names_; }
-
- private:
-  Eigen::MatrixXd AsMatrix() const;
-  std::vector<std::string> names_;
-  std::vector<std::vector<double>> rows_;
-};
 
 class TimeSeries {
  public:
