@@ -14,6 +14,7 @@ namespace citybed::broker {
 namespace json = boost::json;
 
 std::string ForwardWarning::Header() const {
+  if (!passed_on.empty()) return passed_on;
   std::string quoted;
   for (char c : text) {
     if (c == '"' || c == '\\') quoted += '\\';
@@ -318,6 +319,11 @@ bool ReadSourceAnswer(const SourcePlan& plan, const ForwardOutcome& outcome, boo
     warnings.push_back({199, name, "registration " + plan.reg->id + ": " + why});
     return false;
   }
+  // A source that is itself distributed says which of its sources failed: its answer may be
+  // incomplete, and so is ours. Passed on as they came (their agent names the failed source).
+  for (const std::string& w : outcome.warnings) {
+    if (ValidHeaderValue(w)) warnings.push_back({0, "", "", w});
+  }
   if (single && outcome.status == 404) return true;  // not there: not abnormal (6.3.17)
   if (outcome.status < 200 || outcome.status >= 300) {
     warnings.push_back({299, name, "registration " + plan.reg->id + ": the source answered " + std::to_string(outcome.status)});
@@ -389,8 +395,15 @@ void MergeSourceEntity(Entity& into, const Entity& from, bool auxiliary) {
   }
 }
 
-void AddWarnings(Response& r, const std::vector<ForwardWarning>& warnings) {
-  for (const ForwardWarning& w : warnings) r.headers.push_back({"NGSILD-Warning", w.Header()});
+void AddWarnings(Response& r, const std::vector<ForwardWarning>& warnings, std::string_view self) {
+  for (size_t i = 0; i < warnings.size() && i < kMaxWarnings; ++i) {
+    r.headers.push_back({"NGSILD-Warning", warnings[i].Header()});
+  }
+  if (warnings.size() > kMaxWarnings) {
+    const ForwardWarning more{199, self.empty() ? "-" : std::string(self),
+                              std::to_string(warnings.size() - kMaxWarnings) + " more warnings left out", ""};
+    r.headers.push_back({"NGSILD-Warning", more.Header()});
+  }
 }
 
 }  // namespace citybed::broker

@@ -64,8 +64,12 @@ struct ForwardWarning {
   int code = 199;        // 6.3.17: 110, 111, 199, 299
   std::string agent;     // the source: its alias or host:port
   std::string text;
+  std::string passed_on{};  // a warning a source's answer carried (its own sources' failures), as it came
   std::string Header() const;  // warn-code SP warn-agent SP quoted warn-text (RFC 7234 5.5)
 };
+// At most this many NGSILD-Warning fields in one answer; beyond, one more says how many were
+// left out (a hub over a hundred failing regions must not write headers its clients refuse).
+inline constexpr size_t kMaxWarnings = 24;
 
 // The received-by names of a Via header ("1.1 a, 1.1 b" -> {"a", "b"}).
 std::vector<std::string> ViaNames(std::string_view via);
@@ -96,7 +100,8 @@ ForwardRequest RetrieveForward(const SourcePlan& plan, const ForwardContext& fc,
                                const Context& ctx, const std::string& id);
 
 // Reads a source's answer: entities (one object for a retrieve, an array for a query) parsed
-// with the client's context, their system times kept. Returns false with a warning when the
+// with the client's context, their system times kept; the warnings the source's answer carried
+// are passed on (a block's failed regions reach the hub's client). Returns false with a warning when the
 // answer is a failure; a 404 to a retrieve is an empty, valid answer.
 bool ReadSourceAnswer(const SourcePlan& plan, const ForwardOutcome& outcome, bool single, const Codec& codec,
                       std::vector<Entity>& entities, std::vector<ForwardWarning>& warnings);
@@ -104,6 +109,6 @@ bool ReadSourceAnswer(const SourcePlan& plan, const ForwardOutcome& outcome, boo
 // Merges `from` into `into` (same id) by the rules above; `auxiliary` adds missing attributes only.
 void MergeSourceEntity(Entity& into, const Entity& from, bool auxiliary);
 
-void AddWarnings(Response& r, const std::vector<ForwardWarning>& warnings);
+void AddWarnings(Response& r, const std::vector<ForwardWarning>& warnings, std::string_view self);
 
 }  // namespace citybed::broker

@@ -162,6 +162,7 @@ class Forwarder::Impl : public std::enable_shared_from_this<Impl> {
     o.error = h.error;
     o.body = std::move(h.body);
     o.results_count = std::move(h.results_count);
+    o.warnings = std::move(h.warning_texts);
     p->self->in_flight_.fetch_sub(1);
     p->self->Complete(p->batch, p->index, std::move(o), p->key, p->cooldown);
   }
@@ -180,6 +181,9 @@ class Forwarder::Impl : public std::enable_shared_from_this<Impl> {
         o.status = r->status;
         o.body = std::move(r->body);
         o.results_count = r->Get("NGSILD-Results-Count");
+        for (const HttpField& h : r->headers) {
+          if (EqualsAsciiNoCase(h.name, "NGSILD-Warning")) o.warnings.push_back(h.value);
+        }
       } else {
         o.error = r.error().code == ErrorCode::kTimeout ? "timeout" : r.error().message;
       }
@@ -228,6 +232,7 @@ class Forwarder::Impl : public std::enable_shared_from_this<Impl> {
     o.port = url.port;
     o.connections = options_.connections_per_endpoint;
     o.timeout = std::chrono::milliseconds(60000);  // each request carries its own deadline
+    o.keep_warnings = true;  // a source's own partial answers are passed on (distributed.h)
     return pools_.emplace(key, std::make_unique<HttpClientPool>(io_, o)).first->second.get();
   }
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "citybed/common/strings.h"
+
 #include "ngsild_internal.h"
 
 namespace citybed::broker {
@@ -18,6 +20,7 @@ NgsiLdApi::Impl::Distribution NgsiLdApi::Impl::Distribute(const Request& req, co
     d.forwarder = forwarder_;
     self = via_name_;
   }
+  d.self = self;
   if (d.forwarder == nullptr) return d;
   // 5.5.13: local=true asks for this broker's own data.
   if (const std::string* local = req.FindParam("local"); local && *local == "true") return d;
@@ -65,6 +68,7 @@ struct Deferred {
   std::vector<uint32_t> projection;  // opts.only_attrs points here
   std::vector<SourcePlan> plans;
   std::vector<ForwardWarning> warnings;
+  std::string self;
 };
 
 std::shared_ptr<Deferred> MakeDeferred(const Request& req, const Call& call, const RenderOptions& opts,
@@ -77,6 +81,7 @@ std::shared_ptr<Deferred> MakeDeferred(const Request& req, const Call& call, con
   d->opts.only_attrs = opts.only_attrs != nullptr ? &d->projection : nullptr;
   d->plans = std::move(dist.plans);
   d->warnings = std::move(dist.warnings);
+  d->self = std::move(dist.self);
   return d;
 }
 
@@ -137,7 +142,7 @@ Response NgsiLdApi::Impl::DistributedQuery(const Request& req, const Call& call,
       for (size_t i = offset; i < merged.size() && i < want; ++i) page.push_back(merged[i].get());
       Response answer = QueryPage(d->req, d->call, d->opts, page, offset, limit, count, total,
                                   more || merged.size() > want, *d->call.ctx);
-      AddWarnings(answer, d->warnings);
+      AddWarnings(answer, d->warnings, d->self);
       AddForwardedHeader(answer, outcomes);
       sink(std::move(answer));
     });
@@ -174,7 +179,7 @@ Response NgsiLdApi::Impl::DistributedRetrieve(const Request& req, const Call& ca
         }
       }
       Response answer = FinishRetrieve(d->req, d->call, merged ? &*merged : nullptr, id, d->opts, d->projection);
-      AddWarnings(answer, d->warnings);
+      AddWarnings(answer, d->warnings, d->self);
       AddForwardedHeader(answer, outcomes);
       sink(std::move(answer));
     });

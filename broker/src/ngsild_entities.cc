@@ -93,7 +93,7 @@ Response NgsiLdApi::Impl::RetrieveEntity(Request& req, const PathParams& p) {
   Distribution dist = Distribute(req, *call, ask);
   if (!dist.plans.empty()) return DistributedRetrieve(req, *call, std::move(dist), std::move(e), id, *opts, std::move(attrs));
   Response r = FinishRetrieve(req, *call, e.get(), id, *opts, attrs);
-  AddWarnings(r, dist.warnings);
+  AddWarnings(r, dist.warnings, dist.self);
   return r;
 }
 

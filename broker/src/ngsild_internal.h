@@ -123,7 +123,10 @@ class NgsiLdApi::Impl {
     uint32_t geoproperty = 0;
     PatternPtr id_pattern;
   };
-  Response RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx);
+  // `as_get`: the request whose parameters a forwarded query copies (GET /entities: the request
+  // itself; a POST query: its body as GET parameters); null: not forwarded, for `not_forwarded`.
+  Response RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx,
+                    const Request* as_get, const std::string& not_forwarded = "");
   // Writes one page of a query's answer (entities or a GeoJSON FeatureCollection), with the
   // count (when asked) and the page links.
   Response QueryPage(const Request& req, const Call& call, const RenderOptions& opts,
@@ -143,6 +146,7 @@ class NgsiLdApi::Impl {
     std::vector<ForwardWarning> warnings;
     ForwardContext fc;
     Forwarder* forwarder = nullptr;
+    std::string self;  // this broker's name in Via headers and warnings
   };
   Distribution Distribute(const Request& req, const Call& call, const DistributedAsk& ask);
   // Answers a query from the local matches (the first offset + limit, in store order) and the

@@ -107,7 +107,70 @@ void AddPageLinks(const Request& req, Response& r, size_t offset, size_t limit, 
   r.SetHeader("Link", joined);
 }
 
-Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx) {
+namespace {
+
+// A POST query's body (6.23.3.1, the Query data type 5.2.23) as the parameters of the
+// equivalent GET /entities, which is what a forwarded query sends (QueryForward copies the
+// client's parameters). Terms stay as the client wrote them: the forwarded request names the
+// same @context. Returns the reason instead when there is no exact GET form.
+Expected<std::vector<std::pair<std::string, std::string>>, std::string> QueryBodyAsParams(const json::object& o) {
+  std::vector<std::pair<std::string, std::string>> params;
+  auto joined = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const std::string& x : v) out += (out.empty() ? "" : ",") + x;
+    return out;
+  };
+  auto string_member = [](const json::object& from, std::string_view key) -> const json::string* {
+    const json::value* v = from.if_contains(key);
+    return v != nullptr ? v->if_string() : nullptr;
+  };
+  if (const json::value* ents = o.if_contains("entities"); ents && ents->is_array() && !ents->get_array().empty()) {
+    const json::array& list = ents->get_array();
+    if (list.size() == 1) {
+      const json::object& e = list[0].as_object();
+      for (const char* key : {"type", "id", "idPattern"}) {
+        if (const json::string* v = string_member(e, key)) params.emplace_back(key, std::string(*v));
+      }
+    } else {
+      // Several selectors: only "any of these types" has a GET form (ids or patterns per type do not).
+      std::vector<std::string> types;
+      for (const json::value& e : list) {
+        const json::object& eo = e.as_object();
+        const json::string* t = string_member(eo, "type");
+        if (t == nullptr || eo.contains("id") || eo.contains("idPattern")) {
+          return Unexpected(std::string("several entity selectors with ids or patterns have no GET form to forward"));
+        }
+        types.emplace_back(*t);
+      }
+      params.emplace_back("type", joined(types));
+    }
+  }
+  if (const json::value* a = o.if_contains("attrs"); a && a->is_array()) {
+    std::vector<std::string> attrs;
+    for (const json::value& x : a->get_array()) {
+      if (x.is_string()) attrs.emplace_back(x.get_string());
+    }
+    if (!attrs.empty()) params.emplace_back("attrs", joined(attrs));
+  }
+  for (const char* key : {"q", "scopeQ", "csf"}) {
+    if (const json::string* v = string_member(o, key)) params.emplace_back(key, std::string(*v));
+  }
+  if (const json::value* g = o.if_contains("geoQ"); g && g->is_object()) {
+    const json::object& go = g->get_object();
+    for (const char* key : {"georel", "geometry", "geoproperty"}) {
+      if (const json::string* v = string_member(go, key)) params.emplace_back(key, std::string(*v));
+    }
+    if (const json::value* c = go.if_contains("coordinates")) {
+      params.emplace_back("coordinates", c->is_string() ? std::string(c->get_string()) : json::serialize(*c));
+    }
+  }
+  return params;
+}
+
+}  // namespace
+
+Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQuery& query, const Context& ctx,
+                                   const Request* as_get, const std::string& not_forwarded) {
   auto page = ReadPage(req, options_);
   if (!page) return ProblemResponse(page.error());
   std::vector<uint32_t> projection;
@@ -116,10 +179,10 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
   if (!query.attrs.empty()) opts->only_attrs = &query.attrs;
   opts->with_context = call.accept == AcceptKind::kLd;
 
-  // A distributed query (4.3.6) when registered sources may hold matching entities. Only
-  // GET /entities is forwarded: its parameters are what a source understands.
+  // A distributed query (4.3.6) when registered sources may hold matching entities, forwarded
+  // as GET /entities (a POST query as its GET form: what every source understands).
   Distribution dist;
-  if (req.method == Method::kGet) {
+  if (as_get != nullptr) {
     DistributedAsk ask;
     ask.operation = "queryEntity";
     ask.types = query.filter.types;
@@ -128,7 +191,12 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
     ask.id_pattern = query.id_pattern.get();
     ask.attrs = query.attrs;
     ask.geo = query.geo ? &*query.geo : nullptr;
-    dist = Distribute(req, call, ask);
+    dist = Distribute(*as_get, call, ask);
+  } else if (!not_forwarded.empty() && registrations_.HasTenant(call.tenant) &&
+             !registrations_.List(call.tenant, {}).empty()) {
+    std::lock_guard lock(forwarding_mu_);
+    dist.self = via_name_;
+    dist.warnings.push_back({199, dist.self.empty() ? "-" : dist.self, "not forwarded to registered sources: " + not_forwarded});
   }
   const bool distributed = !dist.plans.empty();
 
@@ -179,7 +247,7 @@ Response NgsiLdApi::Impl::RunQuery(const Request& req, const Call& call, EntityQ
   shown.reserve(results.size());
   for (const EntityPtr& e : results) shown.push_back(e.get());
   Response r = QueryPage(req, call, *opts, shown, page->offset, page->limit, page->count, matched, matched > want, ctx);
-  AddWarnings(r, dist.warnings);
+  AddWarnings(r, dist.warnings, dist.self);
   return r;
 }
 
@@ -271,7 +339,7 @@ Response NgsiLdApi::Impl::QueryEntities(Request& req, const PathParams&) {
     query.geoproperty = ctx.ExpandToId(geo->geoproperty, names_);
     query.geo = std::move(*geo);
   }
-  return RunQuery(req, *call, query, ctx);
+  return RunQuery(req, *call, query, ctx, &req);
 }
 
 Response NgsiLdApi::Impl::QueryPost(Request& req, const PathParams&) {
@@ -333,7 +401,20 @@ Response NgsiLdApi::Impl::QueryPost(Request& req, const PathParams&) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData,
                                        "a query needs at least one of entities, attrs, q or geoQ"));
   }
-  return RunQuery(req, *call, query, ctx);
+  // Forwarded as its GET form, under the context the body's terms are in: that context must
+  // have a URL to name in the forwarded requests' Link header.
+  Call as_call = *call;
+  as_call.ctx = *ctx_result;
+  auto params = QueryBodyAsParams(o);
+  if (params && !ctx.is_core() && ctx.link_url().empty()) {
+    params = Unexpected(std::string("the query's @context has no URL to name to the sources"));
+  }
+  if (!params) return RunQuery(req, as_call, query, ctx, nullptr, params.error());
+  Request as_get = req;
+  as_get.method = Method::kGet;
+  as_get.body.clear();
+  for (auto& kv : *params) as_get.query.push_back(std::move(kv));
+  return RunQuery(req, as_call, query, ctx, &as_get);
 }
 
 Response NgsiLdApi::Impl::ListTypes(Request& req, const PathParams&) {

@@ -283,7 +283,9 @@ class Session : public std::enable_shared_from_this<Session> {
       resp = ProblemResponse(MakeProblem(ErrorType::kInternalError, "a response header could not be formed"));
       res_.result(500);
     }
-    for (Header& h : resp.headers) res_.set(h.name, std::move(h.value));
+    // insert, not set: a field may repeat (one NGSILD-Warning per failed source; SetHeader keeps
+    // the others unique).
+    for (Header& h : resp.headers) res_.insert(h.name, std::move(h.value));
     const bool no_body = resp.status == 204 || resp.status == 304 || (resp.status >= 100 && resp.status < 200);
     if (!no_body) {
       if (method == Method::kHead) {

@@ -278,7 +278,10 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
       o.status = static_cast<int>(res.result_int());
       if (auto it = res.find("NGSILD-Results-Count"); it != res.end()) o.results_count = std::string(it->value());
       else if (auto v2 = res.find("Fiware-Total-Count"); v2 != res.end()) o.results_count = std::string(v2->value());
-      for (auto [it, end] = res.equal_range("NGSILD-Warning"); it != end; ++it) ++o.warnings;
+      for (auto [it, end] = res.equal_range("NGSILD-Warning"); it != end; ++it) {
+        ++o.warnings;
+        if (options_.keep_warnings) o.warning_texts.emplace_back(it->value());
+      }
       if (auto f = res.find("Citybed-Forwarded"); f != res.end()) ParseForwarded(f->value(), o);
       if (options_.keep_body) o.body = std::move(res.body());
       if (!res.keep_alive()) {

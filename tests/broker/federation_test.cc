@@ -133,6 +133,30 @@ TEST_CASE("Federation: a query reaches the registered brokers and merges their e
     CHECK(Ids(other.body).empty());
     CHECK(hub.broker.forwarder().Counters().sent == 2);  // only the first query's two
   }
+  SECTION("POST /entityOperations/query is forwarded as its GET form") {
+    const FetchResult post = hub.Call("POST", "/ngsi-ld/v1/entityOperations/query?count=true",
+                                      R"({"type":"Query","entities":[{"type":"Room"}],"q":"temperature>=21"})");
+    REQUIRE(post.status == 200);
+    std::vector<std::string> got = Ids(post.body);
+    std::sort(got.begin(), got.end());
+    CHECK(got == std::vector<std::string>{"urn:ngsi-ld:Room:a2", "urn:ngsi-ld:Room:b1", "urn:ngsi-ld:Room:h1"});
+    CHECK(post.Get("NGSILD-Results-Count") == "3");
+    CHECK(Warnings(post) == 0);
+    // A geo-query in the body travels too (coordinates as a JSON array).
+    const FetchResult geo = hub.Call(
+        "POST", "/ngsi-ld/v1/entityOperations/query",
+        R"({"type":"Query","entities":[{"type":"Room"}],"geoQ":{"geometry":"Point","coordinates":[139.7,35.6],"georel":"near;maxDistance==1"}})");
+    CHECK(geo.status == 200);
+    CHECK(Ids(geo.body).empty());  // the rooms have no location
+    CHECK(Warnings(geo) == 0);
+    // Selectors with ids per type have no GET form: answered from local data, and said so.
+    const FetchResult mixed = hub.Call(
+        "POST", "/ngsi-ld/v1/entityOperations/query",
+        R"({"type":"Query","entities":[{"type":"Room","id":"urn:ngsi-ld:Room:a1"},{"type":"Room","id":"urn:ngsi-ld:Room:h1"}]})");
+    CHECK(mixed.status == 200);
+    CHECK(Ids(mixed.body) == std::vector<std::string>{"urn:ngsi-ld:Room:h1"});
+    CHECK(mixed.Get("NGSILD-Warning").find("not forwarded") != std::string::npos);
+  }
   SECTION("retrieve finds an entity held by one source") {
     const FetchResult one = hub.Call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:Room:b1");
     REQUIRE(one.status == 200);
@@ -325,4 +349,67 @@ TEST_CASE("Federation: registration members for forwarding are validated", "[bro
   CHECK(status(R"(,"contextSourceInfo":[{"key":"X-A","value":"a\r\nInjected: 1"}])") == 400);
   CHECK(status(R"(,"tenant":7)") == 400);
   CHECK(status(R"(,"management":{"timeout":500,"cooldown":1000},"contextSourceAlias":"city-a")") == 201);
+}
+
+TEST_CASE("Federation: a source's own failed sources reach the client's answer", "[broker][federation]") {
+  // hub -> block -> region (down): the block answers 200 with what it has and a warning; the
+  // hub used to drop that warning, so a hierarchy's partial answers looked complete.
+  std::string down;
+  {
+    Receiver gone;
+    down = gone.url("");
+  }
+  BrokerOptions block_options = FedOptions();
+  block_options.via_name = "block-kanto";
+  Node block(block_options);
+  block.Create(Room("urn:ngsi-ld:Room:b1", 2));
+  block.Register(TypeRegistration(down, "Room", R"(,"contextSourceAlias":"region-13")"));
+  BrokerOptions hub_options = FedOptions();
+  hub_options.via_name = "hub";
+  Node hub(hub_options);
+  hub.Create(Room("urn:ngsi-ld:Room:h1", 1));
+  hub.Register(TypeRegistration(block.Endpoint(), "Room", R"(,"contextSourceAlias":"block-kanto")"));
+
+  const FetchResult direct = block.Call("GET", "/ngsi-ld/v1/entities?type=Room");
+  REQUIRE(Warnings(direct) == 1);
+  const FetchResult r = hub.Call("GET", "/ngsi-ld/v1/entities?type=Room");
+  CHECK(r.status == 200);
+  std::vector<std::string> ids = Ids(r.body);
+  std::sort(ids.begin(), ids.end());
+  CHECK(ids == std::vector<std::string>{"urn:ngsi-ld:Room:b1", "urn:ngsi-ld:Room:h1"});
+  REQUIRE(Warnings(r) == 1);
+  // Passed on as the block wrote it: the agent is the region, not the block (the text may differ
+  // from the direct call's: the region is cooling down by now).
+  CHECK(r.Get("NGSILD-Warning").rfind("199 region-13 \"", 0) == 0);
+  // The same for a retrieve of one entity.
+  const FetchResult one = hub.Call("GET", "/ngsi-ld/v1/entities/urn:ngsi-ld:Room:b1");
+  CHECK(one.status == 200);
+  CHECK(Warnings(one) == 1);
+}
+
+TEST_CASE("Federation: an answer carries at most a bounded number of warnings", "[broker][federation]") {
+  BrokerOptions o = FedOptions();
+  o.via_name = "hub";
+  Node hub(o);
+  hub.Create(Room("urn:ngsi-ld:Room:h1", 1));
+  std::string down;
+  {
+    Receiver gone;
+    down = gone.url("");
+  }
+  const size_t kMaxWarnings = 24;  // broker/src/distributed.h
+  const size_t sources = kMaxWarnings + 6;
+  for (size_t i = 0; i < sources; ++i) {
+    hub.Register(TypeRegistration(down + "/r" + std::to_string(i), "Room"));
+  }
+  const FetchResult r = hub.Call("GET", "/ngsi-ld/v1/entities?type=Room");
+  CHECK(r.status == 200);
+  CHECK(Ids(r.body) == std::vector<std::string>{"urn:ngsi-ld:Room:h1"});
+  INFO(r.Get("NGSILD-Warning"));
+  CHECK(Warnings(r) == kMaxWarnings + 1);
+  bool summary = false;
+  for (const HttpField& h : r.headers) {
+    summary = summary || h.value == "199 hub \"6 more warnings left out\"";
+  }
+  CHECK(summary);
 }

@@ -38,6 +38,7 @@ struct ForwardOutcome {
   bool cooled = false;        // not sent: the endpoint is cooling down after a failure
   std::string body;
   std::string results_count;  // NGSILD-Results-Count of the answer, if any
+  std::vector<std::string> warnings;  // its NGSILD-Warning values (the source's own failed sources)
   double seconds = 0;         // from Send to the answer
   bool answered() const { return error.empty() && status != 0; }
 };

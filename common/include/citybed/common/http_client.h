@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace citybed {
 
@@ -31,6 +32,7 @@ struct HttpClientOptions {
   std::chrono::milliseconds timeout{10000};  // from the start of sending to the full response
   size_t max_queue = 1 << 20;                // requests waiting beyond this fail at once
   bool keep_body = true;                     // false: response bodies are read and discarded
+  bool keep_warnings = false;                // true: NGSILD-Warning values in HttpOutcome::warning_texts
 };
 
 struct HttpOutcome {
@@ -39,6 +41,7 @@ struct HttpOutcome {
   std::string body;
   std::string results_count;   // NGSILD-Results-Count (or NGSI-v2 Fiware-Total-Count), if present
   int warnings = 0;            // NGSILD-Warning header fields (a distributed operation's failed sources)
+  std::vector<std::string> warning_texts;  // their values, kept only with keep_warnings
   int forwarded_sources = -1;  // Citybed-Forwarded: sources a distributed answer asked (-1: not one)
   uint64_t forwarded_bytes = 0;  // ... and the bytes they answered
   std::chrono::nanoseconds waited{0};  // in the queue before a connection took the request
