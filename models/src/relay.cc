@@ -40,6 +40,7 @@ class Relay::Impl : public std::enable_shared_from_this<Impl> {
       o.port = parsed->port;
       o.connections = 8;
       o.timeout = std::chrono::milliseconds(60000);
+      o.keep_warnings = true;  // a source broker's NGSILD-Warnings travel back with its answer
       pools_.push_back(std::make_unique<HttpClientPool>(io_, o));
       hosts_.push_back(parsed->host_header);
     }
@@ -175,6 +176,7 @@ class Relay::Impl : public std::enable_shared_from_this<Impl> {
     answer->body = std::move(o.body);
     if (!answer->body.empty()) answer->content_type = "application/json";
     if (!o.results_count.empty()) answer->headers.emplace_back("NGSILD-Results-Count", o.results_count);
+    for (std::string& w : o.warning_texts) answer->headers.emplace_back("NGSILD-Warning", std::move(w));
     const uint64_t bytes = answer->body.size() + 160;
     self->stats_.bytes_back += bytes;
     self->Cross(hop, self->fed_.SiteToSite(hop->source, hop->at), bytes, [hop, answer] { hop->reply(std::move(*answer)); });

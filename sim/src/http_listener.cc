@@ -58,7 +58,7 @@ class HttpListener::Impl : public std::enable_shared_from_this<Impl> {
       res.version(11);
       res.result(static_cast<unsigned>(reply.status));
       if (!reply.content_type.empty()) res.set(http::field::content_type, reply.content_type);
-      for (auto& [name, value] : reply.headers) res.set(name, std::move(value));
+      for (auto& [name, value] : reply.headers) res.insert(name, std::move(value));  // a field may repeat
       if (reply.status != 204) {
         res.body() = std::move(reply.body);
         res.prepare_payload();

@@ -44,8 +44,10 @@ struct Federated {
   std::vector<std::string> urls;
 
   // `faults`: a "faults" array to add to the scenario, or empty.
-  explicit Federated(const std::string& faults = "") {
+  explicit Federated(const std::string& faults = "", const std::string& topology = "star") {
     std::string text = kScenario;
+    const std::string star = R"("topology": "star")";
+    text.replace(text.find(star), star.size(), "\"topology\": \"" + topology + "\"");
     if (!faults.empty()) text.insert(text.rfind('}'), ", \"faults\": " + faults);
     auto s = ParseScenario(text, "fed.json");
     INFO((s ? std::string() : FormatErrors("fed.json", s.error())));
@@ -170,6 +172,26 @@ TEST_CASE("E2E federation: a scenario fault of one region's broker shows in its 
   const auto& fukuoka = recorder.regions()[2];
   CHECK(fukuoka.statuses.count("503") == 1);
   CHECK(recorder.regions()[0].statuses.count("503") == 0);
+  const nlohmann::json j = recorder.interop().ToJson();
+  INFO(j.dump());
+  CHECK(j["partial_answers"].get<int>() > 0);
+}
+
+TEST_CASE("E2E federation: in a hierarchy, a region's failure reaches the hub's users as a partial answer",
+          "[e2e][federation]") {
+  // region -> block -> national: Fukuoka's broker answers 503 from 3 s to 6 s. Its block answers
+  // the hub with what it has and a warning; the relay and the hub pass the warning on. Before,
+  // the relay dropped it and the hub's users were told nothing (partial 0).
+  Federated fed(R"([{"kind": "broker-outage", "mode": "error", "regions": ["fukuoka"], "at": "3s", "duration": "3s"}])",
+                "hierarchy");
+  auto protocol = MakeNgsiLdProtocol(fed.urls[0].substr(7));
+  results::Recorder recorder(fed.RecorderOptions());
+  EmulationOptions eo;
+  eo.broker_url = fed.urls[0];
+  eo.site_urls = fed.urls;
+  const EmulationResult result = RunEmulation(*fed.world, *protocol, eo, recorder);
+  CHECK(result.reached_end);
+  CHECK(result.federation.faulted > 0);
   const nlohmann::json j = recorder.interop().ToJson();
   INFO(j.dump());
   CHECK(j["partial_answers"].get<int>() > 0);
