@@ -395,6 +395,60 @@ void MergeSourceEntity(Entity& into, const Entity& from, bool auxiliary) {
   }
 }
 
+Expected<std::vector<std::pair<std::string, std::string>>, std::string> QueryBodyAsParams(const json::object& o) {
+  std::vector<std::pair<std::string, std::string>> params;
+  auto joined = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const std::string& x : v) out += (out.empty() ? "" : ",") + x;
+    return out;
+  };
+  auto string_member = [](const json::object& from, std::string_view key) -> const json::string* {
+    const json::value* v = from.if_contains(key);
+    return v != nullptr ? v->if_string() : nullptr;
+  };
+  if (const json::value* ents = o.if_contains("entities"); ents && ents->is_array() && !ents->get_array().empty()) {
+    const json::array& list = ents->get_array();
+    if (list.size() == 1) {
+      const json::object& e = list[0].as_object();
+      for (const char* key : {"type", "id", "idPattern"}) {
+        if (const json::string* v = string_member(e, key)) params.emplace_back(key, std::string(*v));
+      }
+    } else {
+      // Several selectors: only "any of these types" has a GET form (ids or patterns per type do not).
+      std::vector<std::string> types;
+      for (const json::value& e : list) {
+        const json::object& eo = e.as_object();
+        const json::string* t = string_member(eo, "type");
+        if (t == nullptr || eo.contains("id") || eo.contains("idPattern")) {
+          return Unexpected(std::string("several entity selectors with ids or patterns have no GET form to forward"));
+        }
+        types.emplace_back(*t);
+      }
+      params.emplace_back("type", joined(types));
+    }
+  }
+  if (const json::value* a = o.if_contains("attrs"); a && a->is_array()) {
+    std::vector<std::string> attrs;
+    for (const json::value& x : a->get_array()) {
+      if (x.is_string()) attrs.emplace_back(x.get_string());
+    }
+    if (!attrs.empty()) params.emplace_back("attrs", joined(attrs));
+  }
+  for (const char* key : {"q", "scopeQ", "csf"}) {
+    if (const json::string* v = string_member(o, key)) params.emplace_back(key, std::string(*v));
+  }
+  if (const json::value* g = o.if_contains("geoQ"); g && g->is_object()) {
+    const json::object& go = g->get_object();
+    for (const char* key : {"georel", "geometry", "geoproperty"}) {
+      if (const json::string* v = string_member(go, key)) params.emplace_back(key, std::string(*v));
+    }
+    if (const json::value* c = go.if_contains("coordinates")) {
+      params.emplace_back("coordinates", c->is_string() ? std::string(c->get_string()) : json::serialize(*c));
+    }
+  }
+  return params;
+}
+
 void AddWarnings(Response& r, const std::vector<ForwardWarning>& warnings, std::string_view self) {
   for (size_t i = 0; i < warnings.size() && i < kMaxWarnings; ++i) {
     r.headers.push_back({"NGSILD-Warning", warnings[i].Header()});

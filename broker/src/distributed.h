@@ -106,6 +106,12 @@ ForwardRequest RetrieveForward(const SourcePlan& plan, const ForwardContext& fc,
 bool ReadSourceAnswer(const SourcePlan& plan, const ForwardOutcome& outcome, bool single, const Codec& codec,
                       std::vector<Entity>& entities, std::vector<ForwardWarning>& warnings);
 
+// A POST query's body (6.23.3.1, the Query data type 5.2.23) as the parameters of the
+// equivalent GET /entities, which is what a forwarded query sends (QueryForward copies the
+// client's parameters). Terms stay as the client wrote them: the forwarded request names the
+// same @context. Returns the reason instead when there is no exact GET form.
+Expected<std::vector<std::pair<std::string, std::string>>, std::string> QueryBodyAsParams(const boost::json::object& o);
+
 // Merges `from` into `into` (same id) by the rules above; `auxiliary` adds missing attributes only.
 void MergeSourceEntity(Entity& into, const Entity& from, bool auxiliary);
 

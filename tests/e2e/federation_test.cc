@@ -156,43 +156,50 @@ TEST_CASE("E2E federation: a region's broker that goes away gives partial answer
   CHECK(j["recall"].get<double>() < 1.0);
 }
 
+namespace {
+
+// A run in which Fukuoka's broker answers 503 from 3 s to 6 s, in the given topology.
+struct FukuokaFault {
+  Federated fed;
+  results::Recorder recorder;
+  EmulationResult result;
+  explicit FukuokaFault(const std::string& topology)
+      : fed(R"([{"kind": "broker-outage", "mode": "error", "regions": ["fukuoka"], "at": "3s", "duration": "3s"}])",
+            topology),
+        recorder(fed.RecorderOptions()) {
+    auto protocol = MakeNgsiLdProtocol(fed.urls[0].substr(7));
+    EmulationOptions eo;
+    eo.broker_url = fed.urls[0];
+    eo.site_urls = fed.urls;
+    result = RunEmulation(*fed.world, *protocol, eo, recorder);
+  }
+};
+
+}  // namespace
+
 TEST_CASE("E2E federation: a scenario fault of one region's broker shows in its users' and others' reads",
           "[e2e][federation]") {
-  // Fukuoka's broker answers 503 from 3 s to 6 s of the run.
-  Federated fed(R"([{"kind": "broker-outage", "mode": "error", "regions": ["fukuoka"], "at": "3s", "duration": "3s"}])");
-  auto protocol = MakeNgsiLdProtocol(fed.urls[0].substr(7));
-  results::Recorder recorder(fed.RecorderOptions());
-  EmulationOptions eo;
-  eo.broker_url = fed.urls[0];
-  eo.site_urls = fed.urls;
-  const EmulationResult result = RunEmulation(*fed.world, *protocol, eo, recorder);
-  CHECK(result.reached_end);
-  CHECK(result.federation.faulted > 0);  // forwarded reads met the fault
+  FukuokaFault run("star");
+  CHECK(run.result.reached_end);
+  CHECK(run.result.federation.faulted > 0);  // forwarded reads met the fault
   // Fukuoka's own users got 503 during the fault; nobody else did.
-  const auto& fukuoka = recorder.regions()[2];
+  const auto& fukuoka = run.recorder.regions()[2];
   CHECK(fukuoka.statuses.count("503") == 1);
-  CHECK(recorder.regions()[0].statuses.count("503") == 0);
-  const nlohmann::json j = recorder.interop().ToJson();
+  CHECK(run.recorder.regions()[0].statuses.count("503") == 0);
+  const nlohmann::json j = run.recorder.interop().ToJson();
   INFO(j.dump());
   CHECK(j["partial_answers"].get<int>() > 0);
 }
 
 TEST_CASE("E2E federation: in a hierarchy, a region's failure reaches the hub's users as a partial answer",
           "[e2e][federation]") {
-  // region -> block -> national: Fukuoka's broker answers 503 from 3 s to 6 s. Its block answers
-  // the hub with what it has and a warning; the relay and the hub pass the warning on. Before,
-  // the relay dropped it and the hub's users were told nothing (partial 0).
-  Federated fed(R"([{"kind": "broker-outage", "mode": "error", "regions": ["fukuoka"], "at": "3s", "duration": "3s"}])",
-                "hierarchy");
-  auto protocol = MakeNgsiLdProtocol(fed.urls[0].substr(7));
-  results::Recorder recorder(fed.RecorderOptions());
-  EmulationOptions eo;
-  eo.broker_url = fed.urls[0];
-  eo.site_urls = fed.urls;
-  const EmulationResult result = RunEmulation(*fed.world, *protocol, eo, recorder);
-  CHECK(result.reached_end);
-  CHECK(result.federation.faulted > 0);
-  const nlohmann::json j = recorder.interop().ToJson();
+  // region -> block -> national: Fukuoka's block answers the hub with what it has and a
+  // warning; the relay and the hub pass the warning on. Before, the relay dropped it and the
+  // hub's users were told nothing (partial 0).
+  FukuokaFault run("hierarchy");
+  CHECK(run.result.reached_end);
+  CHECK(run.result.federation.faulted > 0);
+  const nlohmann::json j = run.recorder.interop().ToJson();
   INFO(j.dump());
   CHECK(j["partial_answers"].get<int>() > 0);
 }
