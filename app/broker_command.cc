@@ -31,6 +31,8 @@ struct BrokerCommandOptions {
   bool no_forwarding = false;
   bool no_service_metrics = false;
   bool metrics_tenants = false;
+  std::string store;                  // "" : entities in memory only
+  std::string store_engine = "rocksdb";
 };
 
 int RunBroker(const BrokerCommandOptions& o) {
@@ -63,6 +65,8 @@ int RunBroker(const BrokerCommandOptions& o) {
   options.server.service_metrics = !o.no_service_metrics;
   options.via_name = o.via_name;
   options.metrics_per_tenant = o.metrics_tenants;
+  options.durable.path = o.store;
+  options.durable.engine = o.store_engine;
   options.api.forward_timeout = std::chrono::milliseconds(std::max<int64_t>(1, *forward_timeout / 1000000));
   options.api.forward_cooldown = std::chrono::milliseconds(*forward_cooldown / 1000000);
 
@@ -80,10 +84,16 @@ int RunBroker(const BrokerCommandOptions& o) {
   }
   CITYBED_LOG(kInfo) << "citybed broker listening on " << b.url() << " (" << o.threads << " thread"
                      << (o.threads == 1 ? "" : "s") << "); NGSI-LD at " << b.url() << "/ngsi-ld/v1, NGSI-v2 at " << b.url() << "/v2";
+  if (broker::DurableStore* d = b.durable_store()) {
+    const broker::DurableStats s = d->stats();
+    CITYBED_LOG(kInfo) << "durable store " << o.store << " (" << s.engine << "): " << s.recovered
+                       << " entities loaded in " << s.recovery_seconds << " s; writes are answered once on disk";
+  }
   int sig = 0;
   sigwait(&signals, &sig);
   CITYBED_LOG(kInfo) << "received " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", shutting down";
   b.Stop();
+  if (broker::DurableStore* d = b.durable_store()) d->Flush();
   const auto n = b.notifier().Counters();
   CITYBED_LOG(kInfo) << "stopped: " << b.metrics().TotalRequests() << " requests served, " << n.sent
                      << " notifications sent, " << n.failed << " failed, " << n.dropped << " dropped";
@@ -113,6 +123,12 @@ void RegisterBroker(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--forward-cooldown", o->forward_cooldown,
                   "After a failed forwarded request, the source is not asked for this long (unless management.cooldown says)")
+      ->capture_default_str();
+  cmd->add_option("--store", o->store,
+                  "Keep entities, subscriptions and registrations durably in this directory (created if missing): every "
+                  "acknowledged write survives a crash; loaded at start. Default: in memory only");
+  cmd->add_option("--store-engine", o->store_engine, "Storage engine of --store: rocksdb, lmdb or sqlite")
+      ->check(CLI::IsMember({"rocksdb", "lmdb", "sqlite"}))
       ->capture_default_str();
   cmd->add_flag("--no-forwarding", o->no_forwarding,
                 "Keep registrations without acting on them: retrieve and query answer from local data only");

@@ -1,14 +1,25 @@
 #include "citybed/broker/broker.h"
 
 #include "citybed/broker/json_writer.h"
+#include "citybed/common/log.h"
 #include "citybed/common/version.h"
+#include "json_parse.h"
 
 namespace citybed::broker {
 
 Broker::Broker(BrokerOptions options)
     : options_(std::move(options)),
       contexts_(options_.contexts),
-      store_(MakeMemoryStore(names_, options_.store_shards)),
+      store_([this]() -> std::unique_ptr<Store> {
+        if (options_.durable.path.empty()) return MakeMemoryStore(names_, options_.store_shards);
+        auto durable = DurableStore::Open(options_.durable, names_, options_.store_shards);
+        if (!durable) {
+          store_error_ = durable.error();
+          return MakeMemoryStore(names_, options_.store_shards);
+        }
+        durable_ = durable->get();
+        return std::move(*durable);
+      }()),
       notifier_([this] {
         NotifierOptions o = options_.notifier;
         if (o.delivery == nullptr) o.delivery = &service_->delivery();
@@ -60,12 +71,35 @@ Broker::Broker(BrokerOptions options)
 
 Broker::~Broker() { Stop(); }
 
+namespace {
+// A request that may change stored state: every method but GET, HEAD and OPTIONS, except the
+// queries sent with POST.
+bool IsWrite(const Request& req) {
+  if (req.method == Method::kGet || req.method == Method::kHead || req.method == Method::kOptions) return false;
+  if (req.method != Method::kPost) return true;
+  std::string_view path(req.target);
+  path = path.substr(0, path.find('?'));
+  return !path.ends_with("/entityOperations/query") && path != "/v2/op/query";
+}
+}  // namespace
+
 Response Broker::Dispatch(Request& req, int* route) {
   int matched = -1;
+  const bool v2 = req.target == "/v2" || req.target.rfind("/v2/", 0) == 0;
+  if (durable_ != nullptr) {
+    durable_->TakeTicket();  // nothing of an earlier request
+    // While the durable store cannot commit, writes are refused before they change anything.
+    if (IsWrite(req)) {
+      if (auto refused = durable_->Refusal()) {
+        if (route) *route = -1;
+        return v2 ? OrionErrorResponse(refused->HttpStatus(), refused->detail) : ProblemResponse(*refused);
+      }
+    }
+  }
   Response r = router_.Handle(req, &matched);
   if (route) *route = matched;
   // The router's own answers (no such resource, method not allowed) on /v2 paths: Orion's shape.
-  if (matched < 0 && (req.target == "/v2" || req.target.rfind("/v2/", 0) == 0)) {
+  if (matched < 0 && v2) {
     std::string description = r.status == 405   ? "method not allowed"
                               : r.status == 404 ? "Service not found. Check your URL as probably it is wrong."
                                                 : "bad request";
@@ -78,10 +112,21 @@ Response Broker::Dispatch(Request& req, int* route) {
       tenant && req.target.rfind("/ngsi-ld/", 0) == 0 && r.FindHeader("NGSILD-Tenant") == nullptr) {
     r.SetHeader("NGSILD-Tenant", *tenant);
   }
+  // A durable write is answered once it is on disk (group commit, durable_store.h).
+  if (durable_ != nullptr) {
+    if (const uint64_t ticket = durable_->TakeTicket()) {
+      return durable_->Deferred(std::move(r), ticket, v2);
+    }
+  }
   return r;
 }
 
 Expected<void> Broker::Start() {
+  if (store_error_) return Unexpected(*store_error_);
+  if (durable_ != nullptr && !documents_restored_) {
+    RestoreDocuments();
+    documents_restored_ = true;
+  }
   notifier_.Start();
   subs_.StartPeriodic([this](const std::string& tenant, const std::function<bool(const EntityPtr&)>& visit) {
     store_->Scan(tenant, ScanFilter{}, visit);
@@ -116,6 +161,102 @@ void Broker::Stop() {
   server_->Stop(options_.shutdown_grace);
   subs_.StopPeriodic();
   notifier_.Stop(options_.shutdown_grace);
+}
+
+// Subscriptions and registrations in the durable store: each record is {"api", "c", "m",
+// "doc"} plus what re-reading the document needs — an NGSI-LD subscription's @context ("ctx",
+// null for the core context) and an NGSI-v2 subscription's service path ("sp"). A registration's
+// document holds expanded names (Registration::document), so the core context reads it.
+void Broker::RestoreDocuments() {
+  size_t restored = 0, failed = 0;
+  for (const StoredDocument& d : durable_->TakeDocuments()) {
+    boost::system::error_code ec;
+    boost::json::value v = ParseJson(d.text, ec);
+    const boost::json::object* o = !ec ? v.if_object() : nullptr;
+    const boost::json::value* doc = o ? o->if_contains("doc") : nullptr;
+    auto number = [&](const char* key) {
+      const boost::json::value* x = o ? o->if_contains(key) : nullptr;
+      return x && x->is_int64() ? x->get_int64() : kNoTime;
+    };
+    Expected<void, Problem> ok = Unexpected(BadRequestData("the record is not what the store writes"));
+    if (doc != nullptr && doc->is_object()) {
+      const std::string api = o->contains("api") && o->at("api").is_string() ? std::string(o->at("api").get_string()) : "";
+      if (d.kind == 'r') {
+        ok = registrations_.Restore(d.tenant, doc->get_object(), *contexts_.Core(), number("c"), number("m"));
+      } else if (api == "v2") {
+        const boost::json::value* sp = o->if_contains("sp");
+        ok = v2_.RestoreSubscription(d.tenant, sp && sp->is_string() ? std::string(sp->get_string()) : "",
+                                     doc->get_object(), number("c"), number("m"));
+      } else {
+        const boost::json::value* ctx = o->if_contains("ctx");
+        auto context = ctx == nullptr || ctx->is_null() ? Expected<ContextPtr, Problem>(contexts_.Core())
+                                                        : contexts_.FromJson(*ctx);
+        ok = context ? subs_.Restore(d.tenant, doc->get_object(), *context, number("c"), number("m"))
+                     : Expected<void, Problem>(Unexpected(context.error()));
+      }
+    }
+    if (ok) {
+      ++restored;
+    } else {
+      ++failed;  // left in the store: a later start may read it (a context reachable again)
+      CITYBED_LOG(kError) << "durable store: " << (d.kind == 's' ? "subscription " : "registration ") << d.id
+                          << " not restored: " << ok.error().detail;
+    }
+  }
+  if (restored + failed > 0) {
+    CITYBED_LOG(kInfo) << "durable store: " << restored << " subscriptions and registrations restored, " << failed
+                       << " not";
+  }
+  durable_->SetDocumentSource('s', [this](const std::string& tenant, const std::string& id) -> std::optional<std::string> {
+    SubscriptionPtr s = subs_.Get(tenant, id);
+    if (!s) return std::nullopt;
+    std::string out;
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("c");
+    w.Int(s->created_at);
+    w.Key("m");
+    w.Int(s->modified_at);
+    if (s->v2) {
+      w.Key("api");
+      w.String("v2");
+      w.Key("sp");
+      w.String(s->v2->service_path);
+      w.Key("doc");
+      w.Raw(v2_.StoredSubscription(*s));
+    } else {
+      w.Key("api");
+      w.String("ld");
+      w.Key("ctx");
+      if (s->context && !s->context->is_core()) {
+        w.Value(s->context->context_value());
+      } else {
+        w.Null();
+      }
+      w.Key("doc");
+      subs_.Render(w, *s, s->context ? *s->context : *contexts_.Core(), false);
+    }
+    w.EndObject();
+    return out;
+  });
+  durable_->SetDocumentSource('r', [this](const std::string& tenant, const std::string& id) -> std::optional<std::string> {
+    RegistrationPtr r = registrations_.Get(tenant, id);
+    if (!r) return std::nullopt;
+    std::string out;
+    JsonWriter w(out);
+    w.BeginObject();
+    w.Key("c");
+    w.Int(r->created_at);
+    w.Key("m");
+    w.Int(r->modified_at);
+    w.Key("doc");
+    w.Value(r->document);
+    w.EndObject();
+    return out;
+  });
+  subs_.SetObserver([this](const std::string& tenant, const std::string& id) { durable_->MarkDocument('s', tenant, id); });
+  registrations_.SetObserver(
+      [this](const std::string& tenant, const std::string& id) { durable_->MarkDocument('r', tenant, id); });
 }
 
 std::string Broker::url() const {
@@ -230,6 +371,30 @@ std::string Broker::RenderMetrics() const {
       AppendMetric(out, "citybed_entities", "", static_cast<double>(entities));
       AppendMetricHeader(out, "citybed_tenants", "gauge", "Tenants holding entities (names shown with --metrics-tenants).");
       AppendMetric(out, "citybed_tenants", "", static_cast<double>(tenants.size()));
+    }
+    if (durable_ != nullptr) {
+      const DurableStats d = durable_->stats();
+      const struct {
+        const char *name, *type, *help;
+        double value;
+      } store_metrics[] = {
+          {"citybed_store_commits_total", "counter", "Group commits of the durable store (batches flushed to disk).",
+           static_cast<double>(d.commits)},
+          {"citybed_store_records_total", "counter", "Entity versions and deletions written durably.",
+           static_cast<double>(d.records)},
+          {"citybed_store_bytes_total", "counter", "Encoded bytes of entity versions written durably.",
+           static_cast<double>(d.bytes)},
+          {"citybed_store_commit_seconds_total", "counter", "Wall time inside durable commits (write and flush).",
+           d.commit_seconds},
+          {"citybed_store_commit_failures_total", "counter", "Durable commits that failed (disk full, I/O error).",
+           static_cast<double>(d.failures)},
+          {"citybed_store_failing", "gauge", "1 while the durable store refuses writes after a failed commit.",
+           d.failing ? 1.0 : 0.0},
+      };
+      for (const auto& m : store_metrics) {
+        AppendMetricHeader(out, m.name, m.type, m.help);
+        AppendMetric(out, m.name, "", m.value);
+      }
     }
     const NotifierCounters n = notifier_.Counters();
     AppendMetricHeader(out, "citybed_notifications_sent_total", "counter", "Notifications delivered (2xx).");

@@ -210,6 +210,7 @@ class NgsiV2Api::Impl {
   // The body of /attrs operations: an object of attributes (keyValues or normalized).
   Expected<std::vector<v2::V2Attr>, OrionError> ParseAttrsBody(const Request& req, bool key_values, int64_t now);
   Codec MakeCodec() const { return Codec{names_, *options_.context}; }
+  SubscriptionManager& subs() { return subs_; }
   const Context& context() const { return *options_.context; }
   Response Json(int status, std::string body) const;
   static Response NoContent();
@@ -243,6 +244,11 @@ class NgsiV2Api::Impl {
   // Batch (ngsiv2_batch.cc).
   Response UpdateOp(Request& req, const PathParams& p);
   // Subscriptions (ngsiv2_subscriptions.cc).
+  // A subscription from its document, made under `call` (the service path header as given, or
+  // null) with the id `id` (CreateSubscription and the durable store's restoration).
+  Expected<std::shared_ptr<Subscription>, OrionError> BuildSubscription(const Call& call, const std::string* service_path,
+                                                                       const boost::json::object& body, std::string id);
+  std::string StoredSubscription(const Subscription& s) const;
   Response CreateSubscription(Request& req, const PathParams& p);
   Response ListSubscriptions(Request& req, const PathParams& p);
   Response RetrieveSubscription(Request& req, const PathParams& p);

@@ -427,29 +427,64 @@ void RenderSubscription(JsonWriter& w, const Subscription& s, bool with_status, 
 
 }  // namespace
 
+Expected<std::shared_ptr<Subscription>, OrionError> NgsiV2Api::Impl::BuildSubscription(const Call& call,
+                                                                                      const std::string* service_path,
+                                                                                      const json::object& body,
+                                                                                      std::string id) {
+  auto s = std::make_shared<Subscription>();
+  s->id = std::move(id);
+  s->context = options_.context;
+  {
+    // The scope: the request's service path, kept as given.
+    auto v = std::make_shared<V2Subscription>();
+    if (service_path != nullptr) v->service_path = std::string(Trim(*service_path));
+    for (const auto& item : call.scope.items) v->scope.emplace_back(item.path, item.subtree);
+    s->v2 = std::move(v);
+  }
+  auto ok = ParseDocument(body, *s, MakeCodec(), names_);
+  if (!ok) return Unexpected(ok.error());
+  if (!s->v2->georel.empty() || !s->v2->geometry.empty() || !s->v2->coords.empty()) {
+    EntityQuery probe;
+    if (auto g = ReadGeo(s->v2->georel, s->v2->geometry, s->v2->coords, probe); !g) return Unexpected(g.error());
+    s->geoq = std::move(probe.geo);
+  }
+  return s;
+}
+
+std::string NgsiV2Api::Impl::StoredSubscription(const Subscription& s) const {
+  std::string text;
+  JsonWriter w(text);
+  RenderSubscription(w, s, false, 0);
+  return text;
+}
+
+std::string NgsiV2Api::StoredSubscription(const Subscription& s) const { return impl_->StoredSubscription(s); }
+
+Expected<void, Problem> NgsiV2Api::RestoreSubscription(const std::string& tenant, const std::string& service_path,
+                                                       const json::object& doc, int64_t created_at,
+                                                       int64_t modified_at) {
+  Request req;
+  if (!service_path.empty()) req.SetHeader("Fiware-ServicePath", service_path);
+  auto call = impl_->Prepare(req, false, false);
+  if (!call) return Unexpected(BadRequestData(call.error().description));
+  const json::value* id = doc.if_contains("id");
+  if (id == nullptr || !id->is_string()) return Unexpected(BadRequestData("a stored subscription has no id"));
+  auto s = impl_->BuildSubscription(*call, req.FindHeader("Fiware-ServicePath"), doc, std::string(id->get_string()));
+  if (!s) return Unexpected(BadRequestData(s.error().description));
+  (*s)->created_at = created_at;
+  (*s)->modified_at = modified_at;
+  return impl_->subs().Add(tenant, *s);
+}
+
 Response NgsiV2Api::Impl::CreateSubscription(Request& req, const PathParams&) {
   auto call = Prepare(req, false, true);
   if (!call) return OrionResponse(call.error());
   auto body = ParseBody(req);
   if (!body) return OrionResponse(body.error());
   if (!body->is_object()) return OrionResponse(V2BadRequest("a subscription is a JSON object"));
-  auto s = std::make_shared<Subscription>();
-  s->id = v2::NewObjectId();
-  s->context = options_.context;
-  {
-    // The scope: the request's service path, kept as given.
-    auto v = std::make_shared<V2Subscription>();
-    if (const std::string* h = req.FindHeader("Fiware-ServicePath")) v->service_path = std::string(Trim(*h));
-    for (const auto& item : call->scope.items) v->scope.emplace_back(item.path, item.subtree);
-    s->v2 = std::move(v);
-  }
-  auto ok = ParseDocument(body->get_object(), *s, MakeCodec(), names_);
-  if (!ok) return OrionResponse(ok.error());
-  if (!s->v2->georel.empty() || !s->v2->geometry.empty() || !s->v2->coords.empty()) {
-    EntityQuery probe;
-    if (auto g = ReadGeo(s->v2->georel, s->v2->geometry, s->v2->coords, probe); !g) return OrionResponse(g.error());
-    s->geoq = std::move(probe.geo);
-  }
+  auto built = BuildSubscription(*call, req.FindHeader("Fiware-ServicePath"), body->get_object(), v2::NewObjectId());
+  if (!built) return OrionResponse(built.error());
+  auto s = std::move(*built);
   s->created_at = s->modified_at = UnixMicrosNow();
   if (auto added = subs_.Add(call->tenant, s); !added) return OrionResponse(V2BadRequest(added.error().detail));
   Response r;

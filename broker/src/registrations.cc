@@ -316,6 +316,8 @@ Expected<std::string, Problem> RegistrationManager::Create(const std::string& te
   }
   const std::string id = (*r)->id;
   t.emplace(id, std::move(*r));
+  lock.unlock();
+  if (observer_) observer_(tenant, id);
   return id;
 }
 
@@ -349,13 +351,32 @@ Expected<void, Problem> RegistrationManager::Update(const std::string& tenant, c
   (*r)->created_at = old->created_at;
   (*r)->modified_at = now;
   t->second[id] = std::move(*r);
+  lock.unlock();
+  if (observer_) observer_(tenant, id);
   return {};
 }
 
 bool RegistrationManager::Delete(const std::string& tenant, const std::string& id) {
   std::unique_lock lock(mu_);
   auto t = tenants_.find(tenant);
-  return t != tenants_.end() && t->second.erase(id) > 0;
+  if (t == tenants_.end() || t->second.erase(id) == 0) return false;
+  lock.unlock();
+  if (observer_) observer_(tenant, id);
+  return true;
+}
+
+Expected<void, Problem> RegistrationManager::Restore(const std::string& tenant, const json::object& document,
+                                                     const Context& ctx, int64_t created_at, int64_t modified_at) {
+  auto r = Parse(document, ctx);
+  if (!r) return Unexpected(std::move(r).error());
+  if ((*r)->id.empty()) return Unexpected(BadRequestData("a stored registration has no id"));
+  (*r)->tenant = tenant;
+  (*r)->created_at = created_at;
+  (*r)->modified_at = modified_at;
+  std::unique_lock lock(mu_);
+  const std::string id = (*r)->id;
+  tenants_[tenant][id] = std::move(*r);
+  return {};
 }
 
 RegistrationPtr RegistrationManager::Get(const std::string& tenant, const std::string& id) const {

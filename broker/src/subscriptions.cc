@@ -51,7 +51,8 @@ SubscriptionManager::SubscriptionManager(Interner& names, Notifier& notifier) : 
 
 Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(const json::object& body,
                                                                             const ContextPtr& ctx,
-                                                                            std::shared_ptr<Subscription> s) {
+                                                                            std::shared_ptr<Subscription> s,
+                                                                            bool restoring) {
   s->context = ctx;
   const Context& c = *ctx;
   if (const json::value* t = body.if_contains("type"); t && (!t->is_string() || t->get_string() != "Subscription")) {
@@ -198,8 +199,9 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
   if (const json::value* e = body.if_contains("expiresAt")) {
     auto t = e->is_string() ? ParseRfc3339Micros(e->get_string()) : Expected<int64_t>(Unexpected(Error::InvalidArgument("")));
     if (!t) return Unexpected(BadRequestData("expiresAt must be a date-time"));
-    // 5.8.1.4 and 5.8.2.4: an expiresAt in the past is BadRequestData.
-    if (*t <= UnixMicrosNow()) return Unexpected(BadRequestData("expiresAt lies in the past"));
+    // 5.8.1.4 and 5.8.2.4: an expiresAt in the past is BadRequestData (a stored subscription
+    // that expired since is restored as it was).
+    if (!restoring && *t <= UnixMicrosNow()) return Unexpected(BadRequestData("expiresAt lies in the past"));
     s->expires_at = *t;
   }
   s->throttling = 0;
@@ -236,6 +238,8 @@ Expected<std::string, Problem> SubscriptionManager::Create(const std::string& te
   }
   t.by_id[s->id] = s;
   Reindex(t);
+  lock.unlock();
+  NotifyObserver(tenant, s->id);
   return s->id;
 }
 
@@ -271,6 +275,8 @@ Expected<void, Problem> SubscriptionManager::Update(const std::string& tenant, c
   if (!t.by_id.count(id)) return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "no subscription " + id));
   t.by_id[id] = next;
   Reindex(t);
+  lock.unlock();
+  NotifyObserver(tenant, id);
   return {};
 }
 
@@ -281,8 +287,11 @@ Expected<void, Problem> SubscriptionManager::Add(const std::string& tenant, std:
   if (t.by_id.count(s->id)) {
     return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "subscription " + s->id + " already exists"));
   }
-  t.by_id[s->id] = std::move(s);
+  const std::string id = s->id;
+  t.by_id[id] = std::move(s);
   Reindex(t);
+  lock.unlock();
+  NotifyObserver(tenant, id);
   return {};
 }
 
@@ -292,8 +301,11 @@ Expected<void, Problem> SubscriptionManager::Replace(const std::string& tenant, 
   TenantSubs& t = tenants_[tenant];
   auto it = t.by_id.find(s->id);
   if (it == t.by_id.end()) return Unexpected(MakeProblem(ErrorType::kResourceNotFound, "no subscription " + s->id));
+  const std::string id = s->id;
   it->second = std::move(s);
   Reindex(t);
+  lock.unlock();
+  NotifyObserver(tenant, id);
   return {};
 }
 
@@ -302,7 +314,31 @@ bool SubscriptionManager::Delete(const std::string& tenant, const std::string& i
   auto it = tenants_.find(tenant);
   if (it == tenants_.end() || it->second.by_id.erase(id) == 0) return false;
   Reindex(it->second);
+  lock.unlock();
+  NotifyObserver(tenant, id);
   return true;
+}
+
+void SubscriptionManager::NotifyObserver(const std::string& tenant, const std::string& id) const {
+  if (observer_) observer_(tenant, id);
+}
+
+Expected<void, Problem> SubscriptionManager::Restore(const std::string& tenant, const json::object& doc,
+                                                     ContextPtr context, int64_t created_at, int64_t modified_at) {
+  auto s = std::make_shared<Subscription>();
+  const json::value* id = doc.if_contains("id");
+  if (id == nullptr || !id->is_string()) return Unexpected(BadRequestData("a stored subscription has no id"));
+  s->id = std::string(id->get_string());
+  s->tenant = tenant;
+  auto parsed = Parse(doc, context, s, /*restoring=*/true);
+  if (!parsed) return Unexpected(std::move(parsed).error());
+  s->created_at = created_at;
+  s->modified_at = modified_at;
+  std::unique_lock lock(mu_);
+  TenantSubs& t = tenants_[tenant];
+  t.by_id[s->id] = s;
+  Reindex(t);
+  return {};
 }
 
 SubscriptionPtr SubscriptionManager::Get(const std::string& tenant, const std::string& id) const {

@@ -17,9 +17,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "citybed/broker/context.h"
+#include "citybed/broker/durable_store.h"
 #include "citybed/broker/forwarder.h"
 #include "citybed/broker/interner.h"
 #include "citybed/broker/metrics.h"
@@ -48,6 +50,8 @@ struct BrokerOptions {
   ForwarderOptions forwarder;
   std::string via_name;
   int store_shards = 16;
+  // Durable entities (durable_store.h) when `durable.path` is set; empty: in memory only.
+  DurableStoreOptions durable;
   std::chrono::milliseconds shutdown_grace{5000};
   // /metrics names each tenant with its entity count only when this is set (an operator's
   // choice): by default anyone who can reach /metrics sees totals, not which tenants exist.
@@ -70,6 +74,7 @@ class Broker {
   Response Handle(Request& req, int* route = nullptr) { return Dispatch(req, route); }
 
   Store& store() { return *store_; }
+  DurableStore* durable_store() { return durable_; }  // null: in memory only
   Interner& names() { return names_; }
   Metrics& metrics() { return *metrics_; }
   Notifier& notifier() { return notifier_; }
@@ -87,11 +92,16 @@ class Broker {
   // GET /metrics?format=json: the service metrics and the counters calibration reads.
   std::string RenderMetricsJson() const;
   Response Dispatch(Request& req, int* route);
+  // Puts back the durable store's subscriptions and registrations and starts persisting theirs.
+  void RestoreDocuments();
 
   BrokerOptions options_;
   std::shared_ptr<ServiceMetrics> service_ = std::make_shared<ServiceMetrics>();
   Interner names_;
   ContextResolver contexts_;
+  // Set while store_ is made (so declared before it).
+  DurableStore* durable_ = nullptr;  // store_ when it is durable
+  std::optional<Error> store_error_;  // the durable store could not be opened: Start fails
   std::unique_ptr<Store> store_;
   Notifier notifier_;
   Forwarder forwarder_;
@@ -105,6 +115,7 @@ class Broker {
   std::unique_ptr<HttpServer> server_;
   std::chrono::steady_clock::time_point started_;
   bool running_ = false;
+  bool documents_restored_ = false;
 };
 
 }  // namespace citybed::broker

@@ -35,6 +35,13 @@ class NgsiV2Api {
             RegistrationManager& registrations, V2Options options = {});
   void Register(Router& router);
 
+  // The durable store's view of NGSI-v2 subscriptions (durable_store.h): the stored document of
+  // one (its GET document without delivery status), and its restoration with the service path
+  // it was made under (as the Fiware-ServicePath header gave it) and its times.
+  std::string StoredSubscription(const Subscription& s) const;
+  Expected<void, Problem> RestoreSubscription(const std::string& tenant, const std::string& service_path,
+                                              const boost::json::object& doc, int64_t created_at, int64_t modified_at);
+
   class Impl;  // defined in src/ngsiv2_internal.h, private to the broker target
 
  private:

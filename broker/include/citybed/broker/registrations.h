@@ -11,6 +11,7 @@
 
 #include <boost/json/object.hpp>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -101,6 +102,15 @@ class RegistrationManager {
 
   void Render(JsonWriter& w, const Registration& r, const Context& ctx, bool sys_attrs) const;
 
+  // The durable store's hooks (durable_store.h): `observer` hears of every created, updated or
+  // deleted registration (set once, before serving); Restore puts back a stored `document`
+  // (names expanded, as Registration::document holds it) with its times, also when it has
+  // expired since.
+  using ChangeObserver = std::function<void(const std::string& tenant, const std::string& id)>;
+  void SetObserver(ChangeObserver observer) { observer_ = std::move(observer); }
+  Expected<void, Problem> Restore(const std::string& tenant, const boost::json::object& document, const Context& ctx,
+                                  int64_t created_at, int64_t modified_at);
+
  private:
   Expected<std::shared_ptr<Registration>, Problem> Parse(const boost::json::object& body, const Context& ctx) const;
 
@@ -108,6 +118,7 @@ class RegistrationManager {
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::map<std::string, RegistrationPtr>> tenants_;
   std::atomic<uint64_t> next_id_{1};
+  ChangeObserver observer_;
 };
 
 }  // namespace citybed::broker

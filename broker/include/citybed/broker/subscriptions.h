@@ -137,6 +137,15 @@ class SubscriptionManager {
 
   void Render(JsonWriter& w, const Subscription& s, const Context& context, bool sys_attrs) const;
   SubscriptionCounters Counters() const;
+
+  // The durable store's hooks (durable_store.h): `observer` hears of every created, updated or
+  // deleted subscription (set once, before serving); Restore puts back a stored NGSI-LD
+  // definition (rendered by Render, without system attributes) as it was, with its times,
+  // also when it has expired since.
+  using ChangeObserver = std::function<void(const std::string& tenant, const std::string& id)>;
+  void SetObserver(ChangeObserver observer) { observer_ = std::move(observer); }
+  Expected<void, Problem> Restore(const std::string& tenant, const boost::json::object& doc, ContextPtr context,
+                                  int64_t created_at, int64_t modified_at);
   size_t Count() const;
 
   // Periodic subscriptions (timeInterval): a ticker thread notifies each one every interval
@@ -153,7 +162,8 @@ class SubscriptionManager {
     std::vector<SubscriptionPtr> any_type;
   };
   Expected<std::shared_ptr<Subscription>, Problem> Parse(const boost::json::object& body, const ContextPtr& ctx,
-                                                         std::shared_ptr<Subscription> base);
+                                                         std::shared_ptr<Subscription> base, bool restoring = false);
+  void NotifyObserver(const std::string& tenant, const std::string& id) const;
   void Reindex(TenantSubs& t);
   void Consider(const Subscription& s, const std::string& tenant, const Change& change,
                 const std::vector<uint32_t>& touched, int64_t now);
@@ -179,6 +189,7 @@ class SubscriptionManager {
   std::unordered_map<std::string, TenantSubs> tenants_;
   std::atomic<uint64_t> matched_{0}, throttled_{0}, changes_{0};
   std::atomic<uint64_t> next_id_{1};
+  ChangeObserver observer_;
 };
 
 }  // namespace citybed::broker
