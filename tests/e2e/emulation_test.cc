@@ -174,7 +174,7 @@ TEST_CASE("E2E: the broker holds what the sources sent and counts what citybed c
   b.Stop();
 }
 
-TEST_CASE("E2E: a region speaking NGSI-v2 and one speaking NGSI-LD drive one broker; it holds, notifies and counts the same",
+TEST_CASE("E2E: a region speaking NGSI-v2 and one speaking NGSI-LD drive one broker, and it holds, notifies and counts the same",
           "[e2e][timing][ngsiv2]") {
   Scenario s = Load(R"({
     "name": "e2e-v2", "duration": "8s", "warmup": "0s", "seed": 12,

@@ -153,7 +153,7 @@ TEST_CASE("Lists that are not arrays, and list items that are not objects, are n
   for (const auto& err : e) CHECK(err.pointer.rfind("/events/1", 0) != 0);  // the valid event is read
 }
 
-TEST_CASE("Regions choose their API; a q NGSI-v2 cannot express is refused where a region speaks v2", "[models]") {
+TEST_CASE("Regions choose their API, and a q NGSI-v2 cannot express is refused where a region speaks v2", "[models]") {
   auto s = ParseScenario(R"({
     "name": "t", "duration": "10s",
     "broker": {"api": "ngsi-v2", "v2_writes": "entities"},

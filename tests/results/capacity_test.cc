@@ -104,7 +104,7 @@ TEST_CASE("The capacity search brackets, bisects to its precision and confirms, 
   }
 }
 
-TEST_CASE("A confirmation that disagrees re-opens the search; loads that always fail or pass end it", "[results][capacity]") {
+TEST_CASE("A confirmation that disagrees re-opens the search, and loads that always fail or pass end it", "[results][capacity]") {
   SECTION("0.9 λ* fails on confirmation: the search goes on below and ends consistent") {
     int calls = 0;
     double threshold = 100;
@@ -183,7 +183,7 @@ TEST_CASE("A load's verdict follows the 95 % intervals of its objectives and the
   }
 }
 
-TEST_CASE("A probe is read from its summary and time series; growing backlogs and lost completions are unstable", "[results][capacity]") {
+TEST_CASE("A probe is read from its summary and time series, and growing backlogs and lost completions are unstable", "[results][capacity]") {
   SECTION("steady") {
     const ProbeRun p = ReadProbeRun(Summary(42, 100), Csv(30, [](int i) { return 5 + i % 2; }));
     CHECK(p.valid);

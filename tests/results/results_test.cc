@@ -179,7 +179,7 @@ TEST_CASE("Timeouts and cancellations count in the percentiles with their cause"
   CHECK(geo["latency_ok_ms"]["count"].get<uint64_t>() == 0);
 }
 
-TEST_CASE("Rates say per simulated and per wall second; the histograms' resolution is stated", "[results]") {
+TEST_CASE("Rates say per simulated and per wall second, and the histograms' resolution is stated", "[results]") {
   Scenario s = Load(Scenario3Min("0s"));
   s.speed = 10;
   const Outputs out = Simulate(s);
