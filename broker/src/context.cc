@@ -143,6 +143,15 @@ std::string Context::ExpandIri(std::string_view value, int depth) const {
 
 std::string Context::Expand(std::string_view term) const { return ExpandIri(term, 0); }
 
+uint32_t Context::FindId(std::string_view term, const Interner& names) const {
+  {
+    std::shared_lock lock(memo_mu_);
+    auto it = expanded_.find(std::string(term));
+    if (it != expanded_.end()) return it->second;
+  }
+  return names.Find(Expand(term)).value_or(Interner::kUnknown);  // not memoised: it may be written later
+}
+
 uint32_t Context::ExpandToId(std::string_view term, Interner& names) const {
   {
     std::shared_lock lock(memo_mu_);

@@ -7,6 +7,7 @@ namespace citybed::broker {
 
 Interner::Interner() {
   chunks_[0].store(new std::string[1u << kChunkBits], std::memory_order_release);
+  Intern(kUnknownText);  // id 1: kUnknown
 }
 
 Interner::~Interner() {

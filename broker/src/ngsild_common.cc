@@ -206,7 +206,7 @@ Expected<RenderOptions, Problem> NgsiLdApi::Impl::ReadRenderOptions(const Reques
   for (const char* param : {"attrs", "pick"}) {
     if (const std::string* list = req.FindParam(param)) {
       for (const std::string& a : SplitList(*list)) {
-        if (a != "id" && a != "type") attrs_storage.push_back(ctx.ExpandToId(a, names_));
+        if (a != "id" && a != "type") attrs_storage.push_back(ctx.FindId(a, names_));
       }
     }
   }
@@ -224,7 +224,7 @@ Expected<RenderOptions, Problem> NgsiLdApi::Impl::ReadRenderOptions(const Reques
     for (const std::string& a : SplitList(*omit)) {
       if (a == "id") o.omit_id = true;
       else if (a == "type") o.omit_type = true;
-      else o.omit_attrs.push_back(ctx.ExpandToId(a, names_));
+      else o.omit_attrs.push_back(ctx.FindId(a, names_));
     }
   }
   if (const std::string* lang = req.FindParam("lang")) o.lang = *lang;

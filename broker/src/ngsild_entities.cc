@@ -31,7 +31,7 @@ bool TypeMatches(const Request& req, const Entity& e, const Context& ctx, Intern
   const std::string* type = req.FindParam("type");
   if (type == nullptr) return true;
   for (const std::string& t : SplitList(*type)) {
-    if (e.HasType(ctx.ExpandToId(t, names))) return true;
+    if (e.HasType(ctx.FindId(t, names))) return true;
   }
   return false;
 }
@@ -88,7 +88,7 @@ Response NgsiLdApi::Impl::RetrieveEntity(Request& req, const PathParams& p) {
     if (a != 0) ask.attrs.push_back(a);  // 0: pick= of id or type only
   }
   if (const std::string* type = req.FindParam("type")) {
-    for (const std::string& t : SplitList(*type)) ask.types.push_back(call->ctx->ExpandToId(t, names_));
+    for (const std::string& t : SplitList(*type)) ask.types.push_back(call->ctx->FindId(t, names_));
   }
   Distribution dist = Distribute(req, *call, ask);
   if (!dist.plans.empty()) return DistributedRetrieve(req, *call, std::move(dist), std::move(e), id, *opts, std::move(attrs));
@@ -107,7 +107,7 @@ Response NgsiLdApi::Impl::FinishRetrieve(const Request& req, const Call& call, c
   }
   if (const std::string* type = req.FindParam("type")) {
     bool any = false;
-    for (const std::string& t : SplitList(*type)) any = any || e->HasType(call.ctx->ExpandToId(t, names_));
+    for (const std::string& t : SplitList(*type)) any = any || e->HasType(call.ctx->FindId(t, names_));
     if (!any) return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "entity " + id + " is not of type " + *type));
   }
   std::string body;
@@ -115,7 +115,7 @@ Response NgsiLdApi::Impl::FinishRetrieve(const Request& req, const Call& call, c
   JsonWriter w(body);
   if (call.accept == AcceptKind::kGeo) {
     const std::string* gp = req.FindParam("geometryProperty");
-    RenderGeoJsonFeature(w, *e, call.ctx->ExpandToId(gp ? *gp : "location", names_), opts, MakeCodec(*call.ctx));
+    RenderGeoJsonFeature(w, *e, call.ctx->FindId(gp ? *gp : "location", names_), opts, MakeCodec(*call.ctx));
   } else {
     RenderEntity(w, *e, opts, MakeCodec(*call.ctx));
   }

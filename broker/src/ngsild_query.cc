@@ -72,11 +72,11 @@ TypeSelection ParseTypes(std::string_view text, const Context& ctx, Interner& na
     p.erase(std::remove_if(p.begin(), p.end(), [](char c) { return c == '(' || c == ')'; }), p.end());
     if (p.find(';') != std::string::npos) {
       for (std::string_view t : Split(p, ';')) {
-        if (!Trim(t).empty()) sel.all.push_back(ctx.ExpandToId(Trim(t), names));
+        if (!Trim(t).empty()) sel.all.push_back(ctx.FindId(Trim(t), names));
       }
       if (!sel.all.empty()) sel.any.push_back(sel.all.front());
     } else {
-      sel.any.push_back(ctx.ExpandToId(p, names));
+      sel.any.push_back(ctx.FindId(p, names));
     }
   }
   return sel;
@@ -198,7 +198,7 @@ Response NgsiLdApi::Impl::QueryPage(const Request& req, const Call& call, const 
   const Codec codec = MakeCodec(ctx);
   if (call.accept == AcceptKind::kGeo) {
     const std::string* gp = req.FindParam("geometryProperty");
-    const uint32_t geo_name = ctx.ExpandToId(gp ? *gp : "location", names_);
+    const uint32_t geo_name = ctx.FindId(gp ? *gp : "location", names_);
     w.BeginObject();
     w.Key("type");
     w.String("FeatureCollection");
@@ -260,11 +260,11 @@ Response NgsiLdApi::Impl::QueryEntities(Request& req, const PathParams&) {
     }
     query.id_pattern = *re;
   }
-  if (attrs) for (const std::string& a : SplitList(*attrs)) query.attrs.push_back(ctx.ExpandToId(a, names_));
+  if (attrs) for (const std::string& a : SplitList(*attrs)) query.attrs.push_back(ctx.FindId(a, names_));
   if (q) {
     auto parsed = Query::Parse(*q);
     if (!parsed) return ProblemResponse(parsed.error());
-    parsed->Bind(ctx, names_);
+    parsed->Bind(ctx, names_, /*intern=*/false);
     query.q = std::move(*parsed);
   }
   if (georel || req.FindParam("geometry") || req.FindParam("coordinates")) {
@@ -274,7 +274,7 @@ Response NgsiLdApi::Impl::QueryEntities(Request& req, const PathParams&) {
     };
     auto geo = ParseGeoQuery(param("georel"), param("geometry"), param("coordinates"), param("geoproperty"));
     if (!geo) return ProblemResponse(geo.error());
-    query.geoproperty = ctx.ExpandToId(geo->geoproperty, names_);
+    query.geoproperty = ctx.FindId(geo->geoproperty, names_);
     query.geo = std::move(*geo);
   }
   return RunQuery(req, *call, query, ctx, &req);
@@ -302,7 +302,7 @@ Response NgsiLdApi::Impl::QueryPost(Request& req, const PathParams&) {
       if (!e.is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "entities items must be objects"));
       EntitySelector sel;
       const auto& eo = e.get_object();
-      if (const json::value* t = eo.if_contains("type"); t && t->is_string()) sel.type = ctx.ExpandToId(t->get_string(), names_);
+      if (const json::value* t = eo.if_contains("type"); t && t->is_string()) sel.type = ctx.FindId(t->get_string(), names_);
       if (const json::value* id = eo.if_contains("id"); id && id->is_string()) sel.id = std::string(id->get_string());
       if (const json::value* p = eo.if_contains("idPattern"); p && p->is_string()) {
         auto re = Pattern::Compile(p->get_string());
@@ -319,20 +319,20 @@ Response NgsiLdApi::Impl::QueryPost(Request& req, const PathParams&) {
   if (const json::value* attrs = o.if_contains("attrs")) {
     if (!attrs->is_array()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "attrs must be an array"));
     for (const auto& a : attrs->get_array()) {
-      if (a.is_string()) query.attrs.push_back(ctx.ExpandToId(a.get_string(), names_));
+      if (a.is_string()) query.attrs.push_back(ctx.FindId(a.get_string(), names_));
     }
   }
   if (const json::value* q = o.if_contains("q")) {
     if (!q->is_string()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "q must be a string"));
     auto parsed = Query::Parse(q->get_string());
     if (!parsed) return ProblemResponse(parsed.error());
-    parsed->Bind(ctx, names_);
+    parsed->Bind(ctx, names_, /*intern=*/false);
     query.q = std::move(*parsed);
   }
   if (const json::value* g = o.if_contains("geoQ")) {
     auto geo = ParseGeoQueryObject(*g);
     if (!geo) return ProblemResponse(geo.error());
-    query.geoproperty = ctx.ExpandToId(geo->geoproperty, names_);
+    query.geoproperty = ctx.FindId(geo->geoproperty, names_);
     query.geo = std::move(*geo);
   }
   if (query.selectors.empty() && query.attrs.empty() && !query.q && !query.geo) {
@@ -409,7 +409,7 @@ Response NgsiLdApi::Impl::GetType(Request& req, const PathParams& p) {
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const Context& ctx = *call->ctx;
-  const uint32_t type = ctx.ExpandToId(p.Get("type"), names_);
+  const uint32_t type = ctx.FindId(p.Get("type"), names_);
   size_t count = 0;
   std::map<uint32_t, std::set<AttrKind>> attrs;
   ScanFilter f;
@@ -507,7 +507,7 @@ Response NgsiLdApi::Impl::GetAttribute(Request& req, const PathParams& p) {
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const Context& ctx = *call->ctx;
-  const uint32_t name = ctx.ExpandToId(p.Get("attrId"), names_);
+  const uint32_t name = ctx.FindId(p.Get("attrId"), names_);
   size_t count = 0;
   std::set<AttrKind> kinds;
   std::set<uint32_t> types;

@@ -30,7 +30,7 @@ Response NgsiLdApi::Impl::ListRegistrations(Request& req, const PathParams&) {
   RegistrationFilter filter;
   if (const std::string* t = req.FindParam("type")) {
     for (std::string_view part : SplitList(*t)) {
-      for (std::string_view alt : Split(part, '|')) filter.types.push_back(call->ctx->ExpandToId(Trim(alt), names_));
+      for (std::string_view alt : Split(part, '|')) filter.types.push_back(call->ctx->FindId(Trim(alt), names_));
     }
   }
   if (const std::string* ids = req.FindParam("id")) {
@@ -47,7 +47,7 @@ Response NgsiLdApi::Impl::ListRegistrations(Request& req, const PathParams&) {
     filter.id_pattern = *re;
   }
   if (const std::string* attrs = req.FindParam("attrs")) {
-    for (const std::string& a : SplitList(*attrs)) filter.attrs.push_back(call->ctx->ExpandToId(a, names_));
+    for (const std::string& a : SplitList(*attrs)) filter.attrs.push_back(call->ctx->FindId(a, names_));
   }
   auto page = ReadListPage(req);
   if (!page) return ProblemResponse(page.error());

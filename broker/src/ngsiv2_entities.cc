@@ -274,7 +274,7 @@ Response NgsiV2Api::Impl::RetrieveAttr(Request& req, const PathParams& p) {
   auto found = FindOne(*call, p.Get("entityId"), req.FindParam("type"));
   if (!found) return OrionResponse(found.error());
   const Codec codec = MakeCodec();
-  const Attribute* a = (*found)->Find(codec.context.ExpandToId(p.Get("attrName"), names_));
+  const Attribute* a = (*found)->Find(codec.context.FindId(p.Get("attrName"), names_));
   if (a == nullptr) return OrionResponse(V2AttributeNotFound());
   const v2::Projection proj = v2::MakeProjection({}, v2::ListParam(req, "metadata"), codec);
   std::string body;
@@ -349,7 +349,7 @@ Response NgsiV2Api::Impl::RetrieveValue(Request& req, const PathParams& p) {
   auto found = FindOne(*call, p.Get("entityId"), req.FindParam("type"));
   if (!found) return OrionResponse(found.error());
   const Codec codec = MakeCodec();
-  const Attribute* a = (*found)->Find(codec.context.ExpandToId(p.Get("attrName"), names_));
+  const Attribute* a = (*found)->Find(codec.context.FindId(p.Get("attrName"), names_));
   if (a == nullptr) return OrionResponse(V2AttributeNotFound());
   std::string body;
   JsonWriter w(body);

@@ -231,8 +231,8 @@ Response NgsiV2Api::Impl::RunQuery(const Call& call, EntityQuery& q) {
       return OrionResponse(V2BadRequest("orderBy=geo:distance needs georel=near"));
     }
   }
-  if (q.q) q.q->Bind(context(), names_);
-  if (q.mq) q.mq->Bind(context(), names_);
+  if (q.q) q.q->Bind(context(), names_, /*intern=*/false);
+  if (q.mq) q.mq->Bind(context(), names_, /*intern=*/false);
 
   auto selects = [&](const Entity& e) {
     if (!call.scope.Contains(v2::ServicePathOf(e))) return false;
@@ -275,7 +275,7 @@ Response NgsiV2Api::Impl::RunQuery(const Call& call, EntityQuery& q) {
       return !s.type.empty();
     });
     if (all_typed) {
-      for (const auto& s : q.selectors) filter.types.push_back(codec.context.ExpandToId(s.type, names_));
+      for (const auto& s : q.selectors) filter.types.push_back(codec.context.FindId(s.type, names_));
     }
     if (q.geo) {
       GeoBox box;
@@ -298,7 +298,7 @@ Response NgsiV2Api::Impl::RunQuery(const Call& call, EntityQuery& q) {
   });
   if (!q.order_by.empty()) {
     std::vector<std::pair<uint32_t, bool>> keys;  // attribute keys, expanded
-    for (const auto& [key, desc] : q.order_by) keys.emplace_back(codec.context.ExpandToId(key, names_), desc);
+    for (const auto& [key, desc] : q.order_by) keys.emplace_back(codec.context.FindId(key, names_), desc);
     auto cmp_key = [&](const Entity& a, const Entity& b, size_t i) -> int {
       const std::string& key = q.order_by[i].first;
       if (key == "id") return v2::V2Id(a).compare(v2::V2Id(b));
@@ -566,7 +566,7 @@ Response NgsiV2Api::Impl::RetrieveType(Request& req, const PathParams& p) {
   if (std::string bad = v2::CheckIdentifier("entity type", type); !bad.empty()) return OrionResponse(V2BadRequest(bad));
   const Codec codec = MakeCodec();
   ScanFilter filter;
-  filter.types.push_back(codec.context.ExpandToId(type, names_));
+  filter.types.push_back(codec.context.FindId(type, names_));
   TypeInfo info;
   store_.Scan(call->tenant, filter, [&](const EntityPtr& e) {
     if (!call->scope.Contains(v2::ServicePathOf(*e)) || v2::V2Type(*e, codec) != type) return true;

@@ -90,7 +90,7 @@ Projection MakeProjection(const std::vector<std::string>& attrs, const std::vect
     else if (a == "dateExpires") p.date_expires = true;
     else if (a == "servicePath") p.service_path = true;
     else if (a == "alterationType") p.alteration_type = true;
-    else p.attrs.push_back(codec.context.ExpandToId(a, codec.names));
+    else p.attrs.push_back(codec.context.FindId(a, codec.names));
   }
   // Only builtins asked for (attrs=dateCreated): no user attribute.
   if (!metadata.empty()) p.all_metadata = false;
@@ -100,7 +100,7 @@ Projection MakeProjection(const std::vector<std::string>& attrs, const std::vect
     else if (m == "dateModified") p.md_date_modified = true;
     else if (m == "actionType") p.md_action_type = true;
     else if (m == "previousValue") p.md_previous_value = true;
-    else p.metadata.push_back(codec.context.ExpandToId(m, codec.names));
+    else p.metadata.push_back(codec.context.FindId(m, codec.names));
   }
   return p;
 }

@@ -413,13 +413,15 @@ bool NodeMatches(const Entity& e, const QNode& n, const Interner& names) {
   return false;
 }
 
-void BindNode(QNode& n, const Context& ctx, Interner& names) {
+void BindNode(QNode& n, const Context& ctx, Interner& names, bool intern) {
   if (n.kind == QNode::Kind::kTerm) {
     n.term.path_ids.clear();
-    for (const std::string& p : n.term.path) n.term.path_ids.push_back(ctx.ExpandToId(p, names));
+    for (const std::string& p : n.term.path) {
+      n.term.path_ids.push_back(intern ? ctx.ExpandToId(p, names) : ctx.FindId(p, names));
+    }
     return;
   }
-  for (QNode& c : n.children) BindNode(c, ctx, names);
+  for (QNode& c : n.children) BindNode(c, ctx, names, intern);
 }
 
 void CollectAttributes(const QNode& n, std::vector<uint32_t>& out) {
@@ -445,8 +447,8 @@ Expected<Query, Problem> Query::Parse(std::string_view q) {
   return query;
 }
 
-void Query::Bind(const Context& context, Interner& names) {
-  BindNode(root_, context, names);
+void Query::Bind(const Context& context, Interner& names, bool intern) {
+  BindNode(root_, context, names, intern);
   names_ = &names;
 }
 

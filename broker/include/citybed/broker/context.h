@@ -44,8 +44,12 @@ class Context {
   // Expands an attribute name or entity type: a term, a compact IRI, an absolute IRI, or a
   // word resolved against @vocab.
   std::string Expand(std::string_view term) const;
-  // Expand, interned; memoised per context.
+  // Expand, interned; memoised per context. For what is written (entities, subscriptions,
+  // registrations).
   uint32_t ExpandToId(std::string_view term, Interner& names) const;
+  // The same id for a name already interned, else Interner::kUnknown (matches nothing): for
+  // what is only read (queries, discovery), so that reads cannot fill the interner.
+  uint32_t FindId(std::string_view term, const Interner& names) const;
   // The shortest term of this context that expands to `iri`; else a compact IRI through a
   // prefix; else the IRI relative to @vocab; else the IRI itself.
   std::string Compact(std::string_view iri) const;

@@ -22,6 +22,11 @@ class Interner {
   static constexpr uint32_t kChunkBits = 12;
   static constexpr uint32_t kMaxChunks = 1024;
   static constexpr uint32_t kMaxNames = kMaxChunks << kChunkBits;  // 4 M
+  // The id read-only requests use for a name nobody has written (Context::FindId): reserved at
+  // construction for a text no attribute or type can be named (it has spaces), so it matches
+  // nothing and renders harmlessly. Reads never intern, so they cannot fill the table.
+  static constexpr uint32_t kUnknown = 1;
+  static constexpr std::string_view kUnknownText = " (a name no entity has) ";
 
   Interner();
   ~Interner();

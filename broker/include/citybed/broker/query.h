@@ -74,7 +74,10 @@ class Query {
   // problems with the position (the v2 API renders them as Orion's 400 BadRequest).
   static Expected<Query, Problem> ParseV2(std::string_view q, bool metadata);
   // Expands attribute names with the request's context. Must be called before Matches.
-  void Bind(const Context& context, Interner& names);
+  // Resolves the names of the terms. `intern`: false for a query that only reads (names never
+  // written match nothing and are not interned); true for a subscription's q, which later
+  // writes may meet.
+  void Bind(const Context& context, Interner& names, bool intern = true);
   bool Matches(const Entity& e) const;
   // Attribute names (expanded ids) the query reads; for subscriptions' change detection.
   std::vector<uint32_t> Attributes() const;
