@@ -29,6 +29,11 @@ expect "demo compares with theory"           0 'theory' -- "$bin" demo --replica
 fx=$(cd "$(dirname "$0")" && pwd)/fixtures
 tmp=$(mktemp -d /tmp/citybed-cli.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# The durable store's directory problems stop the broker at start, with the reason (docs/reliability.md).
+expect "broker: a store that cannot be a directory exits 4" 4 'cannot create the store directory' -- "$bin" broker --port 0 --store /proc/citybed-no-such-dir
+expect "broker: an unknown store engine exits 2"           2 'leveldb not in' -- "$bin" broker --port 0 --store-engine leveldb
+mkdir -p "$tmp/store-lmdb" && echo lmdb > "$tmp/store-lmdb/engine"
+expect "broker: a store made by another engine is refused" 4 'was made with the lmdb engine; open it with --store-engine lmdb' -- "$bin" broker --port 0 --store "$tmp/store-lmdb"
 shipped=("$root"/scenarios/*.json)
 expect "validate accepts the shipped scenarios"   0 'valid' -- "$bin" validate "${shipped[@]}"
 expect "validate names every mistake by pointer"  2 'broken.json#/regions/0/population: must be > 0' -- "$bin" validate "$fx/broken.json"
