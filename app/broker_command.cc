@@ -33,6 +33,7 @@ struct BrokerCommandOptions {
   bool metrics_tenants = false;
   std::string store;                  // "" : entities in memory only
   std::string store_engine = "rocksdb";
+  std::string shed_lag = "0";         // "0": never shed
 };
 
 int RunBroker(const BrokerCommandOptions& o) {
@@ -42,10 +43,11 @@ int RunBroker(const BrokerCommandOptions& o) {
   auto idle_timeout = ParseDurationNs(o.idle_timeout);
   auto forward_timeout = ParseDurationNs(o.forward_timeout);
   auto forward_cooldown = ParseDurationNs(o.forward_cooldown);
+  auto shed_lag = ParseDurationNs(o.shed_lag);
   for (const Error* e : {level ? nullptr : &level.error(), body ? nullptr : &body.error(),
                          header_timeout ? nullptr : &header_timeout.error(), idle_timeout ? nullptr : &idle_timeout.error(),
                          forward_timeout ? nullptr : &forward_timeout.error(),
-                         forward_cooldown ? nullptr : &forward_cooldown.error()}) {
+                         forward_cooldown ? nullptr : &forward_cooldown.error(), shed_lag ? nullptr : &shed_lag.error()}) {
     if (e != nullptr) {
       std::fprintf(stderr, "citybed broker: %s\n", e->message.c_str());
       return kExitUsage;
@@ -65,6 +67,7 @@ int RunBroker(const BrokerCommandOptions& o) {
   options.server.service_metrics = !o.no_service_metrics;
   options.via_name = o.via_name;
   options.metrics_per_tenant = o.metrics_tenants;
+  options.server.shed_lag = std::chrono::milliseconds(*shed_lag / 1000000);
   options.durable.path = o.store;
   options.durable.engine = o.store_engine;
   options.api.forward_timeout = std::chrono::milliseconds(std::max<int64_t>(1, *forward_timeout / 1000000));
@@ -129,6 +132,10 @@ void RegisterBroker(CLI::App& app, Action& action) {
                   "acknowledged write survives a crash; loaded at start. Default: in memory only");
   cmd->add_option("--store-engine", o->store_engine, "Storage engine of --store: rocksdb, lmdb or sqlite")
       ->check(CLI::IsMember({"rocksdb", "lmdb", "sqlite"}))
+      ->capture_default_str();
+  cmd->add_option("--shed-lag", o->shed_lag,
+                  "Answer 503 with Retry-After, without handling, while a serving thread's event loop runs this far "
+                  "behind (overload); /health, /version and /metrics are always served. 0: never shed (e.g. 250ms)")
       ->capture_default_str();
   cmd->add_flag("--no-forwarding", o->no_forwarding,
                 "Keep registrations without acting on them: retrieve and query answer from local data only");

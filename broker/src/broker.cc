@@ -60,7 +60,9 @@ Broker::Broker(BrokerOptions options)
   if (!server_options.error_response) {
     server_options.error_response = [](int status, std::string_view target, const std::string& detail) {
       if (target.rfind("/v2", 0) == 0) return OrionErrorResponse(status, detail);
-      const ErrorType type = status == 400 ? ErrorType::kInvalidRequest : ErrorType::kBadRequestData;
+      const ErrorType type = status == 400   ? ErrorType::kInvalidRequest
+                             : status >= 500 ? ErrorType::kInternalError
+                                             : ErrorType::kBadRequestData;
       return ProblemResponse(MakeProblem(type, detail, status));
     };
   }

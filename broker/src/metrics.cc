@@ -154,6 +154,9 @@ std::string Metrics::Render(const std::function<void(std::string&)>& extra) cons
   AppendMetric(out, "citybed_http_connections_total", "", static_cast<double>(total_conn_.load()));
   AppendMetricHeader(out, "citybed_http_rejected_body_too_large_total", "counter", "Requests refused with 413.");
   AppendMetric(out, "citybed_http_rejected_body_too_large_total", "", static_cast<double>(too_large_.load()));
+  AppendMetricHeader(out, "citybed_http_shed_total", "counter",
+                     "Requests answered 503 without being handled: the event loop ran behind more than --shed-lag.");
+  AppendMetric(out, "citybed_http_shed_total", "", static_cast<double>(shed_.load()));
   AppendMetricHeader(out, "citybed_http_timeouts_total", "counter", "Connections closed by header or idle timeouts.");
   AppendMetric(out, "citybed_http_timeouts_total", "", static_cast<double>(timeouts_.load()));
   AppendMetricHeader(out, "citybed_http_accept_failures_total", "counter",

@@ -35,6 +35,8 @@ Response OrionErrorResponse(int status, std::string_view description) {
     case 415: name = "UnsupportedMediaType"; break;
     case 431: name = "RequestHeaderFieldsTooLarge"; break;
     case 500: name = "InternalServerError"; break;
+    case 503: name = "ServiceUnavailable"; break;
+    case 507: name = "InsufficientStorage"; break;
     default: break;
   }
   return OrionResponse(OrionError{status, std::string(name), std::string(description)});

@@ -41,6 +41,8 @@ struct Worker {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::unordered_set<Session*> sessions;  // this worker's thread only
   std::optional<asio::steady_timer> sweeper;
+  std::optional<asio::steady_timer> probe;          // load shedding: how late the loop runs
+  std::chrono::steady_clock::duration lag{};        // as the last probe measured it
   bool stopping = false;
   bool sweeping = true;  // false once Stop() ended the sweeps (a queued sweep must not re-arm)
   std::thread thread;
@@ -65,6 +67,7 @@ class HttpServer::Impl {
   void Stop(std::chrono::milliseconds grace);
   void Accept();
   void Sweep(Worker& w);
+  void Probe(Worker& w);
   Clock::duration SweepInterval() const {
     auto shortest = std::min(options.header_timeout, options.idle_timeout) / 4;
     return std::clamp<Clock::duration>(shortest, std::chrono::milliseconds(10), std::chrono::seconds(1));
@@ -206,6 +209,14 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     const bool keep_alive = msg.keep_alive();
     int route = -1;
+    // Overloaded (the loop runs behind): answer at once instead of adding to the backlog.
+    if (server_.options.shed_lag.count() > 0 && worker_.lag > server_.options.shed_lag && !AlwaysServed(req)) {
+      server_.metrics.Shed();
+      Response r = ErrorAnswer(503, req.target, "the broker is overloaded; retry after the time Retry-After gives");
+      r.SetHeader("Retry-After", "1");
+      Write(std::move(r), keep_alive, req.method, -1, start);
+      return;
+    }
     // Per-class service metrics: the handler's wall and CPU time, and the read before it.
     const bool measure = server_.options.service_metrics;
     op_class_ = measure ? ClassifyRequest(msg.method_string(), req.target) : OpClass::kOther;
@@ -250,18 +261,29 @@ class Session : public std::enable_shared_from_this<Session> {
     Write(std::move(resp), keep_alive, req.method, route, start);
   }
 
+  // The answer to an HTTP-level error or a shed request, in the shape the owner chose.
+  Response ErrorAnswer(int status, std::string_view target, std::string detail) const {
+    if (server_.options.error_response) return server_.options.error_response(status, target, detail);
+    const ErrorType type = status == 400   ? ErrorType::kInvalidRequest
+                           : status >= 500 ? ErrorType::kInternalError
+                                           : ErrorType::kBadRequestData;
+    return ProblemResponse(MakeProblem(type, std::move(detail), status));
+  }
+
+  // What is served even when shedding: the probes an operator watches the overload with.
+  static bool AlwaysServed(const Request& req) {
+    if (req.method != Method::kGet) return false;
+    std::string_view path(req.target);
+    path = path.substr(0, path.find('?'));
+    return path == "/health" || path == "/version" || path == "/metrics" || path == "/ngsi-ld/v1/metrics";
+  }
+
   // An HTTP-level error: answer it and close the connection (the stream cannot be trusted).
   void Fail(int status, std::string detail) {
-    Response resp;
-    if (server_.options.error_response) {
-      // The request line is parsed before the header fields, so the target is known even when
-      // the header announced a body above the limit.
-      const std::string target = parser_ ? std::string(parser_->get().target()) : std::string();
-      resp = server_.options.error_response(status, target, detail);
-    } else {
-      const ErrorType type = status == 400 ? ErrorType::kInvalidRequest : ErrorType::kBadRequestData;
-      resp = ProblemResponse(MakeProblem(type, std::move(detail), status));
-    }
+    // The request line is parsed before the header fields, so the target is known even when
+    // the header announced a body above the limit.
+    const std::string target = parser_ ? std::string(parser_->get().target()) : std::string();
+    Response resp = ErrorAnswer(status, target, std::move(detail));
     buffer_.consume(buffer_.size());
     Write(std::move(resp), false, Method::kOther, -1, Clock::now());
   }
@@ -369,6 +391,10 @@ Expected<void> HttpServer::Impl::Start() {
     Worker* wp = w.get();
     wp->sweeper.emplace(wp->io);
     Sweep(*wp);
+    if (options.shed_lag.count() > 0) {
+      wp->probe.emplace(wp->io);
+      Probe(*wp);
+    }
     wp->thread = std::thread([wp] {
       // An exception escaping a completion handler would end the thread and the process: log
       // it and go on serving.
@@ -384,6 +410,18 @@ Expected<void> HttpServer::Impl::Start() {
   }
   asio::post(workers[0]->io, [this] { Accept(); });
   return {};
+}
+
+void HttpServer::Impl::Probe(Worker& w) {
+  const auto interval = std::clamp<Clock::duration>(options.shed_lag / 4, std::chrono::milliseconds(1),
+                                                    std::chrono::milliseconds(10));
+  const auto due = Clock::now() + interval;
+  w.probe->expires_at(due);
+  w.probe->async_wait([this, &w, due](const beast::error_code& ec) {
+    if (ec || !w.sweeping) return;
+    w.lag = std::max<Clock::duration>(Clock::duration::zero(), Clock::now() - due);
+    Probe(w);
+  });
 }
 
 void HttpServer::Impl::Sweep(Worker& w) {
@@ -471,6 +509,7 @@ void HttpServer::Impl::Stop(std::chrono::milliseconds grace) {
       for (Session* s : all) s->Drain(true);
       wp->sweeping = false;
       if (wp->sweeper) wp->sweeper->cancel();
+      if (wp->probe) wp->probe->cancel();
     });
     wp->guard.reset();
   }

@@ -34,6 +34,7 @@ expect "broker: a store that cannot be a directory exits 4" 4 'cannot create the
 expect "broker: an unknown store engine exits 2"           2 'leveldb not in' -- "$bin" broker --port 0 --store-engine leveldb
 mkdir -p "$tmp/store-lmdb" && echo lmdb > "$tmp/store-lmdb/engine"
 expect "broker: a store made by another engine is refused" 4 'was made with the lmdb engine; open it with --store-engine lmdb' -- "$bin" broker --port 0 --store "$tmp/store-lmdb"
+expect "broker: a bad --shed-lag names the mistake"        2 'duration "abc": expected a number' -- "$bin" broker --port 0 --shed-lag abc
 shipped=("$root"/scenarios/*.json)
 expect "validate accepts the shipped scenarios"   0 'valid' -- "$bin" validate "${shipped[@]}"
 expect "validate names every mistake by pointer"  2 'broken.json#/regions/0/population: must be > 0' -- "$bin" validate "$fx/broken.json"

@@ -36,6 +36,8 @@ class Metrics {
   void ConnectionOpened() { open_.fetch_add(1, std::memory_order_relaxed); total_conn_.fetch_add(1, std::memory_order_relaxed); }
   void ConnectionClosed() { open_.fetch_sub(1, std::memory_order_relaxed); }
   void BodyTooLarge() { too_large_.fetch_add(1, std::memory_order_relaxed); }
+  void Shed() { shed_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t shed() const { return shed_.load(std::memory_order_relaxed); }
   void Timeout() { timeouts_.fetch_add(1, std::memory_order_relaxed); }
   void AcceptFailed() { accept_failed_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -66,7 +68,7 @@ class Metrics {
 
   std::vector<std::unique_ptr<RouteStats>> routes_;  // [0] unmatched, [i + 1] route i
   std::atomic<int64_t> open_{0};
-  std::atomic<uint64_t> total_conn_{0}, too_large_{0}, timeouts_{0}, accept_failed_{0};
+  std::atomic<uint64_t> total_conn_{0}, too_large_{0}, timeouts_{0}, accept_failed_{0}, shed_{0};
   std::shared_ptr<ServiceMetrics> service_;
 };
 

@@ -32,6 +32,12 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds idle_timeout{60000};
   size_t max_connections = 10000;
+  // Load shedding: a request read while this thread's event loop runs more than `shed_lag`
+  // behind (a probe timer every shed_lag / 4, at most 10 ms, measures how late it fires) is
+  // answered 503 with Retry-After at once, without running its handler; GET /health, /version
+  // and /metrics are always served. 0: never shed (the embedded broker of a run, whose capacity
+  // is what is measured).
+  std::chrono::milliseconds shed_lag{0};
   // Per-class service metrics (service_metrics.h): two reads of the thread's CPU clock and two of
   // the wall clock per request; off only to measure what they cost.
   bool service_metrics = true;
