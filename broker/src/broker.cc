@@ -3,7 +3,6 @@
 #include "citybed/broker/json_writer.h"
 #include "citybed/common/log.h"
 #include "citybed/common/version.h"
-#include "json_parse.h"
 
 namespace citybed::broker {
 
@@ -169,12 +168,21 @@ void Broker::Stop() {
 // "doc"} plus what re-reading the document needs — an NGSI-LD subscription's @context ("ctx",
 // null for the core context) and an NGSI-v2 subscription's service path ("sp"). A registration's
 // document holds expanded names (Registration::document), so the core context reads it.
+namespace {
+// The members every stored document starts with: its creation and modification times.
+void BeginStoredDocument(JsonWriter& w, int64_t created_at, int64_t modified_at) {
+  w.BeginObject();
+  w.Key("c");
+  w.Int(created_at);
+  w.Key("m");
+  w.Int(modified_at);
+}
+}  // namespace
+
 void Broker::RestoreDocuments() {
   size_t restored = 0, failed = 0;
   for (const StoredDocument& d : durable_->TakeDocuments()) {
-    boost::system::error_code ec;
-    boost::json::value v = ParseJson(d.text, ec);
-    const boost::json::object* o = !ec ? v.if_object() : nullptr;
+    const boost::json::object* o = d.doc.if_object();
     const boost::json::value* doc = o ? o->if_contains("doc") : nullptr;
     auto number = [&](const char* key) {
       const boost::json::value* x = o ? o->if_contains(key) : nullptr;
@@ -214,11 +222,7 @@ void Broker::RestoreDocuments() {
     if (!s) return std::nullopt;
     std::string out;
     JsonWriter w(out);
-    w.BeginObject();
-    w.Key("c");
-    w.Int(s->created_at);
-    w.Key("m");
-    w.Int(s->modified_at);
+    BeginStoredDocument(w, s->created_at, s->modified_at);
     if (s->v2) {
       w.Key("api");
       w.String("v2");
@@ -246,11 +250,7 @@ void Broker::RestoreDocuments() {
     if (!r) return std::nullopt;
     std::string out;
     JsonWriter w(out);
-    w.BeginObject();
-    w.Key("c");
-    w.Int(r->created_at);
-    w.Key("m");
-    w.Int(r->modified_at);
+    BeginStoredDocument(w, r->created_at, r->modified_at);
     w.Key("doc");
     w.Value(r->document);
     w.EndObject();

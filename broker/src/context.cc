@@ -143,21 +143,20 @@ std::string Context::ExpandIri(std::string_view value, int depth) const {
 
 std::string Context::Expand(std::string_view term) const { return ExpandIri(term, 0); }
 
+std::optional<uint32_t> Context::Memoised(std::string_view term) const {
+  std::shared_lock lock(memo_mu_);
+  auto it = expanded_.find(std::string(term));
+  if (it == expanded_.end()) return std::nullopt;
+  return it->second;
+}
+
 uint32_t Context::FindId(std::string_view term, const Interner& names) const {
-  {
-    std::shared_lock lock(memo_mu_);
-    auto it = expanded_.find(std::string(term));
-    if (it != expanded_.end()) return it->second;
-  }
+  if (auto id = Memoised(term)) return *id;
   return names.Find(Expand(term)).value_or(Interner::kUnknown);  // not memoised: it may be written later
 }
 
 uint32_t Context::ExpandToId(std::string_view term, Interner& names) const {
-  {
-    std::shared_lock lock(memo_mu_);
-    auto it = expanded_.find(std::string(term));
-    if (it != expanded_.end()) return it->second;
-  }
+  if (auto id = Memoised(term)) return *id;
   const uint32_t id = names.Intern(Expand(term));
   std::unique_lock lock(memo_mu_);
   if (expanded_.size() < 100000) expanded_.emplace(std::string(term), id);

@@ -9,18 +9,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <system_error>
 
 namespace citybed::broker {
 namespace {
-
-Expected<void, KvError> MakeDirectory(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Unexpected(KvError{false, "cannot create the store directory " + dir + ": " + ec.message()});
-  return {};
-}
 
 // ---- LMDB -------------------------------------------------------------------------------
 // One environment, one unnamed database, every commit synchronous (LMDB's default: the data
@@ -35,7 +26,6 @@ class Lmdb final : public KvEngine {
 
   Expected<void, KvError> Open(const std::string& dir) {
     dir_ = dir;
-    if (auto ok = MakeDirectory(dir); !ok) return ok;
     if (int rc = mdb_env_create(&env_); rc != 0) return Fail("mdb_env_create", rc);
     if (int rc = mdb_env_set_mapsize(env_, map_size_); rc != 0) return Fail("mdb_env_set_mapsize", rc);
     if (int rc = mdb_env_open(env_, dir.c_str(), MDB_NOTLS, 0644); rc != 0) return Fail("cannot open " + dir, rc);
@@ -154,7 +144,6 @@ class Sqlite final : public KvEngine {
   }
 
   Expected<void, KvError> Open(const std::string& dir) {
-    if (auto ok = MakeDirectory(dir); !ok) return ok;
     const std::string file = dir + "/entities.sqlite";
     if (int rc = sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                  nullptr);
@@ -232,7 +221,6 @@ class Sqlite final : public KvEngine {
 class Rocks final : public KvEngine {
  public:
   Expected<void, KvError> Open(const std::string& dir) {
-    if (auto ok = MakeDirectory(dir); !ok) return ok;
     rocksdb::Options options;
     options.create_if_missing = true;
     options.max_background_jobs = 2;

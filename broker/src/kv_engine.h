@@ -38,8 +38,8 @@ class KvEngine {
   virtual std::string_view name() const = 0;
 };
 
-// Both create `dir` when missing. Errors: the directory cannot be created, opened or locked,
-// or holds another engine's files in a state it cannot read.
+// `dir` exists (DurableStore makes and locks it). Errors: the engine's files cannot be opened
+// or are in a state it cannot read.
 Expected<std::unique_ptr<KvEngine>, KvError> OpenRocksDb(const std::string& dir);
 Expected<std::unique_ptr<KvEngine>, KvError> OpenLmdb(const std::string& dir);
 Expected<std::unique_ptr<KvEngine>, KvError> OpenSqlite(const std::string& dir);

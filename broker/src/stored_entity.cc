@@ -1,7 +1,6 @@
 #include "stored_entity.h"
 
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "citybed/broker/json_writer.h"
 #include "json_parse.h"
@@ -185,7 +184,7 @@ Expected<StoredDocument> DecodeStoredDocument(char kind, std::string_view text) 
     return Unexpected(Error::Io(std::string("a stored ") + (kind == 's' ? "subscription" : "registration") +
                                 " is not what the store writes"));
   }
-  return StoredDocument{kind, std::string(t->get_string()), std::string(id->get_string()), boost::json::serialize(*doc)};
+  return StoredDocument{kind, std::string(t->get_string()), std::string(id->get_string()), std::move(v.as_object()["doc"])};
 }
 
 }  // namespace citybed::broker

@@ -42,13 +42,6 @@ BrokerOptions Durable(const std::string& dir, const std::string& engine) {
   return o;
 }
 
-Response Do(Broker& b, Method m, std::string target, std::string body = "",
-            std::vector<std::pair<std::string, std::string>> headers = {}) {
-  Request r = Make(m, std::move(target), std::move(body));
-  for (auto& [k, v] : headers) r.SetHeader(k, v);
-  return AwaitResponse(b.Handle(r));
-}
-
 // Everything a reader can see of the stored entities: each tenant's entities rendered with
 // system attributes through NGSI-LD, and through NGSI-v2.
 std::string Snapshot(Broker& b) {

@@ -22,12 +22,6 @@ namespace {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-Response Do(Broker& b, Method m, std::string target, std::string body = "", const Headers& headers = {}) {
-  Request r = Make(m, std::move(target), std::move(body));
-  for (auto& [k, v] : headers) r.SetHeader(k, v);
-  return AwaitResponse(b.Handle(r));
-}
-
 const Headers kA = {{"NGSILD-Tenant", "citya"}};
 const Headers kB = {{"NGSILD-Tenant", "cityb"}};
 const Headers kDefault = {};

@@ -3,6 +3,8 @@
 
 #include <boost/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "citybed/broker/broker.h"
 
@@ -18,6 +20,15 @@ inline Request Make(Method m, std::string target, std::string body = "",
     r.SetHeader("Content-Type", std::move(content_type));
   }
   return r;
+}
+
+// A request through the broker's router without sockets, with extra headers; a deferred answer
+// (forwarding, a durable write) is waited for.
+inline Response Do(Broker& b, Method m, std::string target, std::string body = "",
+                   const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  Request r = Make(m, std::move(target), std::move(body));
+  for (const auto& [k, v] : headers) r.SetHeader(k, v);
+  return AwaitResponse(b.Handle(r));
 }
 
 inline boost::json::value Body(const Response& r) {

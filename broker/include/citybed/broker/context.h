@@ -70,6 +70,7 @@ class Context {
     std::string iri;  // as written (may be a compact IRI); expanded lazily through the context
   };
   std::string ExpandIri(std::string_view value, int depth) const;
+  std::optional<uint32_t> Memoised(std::string_view term) const;  // ExpandToId's memo
 
   std::unordered_map<std::string, Term> terms_;
   std::unordered_map<std::string, std::string> reverse_;  // expanded IRI -> shortest term

@@ -47,10 +47,11 @@ struct DurableStoreOptions {
   std::string engine = "rocksdb";  // "rocksdb", "lmdb" or "sqlite" (docs/reliability.md: why rocksdb)
 };
 
-// A subscription ('s') or registration ('r') as stored: the text its renderer gave.
+// A subscription ('s') or registration ('r') as stored: what its renderer gave, read back.
 struct StoredDocument {
   char kind = 0;
-  std::string tenant, id, text;
+  std::string tenant, id;
+  boost::json::value doc;
 };
 
 struct DurableStats {

@@ -164,6 +164,8 @@ class SubscriptionManager {
   Expected<std::shared_ptr<Subscription>, Problem> Parse(const boost::json::object& body, const ContextPtr& ctx,
                                                          std::shared_ptr<Subscription> base, bool restoring = false);
   void NotifyObserver(const std::string& tenant, const std::string& id) const;
+  // Random per process: in generated subscription and notification ids.
+  static const std::string& ProcessPrefix();
   void Reindex(TenantSubs& t);
   void Consider(const Subscription& s, const std::string& tenant, const Change& change,
                 const std::vector<uint32_t>& touched, int64_t now);
