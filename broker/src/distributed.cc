@@ -92,6 +92,23 @@ void AppendParam(std::string& target, std::string_view key, std::string_view val
   target += PercentEncode(value, ",;:");
 }
 
+// The client's type and attrs, or the registration's narrower ones.
+void AddSelection(std::string& target, const SourcePlan& plan, const ForwardContext& fc, Interner& names,
+                  const Context& ctx) {
+  if (plan.types_restricted) {
+    AppendParam(target, "type", CompactList(plan.types, ctx, names));
+  } else if (const std::string* t = fc.client->FindParam("type")) {
+    AppendParam(target, "type", *t);
+  }
+  if (plan.attrs_restricted) {
+    AppendParam(target, "attrs", CompactList(plan.attrs, ctx, names));
+  } else if (const std::string* a = fc.client->FindParam("attrs")) {
+    AppendParam(target, "attrs", *a);
+  }
+}
+
+}  // namespace
+
 // The endpoint is the source's apiRoot (4.3.6.1): the NGSI-LD path follows it.
 std::string ApiRoot(const std::string& endpoint) {
   std::string root = endpoint;
@@ -99,8 +116,7 @@ std::string ApiRoot(const std::string& endpoint) {
   return root + "/ngsi-ld/v1";
 }
 
-ForwardRequest BaseRequest(const SourcePlan& plan, const ForwardContext& fc, std::string url) {
-  const Registration& r = *plan.reg;
+ForwardRequest BaseForward(const Registration& r, const ForwardContext& fc, std::string url) {
   ForwardRequest f;
   f.url = std::move(url);
   f.endpoint = r.endpoint;  // the cool-down is per registered endpoint
@@ -130,23 +146,6 @@ ForwardRequest BaseRequest(const SourcePlan& plan, const ForwardContext& fc, std
   f.headers.push_back({"Via", fc.via});
   return f;
 }
-
-// The client's type and attrs, or the registration's narrower ones.
-void AddSelection(std::string& target, const SourcePlan& plan, const ForwardContext& fc, Interner& names,
-                  const Context& ctx) {
-  if (plan.types_restricted) {
-    AppendParam(target, "type", CompactList(plan.types, ctx, names));
-  } else if (const std::string* t = fc.client->FindParam("type")) {
-    AppendParam(target, "type", *t);
-  }
-  if (plan.attrs_restricted) {
-    AppendParam(target, "attrs", CompactList(plan.attrs, ctx, names));
-  } else if (const std::string* a = fc.client->FindParam("attrs")) {
-    AppendParam(target, "attrs", *a);
-  }
-}
-
-}  // namespace
 
 std::vector<SourcePlan> PlanSources(const std::vector<RegistrationPtr>& registrations, const DistributedAsk& ask,
                                     const std::vector<std::string>& via, int64_t now,
@@ -207,6 +206,75 @@ std::vector<SourcePlan> PlanSources(const std::vector<RegistrationPtr>& registra
   return plans;
 }
 
+void AddForwardedHeader(Response& r, const std::vector<ForwardOutcome>& outcomes) {
+  size_t answered = 0, bytes = 0;
+  for (const ForwardOutcome& o : outcomes) {
+    answered += o.answered() ? 1 : 0;
+    bytes += o.body.size();
+  }
+  r.SetHeader("Citybed-Forwarded", "sources=" + std::to_string(outcomes.size()) + ", answered=" + std::to_string(answered) +
+                                       ", bytes=" + std::to_string(bytes));
+}
+
+WriteSplit PlanWrite(const std::vector<RegistrationPtr>& registrations, const WriteAsk& ask,
+                     const std::vector<std::string>& via, int64_t now, std::vector<ForwardWarning>& warnings) {
+  WriteSplit split;
+  bool proxied_whole = false;
+  for (const RegistrationPtr& r : registrations) {
+    const bool proxied = r->mode == RegistrationMode::kExclusive || r->mode == RegistrationMode::kRedirect;
+    if (r->mode == RegistrationMode::kAuxiliary || r->Expired(now)) continue;
+    const bool allowed = r->Allows(ask.operation);
+    if (!allowed && !proxied) continue;
+    WriteTarget target;
+    target.reg = r;
+    bool matched = false;
+    for (const RegistrationInfo& info : r->information) {
+      bool entity = info.entities.empty();
+      for (const RegisteredEntities& e : info.entities) {
+        if (!ask.types.empty() && !Contains(ask.types, e.type)) continue;
+        if (!e.id.empty() && e.id != ask.id) continue;
+        if (e.id.empty() && e.id_regex && !e.id_regex->FullMatch(ask.id)) continue;
+        entity = true;
+        break;
+      }
+      if (!entity) continue;
+      if (info.property_names.empty() && info.relationship_names.empty()) {
+        matched = true;
+        target.every_attr = true;
+        for (uint32_t a : ask.attrs) AddUnique(target.attrs, a);
+        continue;
+      }
+      bool covers = false;
+      for (uint32_t a : ask.attrs) {
+        if (Contains(info.property_names, a) || Contains(info.relationship_names, a)) {
+          AddUnique(target.attrs, a);
+          covers = true;
+        }
+      }
+      matched = matched || covers || ask.whole_entity;
+    }
+    if (!matched) continue;
+    const std::string name = SourceName(*r);
+    if (allowed && std::find(via.begin(), via.end(), name) != via.end()) {
+      warnings.push_back({199, name, "registration " + r->id + " not used: its source is already on this request's path (Via)"});
+      continue;
+    }
+    if (proxied) {
+      if (target.every_attr) proxied_whole = true;
+      for (uint32_t a : target.attrs) AddUnique(split.removed, a);
+    }
+    (allowed ? split.targets : split.refused).push_back(std::move(target));
+  }
+  auto by_id = [](const WriteTarget& a, const WriteTarget& b) { return a.reg->id < b.reg->id; };
+  std::sort(split.targets.begin(), split.targets.end(), by_id);
+  std::sort(split.refused.begin(), split.refused.end(), by_id);
+  // Nothing left to write here: the entity is another's, or every attribute of the write is.
+  bool all_removed = !ask.attrs.empty();
+  for (uint32_t a : ask.attrs) all_removed = all_removed && Contains(split.removed, a);
+  if (proxied_whole || all_removed) split.local = false;
+  return split;
+}
+
 ForwardRequest QueryForward(const SourcePlan& plan, const ForwardContext& fc, Interner& names, const Context& ctx,
                             size_t want, size_t max_limit) {
   std::string target = ApiRoot(plan.reg->endpoint) + "/entities";
@@ -238,7 +306,7 @@ ForwardRequest QueryForward(const SourcePlan& plan, const ForwardContext& fc, In
   AppendParam(target, "options", "sysAttrs");
   AppendParam(target, "limit", std::to_string(std::max<size_t>(1, std::min(want, max_limit))));
   AppendParam(target, "count", "true");
-  return BaseRequest(plan, fc, std::move(target));
+  return BaseForward(*plan.reg, fc, std::move(target));
 }
 
 ForwardRequest RetrieveForward(const SourcePlan& plan, const ForwardContext& fc, Interner& names,
@@ -247,7 +315,7 @@ ForwardRequest RetrieveForward(const SourcePlan& plan, const ForwardContext& fc,
   AddSelection(target, plan, fc, names, ctx);
   if (plan.reg->local_only) AppendParam(target, "local", "true");
   AppendParam(target, "options", "sysAttrs");
-  return BaseRequest(plan, fc, std::move(target));
+  return BaseForward(*plan.reg, fc, std::move(target));
 }
 
 namespace {

@@ -1,6 +1,6 @@
 // Distributed operations (CIM 009 V1.9.1, 4.3.6, 5.7.1.4, 5.7.2.4, 6.3.17): which context
-// source registrations a retrieve or a query concerns, the requests forwarded to them, and how
-// their answers merge with the local entities. Private to citybed_broker; the handlers in
+// source registrations a retrieve, a query or a write concerns, the requests forwarded to them,
+// and how their answers merge with the local entities. Private to citybed_broker; the handlers in
 // ngsild_entities.cc and ngsild_query.cc use it, and the Forwarder carries the requests.
 //
 // Rules (docs/federation.md explains them):
@@ -82,6 +82,43 @@ std::vector<SourcePlan> PlanSources(const std::vector<RegistrationPtr>& registra
                                     const std::vector<std::string>& via, int64_t now,
                                     std::vector<ForwardWarning>& warnings);
 
+// Distributed provision (4.3.6.2, 4.3.6.3, 5.6): which registrations a write concerns and how
+// its attributes split between them and this broker.
+// - A registration concerns a write when it is of the tenant, allows the operation (its
+//   `operations`: redirectionOps, updateOps or the operation's name), has not expired, is not
+//   auxiliary (auxiliary sources are read from, never written to), and one RegistrationInfo
+//   matches the entity (a registered id, id pattern or type of it — by id alone when the
+//   entity's type is unknown here) and covers attributes of the write (its propertyNames and
+//   relationshipNames; none named: every attribute). A delete of the entity concerns every
+//   registration of the entity, whatever attributes it names.
+// - inclusive: the covered attributes are forwarded and written here as well; exclusive and
+//   redirect: forwarded, and not written here. A registration of the whole entity in one of
+//   these modes, or proxied registrations covering every attribute of the write, leave
+//   nothing to do here. Such a registration that does not accept the operation refuses its
+//   part (WriteSplit::refused); an inclusive one that does not is left out.
+struct WriteAsk {
+  std::string operation;        // the 4.20 name: createEntity, appendAttrs, deleteEntity, ...
+  std::string id;
+  std::vector<uint32_t> types;  // the entity's types; empty: unknown here (matched by id only)
+  std::vector<uint32_t> attrs;  // the attributes the write names (expanded)
+  bool whole_entity = false;    // deleteEntity: registrations of any attribute of the entity concern it
+};
+struct WriteTarget {
+  RegistrationPtr reg;
+  bool every_attr = false;      // the registration covers every attribute of the entity
+  std::vector<uint32_t> attrs;  // the attributes of the write it covers
+};
+struct WriteSplit {
+  std::vector<WriteTarget> targets;  // by registration id
+  // Exclusive or redirect registrations of what the write names that do not accept its
+  // operation: the data is theirs, so it is written nowhere, and the write fails for that part.
+  std::vector<WriteTarget> refused;
+  bool local = true;                 // also written here
+  std::vector<uint32_t> removed;     // attributes not written here (exclusive, redirect)
+};
+WriteSplit PlanWrite(const std::vector<RegistrationPtr>& registrations, const WriteAsk& ask,
+                     const std::vector<std::string>& via, int64_t now, std::vector<ForwardWarning>& warnings);
+
 // The common part of forwarded requests.
 struct ForwardContext {
   const Request* client = nullptr;  // its query parameters and headers
@@ -90,6 +127,13 @@ struct ForwardContext {
   std::chrono::milliseconds default_timeout{3000};
   std::chrono::milliseconds default_cooldown{5000};
 };
+
+// A request to `r`'s source with the headers every forwarded request carries (Accept, the
+// client's @context Link when there is one, the registration's tenant and contextSourceInfo,
+// Via), its deadline and cool-down.
+ForwardRequest BaseForward(const Registration& r, const ForwardContext& fc, std::string url);
+// The source's NGSI-LD API root: its endpoint followed by /ngsi-ld/v1.
+std::string ApiRoot(const std::string& endpoint);
 
 // GET {endpoint}/ngsi-ld/v1/entities?... for a query: the first `want` entities (limit capped
 // at `max_limit`), with count.
@@ -114,6 +158,9 @@ Expected<std::vector<std::pair<std::string, std::string>>, std::string> QueryBod
 
 // Merges `from` into `into` (same id) by the rules above; `auxiliary` adds missing attributes only.
 void MergeSourceEntity(Entity& into, const Entity& from, bool auxiliary);
+
+// Citybed-Forwarded: sources=<asked>, answered=<answered>, bytes=<received> (docs/federation.md).
+void AddForwardedHeader(Response& r, const std::vector<ForwardOutcome>& outcomes);
 
 void AddWarnings(Response& r, const std::vector<ForwardWarning>& warnings, std::string_view self);
 

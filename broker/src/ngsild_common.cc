@@ -344,18 +344,22 @@ void NgsiLdApi::Register(Router& router) {
   auto bind = [impl = impl_](Response (Impl::*fn)(Request&, const PathParams&)) {
     return [impl, fn](Request& r, const PathParams& p) { return ((*impl).*fn)(r, p); };
   };
+  // Writes that registered context sources may concern (4.3.6.3), by their 4.20 names.
+  auto write = [impl = impl_](Impl::LocalWrite fn, std::string_view operation) {
+    return [impl, fn, operation](Request& r, const PathParams& p) { return impl->DistributedWrite(r, p, operation, fn); };
+  };
   const std::string base = "/ngsi-ld/v1";
-  router.Add(Method::kPost, base + "/entities", bind(&Impl::CreateEntity));
+  router.Add(Method::kPost, base + "/entities", write(&Impl::CreateEntity, "createEntity"));
   router.Add(Method::kGet, base + "/entities", bind(&Impl::QueryEntities));
   router.Add(Method::kGet, base + "/entities/{entityId}", bind(&Impl::RetrieveEntity));
-  router.Add(Method::kDelete, base + "/entities/{entityId}", bind(&Impl::DeleteEntity));
-  router.Add(Method::kPut, base + "/entities/{entityId}", bind(&Impl::ReplaceEntity));
-  router.Add(Method::kPatch, base + "/entities/{entityId}", bind(&Impl::MergeEntity));
-  router.Add(Method::kPost, base + "/entities/{entityId}/attrs", bind(&Impl::AppendAttrs));
-  router.Add(Method::kPatch, base + "/entities/{entityId}/attrs", bind(&Impl::UpdateAttrs));
-  router.Add(Method::kPatch, base + "/entities/{entityId}/attrs/{attrId}", bind(&Impl::PartialAttrUpdate));
-  router.Add(Method::kPut, base + "/entities/{entityId}/attrs/{attrId}", bind(&Impl::ReplaceAttr));
-  router.Add(Method::kDelete, base + "/entities/{entityId}/attrs/{attrId}", bind(&Impl::DeleteAttr));
+  router.Add(Method::kDelete, base + "/entities/{entityId}", write(&Impl::DeleteEntity, "deleteEntity"));
+  router.Add(Method::kPut, base + "/entities/{entityId}", write(&Impl::ReplaceEntity, "replaceEntity"));
+  router.Add(Method::kPatch, base + "/entities/{entityId}", write(&Impl::MergeEntity, "mergeEntity"));
+  router.Add(Method::kPost, base + "/entities/{entityId}/attrs", write(&Impl::AppendAttrs, "appendAttrs"));
+  router.Add(Method::kPatch, base + "/entities/{entityId}/attrs", write(&Impl::UpdateAttrs, "updateEntity"));
+  router.Add(Method::kPatch, base + "/entities/{entityId}/attrs/{attrId}", write(&Impl::PartialAttrUpdate, "updateAttrs"));
+  router.Add(Method::kPut, base + "/entities/{entityId}/attrs/{attrId}", write(&Impl::ReplaceAttr, "replaceAttrs"));
+  router.Add(Method::kDelete, base + "/entities/{entityId}/attrs/{attrId}", write(&Impl::DeleteAttr, "deleteAttrs"));
   router.Add(Method::kPost, base + "/entityOperations/create", bind(&Impl::BatchCreate));
   router.Add(Method::kPost, base + "/entityOperations/upsert", bind(&Impl::BatchUpsert));
   router.Add(Method::kPost, base + "/entityOperations/update", bind(&Impl::BatchUpdate));

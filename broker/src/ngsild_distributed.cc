@@ -47,18 +47,6 @@ NgsiLdApi::Impl::Distribution NgsiLdApi::Impl::Distribute(const Request& req, co
 
 namespace {
 
-// How much a distributed answer cost: sources asked, sources that answered, bytes they sent.
-// A citybed header (docs/federation.md), for the simulator's fan-out measures.
-void AddForwardedHeader(Response& r, const std::vector<ForwardOutcome>& outcomes) {
-  size_t answered = 0, bytes = 0;
-  for (const ForwardOutcome& o : outcomes) {
-    answered += o.answered() ? 1 : 0;
-    bytes += o.body.size();
-  }
-  r.SetHeader("Citybed-Forwarded", "sources=" + std::to_string(outcomes.size()) + ", answered=" + std::to_string(answered) +
-                                       ", bytes=" + std::to_string(bytes));
-}
-
 // What a deferred answer needs after the handler returned: copies, never references into the
 // request or the handler's frame.
 struct Deferred {

@@ -161,6 +161,12 @@ class NgsiLdApi::Impl {
   Response DistributedRetrieve(const Request& req, const Call& call, Distribution dist, EntityPtr local,
                                const std::string& id, const RenderOptions& opts, std::vector<uint32_t> attrs);
 
+  // A write that registered context sources may concern (ngsild_distributed_write.cc): split
+  // between them and `local` (the operation's handler, run on what stays here), answered when
+  // every source has answered or timed out.
+  using LocalWrite = Response (Impl::*)(Request&, const PathParams&);
+  Response DistributedWrite(Request& req, const PathParams& p, std::string_view operation, LocalWrite local);
+
   // Applies attributes to an entity version. Returns the names written and those refused.
   struct AttrOutcome {
     std::vector<uint32_t> updated;

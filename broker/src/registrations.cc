@@ -239,12 +239,13 @@ Expected<std::shared_ptr<Registration>, Problem> RegistrationManager::Parse(cons
     else if (m == "auxiliary") r->mode = RegistrationMode::kAuxiliary;
     else return Unexpected(BadRequestData("mode must be inclusive, exclusive, redirect or auxiliary"));
   }
-  // Exclusive and redirect registrations name their entities by id (4.3.6.3).
-  if (r->mode == RegistrationMode::kExclusive || r->mode == RegistrationMode::kRedirect) {
+  // Exclusive registrations name their entities by id (4.3.6.3); redirect ones may name a
+  // type or an id pattern: every request they match goes to all of them.
+  if (r->mode == RegistrationMode::kExclusive) {
     for (const RegistrationInfo& ri : r->information) {
-      if (ri.entities.empty()) return Unexpected(BadRequestData("an " + std::string(ToString(r->mode)) + " registration must name its entities by id"));
+      if (ri.entities.empty()) return Unexpected(BadRequestData("an exclusive registration must name its entities by id"));
       for (const RegisteredEntities& e : ri.entities) {
-        if (e.id.empty()) return Unexpected(BadRequestData("an " + std::string(ToString(r->mode)) + " registration must name every entity by id"));
+        if (e.id.empty()) return Unexpected(BadRequestData("an exclusive registration must name every entity by id"));
       }
     }
   }

@@ -2,97 +2,24 @@
 // (ephemeral ports): which registrations a retrieve or query reaches, what is forwarded, how
 // answers merge, loops, timeouts, cool-down and failing sources. Every wait is bounded (the
 // forwarder's per-source deadline, the Fetch deadline).
-#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "citybed/broker/broker.h"
-#include "citybed/common/http_fetch.h"
-#include "citybed/common/strings.h"
-#include "receiver.h"
+#include "federation_util.h"
 
 using namespace citybed::broker;
 using citybed::Fetch;
 using citybed::FetchRequest;
 using citybed::FetchResult;
 using citybed::HttpField;
+using citybed::testing::FederationNode;
 using citybed::testing::Receiver;
+using namespace citybed::testing::federation;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-namespace {
-
-BrokerOptions FedOptions() {
-  BrokerOptions o;
-  o.server.port = 0;
-  o.server.threads = 1;
-  o.api.forward_timeout = 2000ms;
-  o.api.forward_cooldown = 60000ms;
-  o.shutdown_grace = 1000ms;
-  return o;
-}
-
-struct Node {
-  Broker broker;
-  explicit Node(BrokerOptions o = FedOptions()) : broker(std::move(o)) { REQUIRE(broker.Start()); }
-
-  FetchResult Call(const std::string& method, const std::string& path, const std::string& body = "",
-                   std::vector<HttpField> headers = {}) {
-    if (!body.empty()) headers.push_back({"Content-Type", "application/json"});
-    FetchRequest req;
-    req.method = method;
-    req.url = broker.url() + path;
-    req.headers = std::move(headers);
-    req.body = body;
-    req.has_body = method != "GET" && method != "DELETE";
-    req.timeout = 10000ms;
-    auto r = Fetch(req);
-    INFO((r ? std::string() : r.error().message));
-    REQUIRE(r);
-    return *r;
-  }
-  void Create(const std::string& entity, const std::string& tenant = "") {
-    std::vector<HttpField> h;
-    if (!tenant.empty()) h.push_back({"NGSILD-Tenant", tenant});
-    const FetchResult r = Call("POST", "/ngsi-ld/v1/entities", entity, h);
-    REQUIRE(r.status == 201);
-  }
-  void Register(const std::string& registration) {
-    const FetchResult r = Call("POST", "/ngsi-ld/v1/csourceRegistrations", registration);
-    INFO(r.body);
-    REQUIRE(r.status == 201);
-  }
-  std::string Endpoint() const { return broker.url(); }
-};
-
-std::string Room(const std::string& id, double temperature, const std::string& extra = "") {
-  return R"({"id":")" + id + R"(","type":"Room","temperature":{"type":"Property","value":)" +
-         std::to_string(temperature) + "}" + extra + "}";
-}
-
-std::string TypeRegistration(const std::string& endpoint, const std::string& type = "Room",
-                             const std::string& more = "") {
-  return R"({"type":"ContextSourceRegistration","information":[{"entities":[{"type":")" + type +
-         R"("}]}],"endpoint":")" + endpoint + "\"" + more + "}";
-}
-
-std::vector<std::string> Ids(const std::string& body) {
-  std::vector<std::string> ids;
-  const json::value v = json::parse(body);
-  for (const json::value& e : v.as_array()) ids.emplace_back(e.at("id").as_string());
-  return ids;
-}
-
-size_t Warnings(const FetchResult& r) {
-  size_t n = 0;
-  for (const HttpField& h : r.headers) n += citybed::EqualsAsciiNoCase(h.name, "NGSILD-Warning") ? 1 : 0;
-  return n;
-}
-
-}  // namespace
-
 TEST_CASE("Federation: a query reaches the registered brokers and merges their entities", "[broker][federation]") {
-  Node hub, a, b;
+  FederationNode hub, a, b;
   a.Create(Room("urn:ngsi-ld:Room:a1", 20));
   a.Create(Room("urn:ngsi-ld:Room:a2", 21));
   b.Create(Room("urn:ngsi-ld:Room:b1", 22));
@@ -168,7 +95,7 @@ TEST_CASE("Federation: a query reaches the registered brokers and merges their e
 }
 
 TEST_CASE("Federation: the same entity from two places merges attribute by attribute", "[broker][federation]") {
-  Node hub, a, aux;
+  FederationNode hub, a, aux;
   // The hub and the source both hold Room:x; the source's temperature was observed later.
   hub.Create(Room("urn:ngsi-ld:Room:x", 10,
                   R"(,"humidity":{"type":"Property","value":40},"pressure":{"type":"Property","value":1000,"observedAt":"2026-01-01T10:00:00Z"})"));
@@ -199,7 +126,7 @@ TEST_CASE("Federation: the same entity from two places merges attribute by attri
 }
 
 TEST_CASE("Federation: what is forwarded follows the registration", "[broker][federation]") {
-  Node hub;
+  FederationNode hub;
   Receiver source;
   source.Script([](const Receiver::Received&) { return Receiver::Scripted{200, "[]"}; });
   hub.Register(R"({"type":"ContextSourceRegistration","information":[{"entities":[{"type":"Room"}],)"
@@ -229,7 +156,7 @@ TEST_CASE("Federation: what is forwarded follows the registration", "[broker][fe
 }
 
 TEST_CASE("Federation: registrations in a cycle do not loop", "[broker][federation]") {
-  Node a, b;
+  FederationNode a, b;
   a.Create(Room("urn:ngsi-ld:Room:a1", 1));
   b.Create(Room("urn:ngsi-ld:Room:b1", 2));
   // A mesh: each registers the other.
@@ -255,7 +182,7 @@ TEST_CASE("Federation: registrations in a cycle do not loop", "[broker][federati
 
 TEST_CASE("Federation: failing sources give partial results with warnings, never a hang or a 5xx",
           "[broker][federation]") {
-  Node hub;
+  FederationNode hub;
   hub.Create(Room("urn:ngsi-ld:Room:h1", 1));
 
   SECTION("a source that does not answer in time, then cools down") {
@@ -328,7 +255,7 @@ TEST_CASE("Federation: failing sources give partial results with warnings, never
 }
 
 TEST_CASE("Federation: a registration's tenant addresses the source's tenant", "[broker][federation]") {
-  Node hub, a;
+  FederationNode hub, a;
   a.Create(Room("urn:ngsi-ld:Room:t1", 5), "cityA");
   hub.Register(TypeRegistration(a.Endpoint(), "Room", R"(,"tenant":"cityA")"));
   CHECK(Ids(hub.Call("GET", "/ngsi-ld/v1/entities?type=Room").body) == std::vector<std::string>{"urn:ngsi-ld:Room:t1"});
@@ -339,7 +266,7 @@ TEST_CASE("Federation: a registration's tenant addresses the source's tenant", "
 }
 
 TEST_CASE("Federation: registration members for forwarding are validated", "[broker][federation]") {
-  Node hub;
+  FederationNode hub;
   auto status = [&](const std::string& more) {
     return hub.Call("POST", "/ngsi-ld/v1/csourceRegistrations", TypeRegistration("http://127.0.0.1:9", "Room", more)).status;
   };
@@ -361,12 +288,12 @@ TEST_CASE("Federation: a source's own failed sources reach the client's answer",
   }
   BrokerOptions block_options = FedOptions();
   block_options.via_name = "block-kanto";
-  Node block(block_options);
+  FederationNode block(block_options);
   block.Create(Room("urn:ngsi-ld:Room:b1", 2));
   block.Register(TypeRegistration(down, "Room", R"(,"contextSourceAlias":"region-13")"));
   BrokerOptions hub_options = FedOptions();
   hub_options.via_name = "hub";
-  Node hub(hub_options);
+  FederationNode hub(hub_options);
   hub.Create(Room("urn:ngsi-ld:Room:h1", 1));
   hub.Register(TypeRegistration(block.Endpoint(), "Room", R"(,"contextSourceAlias":"block-kanto")"));
 
@@ -390,7 +317,7 @@ TEST_CASE("Federation: a source's own failed sources reach the client's answer",
 TEST_CASE("Federation: an answer carries at most a bounded number of warnings", "[broker][federation]") {
   BrokerOptions o = FedOptions();
   o.via_name = "hub";
-  Node hub(o);
+  FederationNode hub(o);
   hub.Create(Room("urn:ngsi-ld:Room:h1", 1));
   std::string down;
   {

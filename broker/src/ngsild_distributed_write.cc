@@ -1,0 +1,461 @@
+// Distributed provision (CIM 009 V1.9.1, 4.3.6.2, 4.3.6.3, 5.6): a write that registered
+// context sources concern is split by PlanWrite (distributed.h) — the covered attributes go to
+// each source in the request's own form (same method and path under the source's endpoint,
+// the body narrowed to what the registration covers), the rest is written here — and the
+// answers are combined: the operation's own success status when every part succeeded, else
+// 207 with a BatchOperationResult (entity operations) or an UpdateResult (attribute
+// operations) naming the registration of every failed part. The local part runs on the
+// serving thread first; the sources' answers are awaited on the forwarder's thread
+// (Response::later), so no serving thread waits for a source.
+#include <algorithm>
+
+#include "citybed/common/strings.h"
+
+#include "ngsild_internal.h"
+
+namespace citybed::broker {
+namespace json = boost::json;
+
+namespace {
+
+// What a write's payload is.
+enum class Shape {
+  kEntity,     // an entity (create, replace) or an entity fragment (merge): id, type, attributes
+  kAttrs,      // attributes by name (append, update)
+  kAttribute,  // one attribute's fragment, named in the path (partial update, replace attribute)
+  kNone,       // no body (delete entity, delete attribute)
+};
+
+struct WriteKind {
+  std::string_view operation;  // 4.20
+  Shape shape;
+  bool update_result;  // partial success as an UpdateResult, else a BatchOperationResult
+  int success;         // the status when every part succeeded and nothing was written here
+};
+
+WriteKind KindOf(std::string_view operation) {
+  static const WriteKind kKinds[] = {
+      {"createEntity", Shape::kEntity, false, 201},  {"replaceEntity", Shape::kEntity, false, 204},
+      {"mergeEntity", Shape::kEntity, false, 204},   {"deleteEntity", Shape::kNone, false, 204},
+      {"appendAttrs", Shape::kAttrs, true, 204},     {"updateEntity", Shape::kAttrs, true, 204},
+      {"updateAttrs", Shape::kAttribute, true, 204}, {"replaceAttrs", Shape::kAttribute, true, 204},
+      {"deleteAttrs", Shape::kNone, true, 204},
+  };
+  for (const WriteKind& k : kKinds) {
+    if (k.operation == operation) return k;
+  }
+  return kKinds[0];
+}
+
+// Members of an entity payload that are not attributes: they go to every part.
+bool EntityMember(std::string_view key) {
+  return key == "id" || key == "type" || key == "@context" || key == "scope" || key == "createdAt" ||
+         key == "modifiedAt" || key == "deletedAt";
+}
+
+// The payload with only the attributes `keep` accepts (entity members always).
+std::string Narrowed(const json::object& body, const std::function<bool(std::string_view)>& keep) {
+  json::object out;
+  for (const auto& [key, value] : body) {
+    if (EntityMember(key) || keep(key)) out.emplace(key, value);
+  }
+  return json::serialize(out);
+}
+
+// The path after the API root and the client's query but `local`, as sent to a source.
+std::string ForwardedTarget(const Request& req) {
+  std::string_view path(req.target);
+  path = path.substr(0, path.find('?'));
+  constexpr std::string_view kRoot = "/ngsi-ld/v1";
+  if (path.rfind(kRoot, 0) == 0) path.remove_prefix(kRoot.size());
+  std::string target(path);
+  char sep = '?';
+  for (const auto& [key, value] : req.query) {
+    if (key == "local") continue;
+    target += sep;
+    target += PercentEncode(key);
+    target += '=';
+    target += PercentEncode(value, ",;:");
+    sep = '&';
+  }
+  return target;
+}
+
+bool Success(int status) { return status >= 200 && status < 300 && status != 207; }
+
+json::object ProblemObject(const Problem& p) { return json::parse(p.ToJson()).as_object(); }
+
+// The ProblemDetails of an error answer: the body when it is one, else one made from the status.
+json::object AnswerProblem(int status, const std::string& body, const std::string& who) {
+  boost::system::error_code ec;
+  json::value v = body.empty() ? json::value() : json::parse(body, ec);
+  if (!ec && v.is_object() && v.get_object().contains("type")) return std::move(v.get_object());
+  const ErrorType type = status == 404   ? ErrorType::kResourceNotFound
+                         : status == 409 ? ErrorType::kAlreadyExists
+                         : status == 400 ? ErrorType::kBadRequestData
+                         : status == 422 ? ErrorType::kOperationNotSupported
+                                         : ErrorType::kInternalError;
+  return ProblemObject(MakeProblem(type, who + " answered " + std::to_string(status), status));
+}
+
+// One part of a distributed write: this broker's or a registration's.
+struct Part {
+  std::string registration;         // "" for this broker's part
+  bool ok = false;
+  json::object problem;             // when failed
+  std::optional<json::object> partial;  // a 207 answer's body (an UpdateResult or a BatchOperationResult)
+  const std::vector<std::string>* names = nullptr;  // the attributes it was given, as the client wrote them
+};
+
+// What the client's answer is built from, kept past the handler.
+struct WriteState {
+  WriteKind kind;
+  Call call;
+  std::string id;
+  std::vector<WriteTarget> targets;  // sent
+  std::vector<WriteTarget> refused;  // not sent: the registration does not accept the operation
+  std::vector<std::vector<std::string>> covered_names;  // per target, then per refused
+  std::vector<std::string> local_names;  // attributes written here, as the client wrote them
+  bool local_ran = false;
+  Response local;
+  std::vector<ForwardWarning> warnings;
+  std::string self;
+  std::string operation;
+};
+
+std::vector<Part> Parts(WriteState& s, const std::vector<ForwardOutcome>& outcomes) {
+  std::vector<Part> parts;
+  auto partial_of = [](const std::string& body) -> std::optional<json::object> {
+    boost::system::error_code ec;
+    json::value v = body.empty() ? json::value() : json::parse(body, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return std::move(v.get_object());
+  };
+  if (s.local_ran) {
+    Part p;
+    p.ok = Success(s.local.status);
+    p.names = &s.local_names;
+    if (s.local.status == 207) p.partial = partial_of(s.local.body);
+    else if (!p.ok) p.problem = AnswerProblem(s.local.status, s.local.body, "this broker");
+    parts.push_back(std::move(p));
+  }
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const ForwardOutcome& o = outcomes[i];
+    const Registration& r = *s.targets[i].reg;
+    Part p;
+    p.registration = r.id;
+    p.names = &s.covered_names[i];
+    p.ok = o.answered() && Success(o.status);
+    if (p.ok) {
+      parts.push_back(std::move(p));
+      continue;
+    }
+    s.warnings.push_back(o.answered() ? ForwardWarning{299, SourceName(r), "registration " + r.id + ": the source answered " + std::to_string(o.status)}
+                                      : ForwardWarning{199, SourceName(r), "registration " + r.id + ": " + (o.cooled ? std::string("cooling down after a failure") : o.error)});
+    if (o.answered() && o.status == 207) p.partial = partial_of(o.body);
+    if (o.answered()) {
+      p.problem = AnswerProblem(o.status, o.body, "context source " + SourceName(r));
+    } else {
+      p.problem = ProblemObject(MakeProblem(ErrorType::kInternalError,
+                                            "context source " + SourceName(r) + ": " +
+                                                (o.cooled ? std::string("cooling down after a failure") : o.error),
+                                            o.error == "timeout" ? 504 : 502));
+    }
+    parts.push_back(std::move(p));
+  }
+  for (size_t i = 0; i < s.refused.size(); ++i) {
+    const Registration& r = *s.refused[i].reg;
+    Part p;
+    p.registration = r.id;
+    p.names = &s.covered_names[s.targets.size() + i];
+    p.problem = ProblemObject(MakeProblem(ErrorType::kOperationNotSupported,
+                                          "registration " + r.id + " (" + std::string(ToString(r.mode)) +
+                                              ") holds this data and does not accept " + s.operation,
+                                          409));
+    parts.push_back(std::move(p));
+  }
+  return parts;
+}
+
+std::string Detail(const json::object& problem) {
+  if (const json::value* d = problem.if_contains("detail"); d && d->is_string()) return std::string(d->get_string());
+  if (const json::value* t = problem.if_contains("title"); t && t->is_string()) return std::string(t->get_string());
+  return "failed";
+}
+
+// 207: an UpdateResult (5.2.18) for attribute operations, else a BatchOperationResult (5.2.16).
+json::object MultiStatus(const WriteState& s, const std::vector<Part>& parts) {
+  json::object result;
+  if (s.kind.update_result) {
+    json::array updated, not_updated;
+    auto add_updated = [&](std::string_view n) {
+      for (const json::value& u : updated) {
+        if (u.as_string() == n) return;
+      }
+      updated.emplace_back(n);
+    };
+    for (const Part& p : parts) {
+      if (p.ok) {
+        for (const std::string& n : *p.names) add_updated(n);
+      } else if (p.partial) {
+        if (const json::value* u = p.partial->if_contains("updated"); u && u->is_array()) {
+          for (const json::value& n : u->get_array()) {
+            if (n.is_string()) add_updated(n.get_string());
+          }
+        }
+        const json::value* nu = p.partial->if_contains("notUpdated");
+        if (nu && nu->is_array()) {
+          for (const json::value& n : nu->get_array()) {
+            json::value item = n;
+            if (item.is_object() && !p.registration.empty()) item.get_object()["registrationId"] = p.registration;
+            not_updated.push_back(std::move(item));
+          }
+        }
+        if (!(nu && nu->is_array()) && !(p.partial->contains("updated"))) {
+          for (const std::string& n : *p.names) {
+            json::object item{{"attributeName", n}, {"reason", "partly refused (207) without an UpdateResult"}};
+            if (!p.registration.empty()) item["registrationId"] = p.registration;
+            not_updated.push_back(std::move(item));
+          }
+        }
+      } else {
+        for (const std::string& n : *p.names) {
+          json::object item{{"attributeName", n}, {"reason", Detail(p.problem)}};
+          if (!p.registration.empty()) item["registrationId"] = p.registration;
+          not_updated.push_back(std::move(item));
+        }
+      }
+    }
+    result["updated"] = std::move(updated);
+    result["notUpdated"] = std::move(not_updated);
+    return result;
+  }
+  json::array success, errors;
+  bool any_ok = false;
+  for (const Part& p : parts) {
+    any_ok = any_ok || p.ok;
+    if (p.ok) continue;
+    if (p.partial) {
+      if (const json::value* es = p.partial->if_contains("errors"); es && es->is_array() && !es->get_array().empty()) {
+        for (const json::value& e : es->get_array()) {
+          json::value item = e;
+          if (item.is_object() && !p.registration.empty()) item.get_object()["registrationId"] = p.registration;
+          errors.push_back(std::move(item));
+        }
+        if (const json::value* ok = p.partial->if_contains("success"); ok && ok->is_array() && !ok->get_array().empty()) any_ok = true;
+        continue;
+      }
+      json::object item{{"entityId", s.id}, {"error", ProblemObject(MakeProblem(ErrorType::kInternalError, "partly refused (207) without a BatchOperationResult", 207))}};
+      if (!p.registration.empty()) item["registrationId"] = p.registration;
+      errors.push_back(std::move(item));
+      continue;
+    }
+    json::object item{{"entityId", s.id}};
+    if (!p.registration.empty()) item["registrationId"] = p.registration;
+    item["error"] = p.problem;
+    errors.push_back(std::move(item));
+  }
+  if (any_ok) success.emplace_back(s.id);
+  result["success"] = std::move(success);
+  result["errors"] = std::move(errors);
+  return result;
+}
+
+// Every part succeeded: the operation's answer. One part, and nothing else, failed: its
+// error. Otherwise 207 with what succeeded and what did not.
+Response Combine(WriteState& s, const std::vector<ForwardOutcome>& outcomes,
+                 const std::function<Response(int, std::string)>& json_response) {
+  const std::vector<Part> parts = Parts(s, outcomes);
+  size_t failed = 0;
+  const Part* failure = nullptr;
+  for (const Part& p : parts) {
+    if (!p.ok) {
+      ++failed;
+      failure = &p;
+    }
+  }
+  Response r;
+  if (failed == 0) {
+    if (s.local_ran) {
+      r = std::move(s.local);
+    } else {
+      r.status = s.kind.success;
+      if (s.kind.success == 201) r.SetHeader("Location", "/ngsi-ld/v1/entities/" + PercentEncode(s.id, ":"));
+    }
+  } else if (failed == parts.size() && failed == 1 && !failure->partial) {
+    const json::value* st = failure->problem.if_contains("status");
+    const int status = st && st->is_int64() && st->as_int64() >= 400 && st->as_int64() < 600 ? static_cast<int>(st->as_int64()) : 500;
+    r.status = status;
+    r.body = json::serialize(failure->problem);
+    r.SetHeader("Content-Type", "application/json");  // as every ProblemDetails here (5.5.3)
+  } else {
+    r = json_response(207, json::serialize(MultiStatus(s, parts)));
+  }
+  AddWarnings(r, s.warnings, s.self);
+  return r;
+}
+
+}  // namespace
+
+Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, std::string_view operation,
+                                           LocalWrite local) {
+  auto run_local = [&] { return ((*this).*local)(req, p); };
+  Forwarder* forwarder;
+  std::string self;
+  {
+    std::lock_guard lock(forwarding_mu_);
+    forwarder = forwarder_;
+    self = via_name_;
+  }
+  if (forwarder == nullptr) return run_local();
+  if (const std::string* l = req.FindParam("local"); l && *l == "true") return run_local();
+  const WriteKind kind = KindOf(operation);
+  // Anything the local handler would refuse, it refuses: this part only reads what it needs.
+  auto call = Prepare(req, {.has_body = kind.shape != Shape::kNone, .allow_merge_patch = operation == "mergeEntity"});
+  if (!call || !registrations_.HasTenant(call->tenant)) return run_local();
+  const std::vector<RegistrationPtr> regs = registrations_.List(call->tenant, {});
+  if (regs.empty()) return run_local();
+  json::object body;
+  ContextPtr ctx = call->ctx;
+  if (kind.shape != Shape::kNone) {
+    auto parsed = ParseBody(req);
+    if (!parsed || !parsed->is_object()) return run_local();
+    auto pctx = PayloadContext(parsed->get_object(), *call);
+    if (!pctx) return run_local();
+    ctx = *pctx;
+    body = std::move(parsed->get_object());
+  }
+  WriteAsk ask;
+  ask.operation = std::string(operation);
+  ask.whole_entity = operation == "deleteEntity";
+  if (operation == "createEntity") {
+    const json::value* id = body.if_contains("id");
+    if (id == nullptr || !id->is_string()) return run_local();
+    ask.id = std::string(id->get_string());
+  } else {
+    ask.id = p.Get("entityId");
+  }
+  if (!IsUri(ask.id)) return run_local();
+  // The entity's types: the payload's, else the stored entity's, else the ?type= of the path.
+  if (const json::value* t = body.if_contains("type")) {
+    if (t->is_string()) ask.types.push_back(ctx->FindId(t->get_string(), names_));
+    if (t->is_array()) {
+      for (const json::value& x : t->get_array()) {
+        if (x.is_string()) ask.types.push_back(ctx->FindId(x.get_string(), names_));
+      }
+    }
+  }
+  if (ask.types.empty()) {
+    if (EntityPtr e = store_.Get(call->tenant, ask.id)) ask.types = e->types;
+  }
+  if (ask.types.empty()) {
+    if (const std::string* t = req.FindParam("type")) {
+      for (const std::string& x : SplitList(*t)) ask.types.push_back(ctx->FindId(x, names_));
+    }
+  }
+  // The attributes the write names, with their expansions.
+  std::vector<std::pair<std::string, uint32_t>> named;
+  if (kind.shape == Shape::kEntity || kind.shape == Shape::kAttrs) {
+    for (const auto& [key, value] : body) {
+      if (kind.shape == Shape::kEntity && EntityMember(key)) continue;
+      if (key == "@context") continue;
+      named.emplace_back(std::string(key), ctx->FindId(key, names_));
+    }
+  } else if (const std::string attr = p.Get("attrId"); !attr.empty()) {
+    named.emplace_back(attr, ctx->FindId(attr, names_));
+  }
+  for (const auto& [name, id] : named) ask.attrs.push_back(id);
+
+  const std::string incoming(req.HeaderOr("Via", ""));
+  const std::vector<std::string> via = ViaNames(incoming);
+  auto state = std::make_shared<WriteState>();
+  state->kind = kind;
+  state->self = self;
+  state->operation = std::string(operation);
+  WriteSplit split = PlanWrite(regs, ask, via, UnixMicrosNow(), state->warnings);
+  if (!split.targets.empty() && std::find(via.begin(), via.end(), self) != via.end()) {
+    state->warnings.push_back({199, self, "a registration loop: this broker is already on the request's path (Via)"});
+    split = WriteSplit{};
+  }
+  if (split.targets.empty() && split.refused.empty()) {
+    Response r = run_local();
+    if (!r.deferred()) AddWarnings(r, state->warnings, self);
+    return r;
+  }
+
+  // The requests to the sources.
+  ForwardContext fc;
+  fc.client = &req;
+  if (!call->ld_body) fc.link = call->ctx->link_header();
+  fc.via = (incoming.empty() ? std::string() : incoming + ", ") + "1.1 " + self;
+  fc.default_timeout = options_.forward_timeout;
+  fc.default_cooldown = options_.forward_cooldown;
+  const std::string target = ForwardedTarget(req);
+  const std::string content_type(req.HeaderOr("Content-Type", "application/json"));
+  std::vector<ForwardRequest> requests;
+  for (const WriteTarget& t : split.targets) {
+    ForwardRequest f = BaseForward(*t.reg, fc, ApiRoot(t.reg->endpoint) + target);
+    f.method = std::string(ToString(req.method));
+    std::vector<std::string> covered;
+    for (const auto& [name, id] : named) {
+      if (t.every_attr || std::ranges::count(t.attrs, id) > 0) covered.push_back(name);
+    }
+    if (kind.shape == Shape::kEntity || kind.shape == Shape::kAttrs) {
+      f.body = Narrowed(body, [&](std::string_view key) {
+        return std::find(covered.begin(), covered.end(), key) != covered.end();
+      });
+    } else if (kind.shape == Shape::kAttribute) {
+      f.body = req.body;
+    }
+    if (!f.body.empty()) f.headers.push_back({"Content-Type", content_type});
+    requests.push_back(std::move(f));
+    state->covered_names.push_back(std::move(covered));
+  }
+  for (const WriteTarget& t : split.refused) {
+    std::vector<std::string> covered;
+    for (const auto& [name, id] : named) {
+      if (t.every_attr || std::ranges::count(t.attrs, id) > 0) covered.push_back(name);
+    }
+    state->covered_names.push_back(std::move(covered));
+  }
+  state->targets = split.targets;
+  state->refused = split.refused;
+  state->call = *call;
+  state->id = ask.id;
+
+  // This broker's part: the payload without what proxied registrations took.
+  if (split.local) {
+    for (const auto& [name, id] : named) {
+      if (std::ranges::count(split.removed, id) == 0) state->local_names.push_back(name);
+    }
+    if (!split.removed.empty() && (kind.shape == Shape::kEntity || kind.shape == Shape::kAttrs)) {
+      req.body = Narrowed(body, [&](std::string_view key) {
+        return std::find(state->local_names.begin(), state->local_names.end(), key) != state->local_names.end();
+      });
+    }
+    state->local = run_local();
+    state->local_ran = true;
+    // A request this broker finds invalid goes nowhere.
+    if (state->local.status == 400 || state->local.status == 415 || state->local.status == 413) {
+      return std::move(state->local);
+    }
+  }
+
+  if (requests.empty()) {  // only registrations that refuse the operation
+    Response answer = Combine(*state, {}, [&](int status, std::string text) { return Json(status, std::move(text), state->call); });
+    return answer;
+  }
+  Response r;
+  r.later = [this, forwarder, state, requests = std::move(requests)](ResponseSink sink) mutable {
+    forwarder->Send(std::move(requests), [this, state, sink = std::move(sink)](std::vector<ForwardOutcome> outcomes) {
+      Response answer = Combine(*state, outcomes, [&](int status, std::string text) {
+        return Json(status, std::move(text), state->call);
+      });
+      AddForwardedHeader(answer, outcomes);
+      sink(std::move(answer));
+    });
+  };
+  return r;
+}
+
+}  // namespace citybed::broker

@@ -1,0 +1,221 @@
+// Distributed provision (CIM 009 V1.9.1, 4.3.6.2, 4.3.6.3, 5.6): writes that registrations
+// concern reach their sources in the registration's mode — inclusive (there and here),
+// exclusive (the registered attributes there only), redirect (there only), auxiliary (never)
+// — and the client learns which part failed. Embedded brokers and scripted sources on
+// 127.0.0.1; every wait is bounded by the forwarder's deadline and the Fetch deadline.
+#include <catch2/catch.hpp>
+
+#include "federation_util.h"
+
+using namespace citybed::broker;
+using citybed::FetchResult;
+using citybed::testing::FederationNode;
+using citybed::testing::Receiver;
+using namespace citybed::testing::federation;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string WriteRegistration(const std::string& endpoint, const std::string& mode, const std::string& entities,
+                         const std::string& more = "", const std::string& operations = R"(["redirectionOps"])") {
+  return R"({"type":"ContextSourceRegistration","information":[{"entities":[)" + entities + "]" + more +
+         R"(}],"mode":")" + mode + R"(","operations":)" + operations + R"(,"endpoint":")" + endpoint + "\"}";
+}
+
+// The entity as `node` holds it itself (404: it holds none).
+FetchResult Local(FederationNode& node, const std::string& id) {
+  return node.Call("GET", "/ngsi-ld/v1/entities/" + id + "?local=true");
+}
+
+bool Has(const FetchResult& r, const std::string& attr) {
+  return r.status == 200 && json::parse(r.body).as_object().contains(attr);
+}
+
+json::object Body(const FetchResult& r) {
+  INFO(r.body);
+  return json::parse(r.body).as_object();
+}
+
+}  // namespace
+
+TEST_CASE("Distributed writes: each mode writes where the registration says", "[broker][federation]") {
+  FederationNode hub, source;
+  const std::string id = "urn:ngsi-ld:Room:w1";
+
+  SECTION("inclusive: written at the source and here") {
+    hub.Register(WriteRegistration(source.Endpoint(), "inclusive", R"({"type":"Room"})"));
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 21));
+    CHECK(c.status == 201);
+    CHECK(c.Get("Location") == "/ngsi-ld/v1/entities/" + id);
+    CHECK(Has(Local(hub, id), "temperature"));
+    CHECK(Has(Local(source, id), "temperature"));
+    // An update goes to both too.
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities/" + id + "/attrs", R"({"humidity":{"type":"Property","value":40}})")
+              .status == 204);
+    CHECK(Has(Local(hub, id), "humidity"));
+    CHECK(Has(Local(source, id), "humidity"));
+    CHECK(hub.Call("DELETE", "/ngsi-ld/v1/entities/" + id).status == 204);
+    CHECK(Local(hub, id).status == 404);
+    CHECK(Local(source, id).status == 404);
+  }
+  SECTION("exclusive: the registered attributes go to the source only, the rest stays here") {
+    hub.Register(WriteRegistration(source.Endpoint(), "exclusive", R"({"id":")" + id + R"(","type":"Room"})",
+                              R"(,"propertyNames":["humidity"])"));
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities",
+                                   Room(id, 21, R"(,"humidity":{"type":"Property","value":40})"));
+    CHECK(c.status == 201);
+    const FetchResult here = Local(hub, id), there = Local(source, id);
+    CHECK(Has(here, "temperature"));
+    CHECK_FALSE(Has(here, "humidity"));
+    CHECK(Has(there, "humidity"));
+    CHECK_FALSE(Has(there, "temperature"));
+    // A write of the registered attribute alone leaves nothing to do here, even for an
+    // attribute this broker does not hold.
+    CHECK(hub.Call("PATCH", "/ngsi-ld/v1/entities/" + id + "/attrs/humidity", R"({"value":45})").status == 204);
+    CHECK(Body(Local(source, id)).at("humidity").at("value").to_number<double>() == 45);
+    CHECK(hub.Call("DELETE", "/ngsi-ld/v1/entities/" + id + "/attrs/humidity").status == 204);
+    CHECK_FALSE(Has(Local(source, id), "humidity"));
+    CHECK(Has(Local(hub, id), "temperature"));
+    // Deleting the entity deletes both parts.
+    CHECK(hub.Call("DELETE", "/ngsi-ld/v1/entities/" + id).status == 204);
+    CHECK(Local(hub, id).status == 404);
+    CHECK(Local(source, id).status == 404);
+  }
+  SECTION("redirect: written at every matching source, not here") {
+    FederationNode second;
+    hub.Register(WriteRegistration(source.Endpoint(), "redirect", R"({"type":"Room"})"));
+    hub.Register(WriteRegistration(second.Endpoint(), "redirect", R"({"type":"Room"})"));
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 21)).status == 201);
+    CHECK(Local(hub, id).status == 404);
+    CHECK(Has(Local(source, id), "temperature"));
+    CHECK(Has(Local(second, id), "temperature"));
+    // Replace and merge reach both, with the client's body.
+    CHECK(hub.Call("PUT", "/ngsi-ld/v1/entities/" + id, Room(id, 30)).status == 204);
+    CHECK(Body(Local(second, id)).at("temperature").at("value").to_number<double>() == 30);
+    CHECK(hub.Call("PATCH", "/ngsi-ld/v1/entities/" + id, R"({"temperature":{"type":"Property","value":31}})").status ==
+          204);
+    CHECK(Body(Local(source, id)).at("temperature").at("value").to_number<double>() == 31);
+    CHECK(Local(hub, id).status == 404);
+  }
+  SECTION("auxiliary sources and registrations without write operations are never written to") {
+    hub.Register(WriteRegistration(source.Endpoint(), "auxiliary", R"({"type":"Room"})", "", R"(["retrieveOps"])"));
+    FederationNode reader;
+    hub.Register(WriteRegistration(reader.Endpoint(), "inclusive", R"({"type":"Room"})", "", R"(["federationOps"])"));
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 21)).status == 201);
+    CHECK(Has(Local(hub, id), "temperature"));
+    CHECK(Local(source, id).status == 404);
+    CHECK(Local(reader, id).status == 404);
+    CHECK(hub.broker.forwarder().Counters().sent == 0);
+  }
+  SECTION("local=true and invalid requests are not forwarded") {
+    hub.Register(WriteRegistration(source.Endpoint(), "inclusive", R"({"type":"Room"})"));
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities?local=true", Room(id, 21)).status == 201);
+    CHECK(Local(source, id).status == 404);
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities", Room("not a uri", 21)).status == 400);
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities/" + id + "/attrs", R"({"humidity":{"type":"Property"}})").status == 400);
+    CHECK(hub.broker.forwarder().Counters().sent == 0);
+  }
+}
+
+TEST_CASE("Distributed writes: what is forwarded is the client's request, narrowed", "[broker][federation]") {
+  FederationNode hub;
+  Receiver source;
+  source.Script([](const Receiver::Received&) { return Receiver::Scripted{204, ""}; });
+  const std::string id = "urn:ngsi-ld:Room:w2";
+  hub.Create(Room(id, 21));
+  hub.Register(WriteRegistration(source.url("/city"), "exclusive", R"({"id":")" + id + R"(","type":"Room"})",
+                                 R"(,"propertyNames":["humidity"])"));
+  const FetchResult r =
+      hub.Call("POST", "/ngsi-ld/v1/entities/" + id + "/attrs?options=noOverwrite",
+               R"({"humidity":{"type":"Property","value":40},"temperature":{"type":"Property","value":22}})");
+  // The source took humidity; here, noOverwrite kept the temperature: a partial success.
+  REQUIRE(r.status == 207);
+  const json::object result = Body(r);
+  CHECK(result.at("updated").as_array() == json::array{"humidity"});
+  REQUIRE(result.at("notUpdated").as_array().size() == 1);
+  CHECK(result.at("notUpdated").as_array()[0].at("attributeName") == "temperature");
+  CHECK_FALSE(result.at("notUpdated").as_array()[0].as_object().contains("registrationId"));
+  REQUIRE(source.WaitFor(1, 5s));
+  const Receiver::Received got = source.received().at(0);
+  CHECK(got.method == "POST");
+  CHECK(got.target == "/city/ngsi-ld/v1/entities/" + id + "/attrs?options=noOverwrite");
+  const json::object sent = json::parse(got.body).as_object();
+  CHECK(sent.contains("humidity"));
+  CHECK_FALSE(sent.contains("temperature"));
+  CHECK(got.headers.at("Via") == "1.1 " + hub.broker.via_name());
+  CHECK(got.headers.at("Content-Type") == "application/json");
+  CHECK(Body(Local(hub, id)).at("temperature").at("value").to_number<double>() == 21);
+}
+
+TEST_CASE("Distributed writes: a failed part is named, the rest is kept", "[broker][federation]") {
+  FederationNode hub, source;
+  Receiver dead;  // answers 503
+  dead.Script([](const Receiver::Received&) { return Receiver::Scripted{503, ""}; });
+  const std::string id = "urn:ngsi-ld:Room:w3";
+
+  SECTION("a source that fails: 207 with the registration that failed") {
+    hub.Register(WriteRegistration(dead.url(""), "inclusive", R"({"type":"Room"})"));
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 21));
+    REQUIRE(c.status == 207);
+    const json::object result = Body(c);
+    CHECK(result.at("success").as_array().size() == 1);
+    REQUIRE(result.at("errors").as_array().size() == 1);
+    const json::object& error = result.at("errors").as_array()[0].as_object();
+    CHECK(error.at("entityId").as_string() == id);
+    CHECK(error.contains("registrationId"));
+    CHECK(error.at("error").at("status").to_number<int>() == 503);
+    CHECK(c.Get("NGSILD-Warning").rfind("299 ", 0) == 0);
+    CHECK(Has(Local(hub, id), "temperature"));  // the local part was written
+    // An attribute write answers an UpdateResult naming the attribute and the registration.
+    const FetchResult a =
+        hub.Call("POST", "/ngsi-ld/v1/entities/" + id + "/attrs", R"({"humidity":{"type":"Property","value":40}})");
+    REQUIRE(a.status == 207);
+    const json::object update = Body(a);
+    CHECK(update.at("updated").as_array() == json::array{"humidity"});
+    REQUIRE(update.at("notUpdated").as_array().size() == 1);
+    CHECK(update.at("notUpdated").as_array()[0].at("attributeName") == "humidity");
+    CHECK(update.at("notUpdated").as_array()[0].as_object().contains("registrationId"));
+  }
+  SECTION("the local part fails, the source's succeeds: 207 with the local error") {
+    hub.Create(Room(id, 21));
+    hub.Register(WriteRegistration(source.Endpoint(), "inclusive", R"({"type":"Room"})"));
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 22));
+    REQUIRE(c.status == 207);
+    const json::object result = Body(c);
+    REQUIRE(result.at("errors").as_array().size() == 1);
+    const json::object& error = result.at("errors").as_array()[0].as_object();
+    CHECK_FALSE(error.contains("registrationId"));
+    CHECK(error.at("error").at("status").to_number<int>() == 409);
+    CHECK(Has(Local(source, id), "temperature"));
+  }
+  SECTION("the only part fails: its error, as it came") {
+    hub.Register(WriteRegistration(source.Endpoint(), "redirect", R"({"type":"Room"})"));
+    source.Create(Room(id, 1));
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 22));
+    CHECK(c.status == 409);
+    CHECK(Body(c).at("type") == "https://uri.etsi.org/ngsi-ld/errors/AlreadyExists");
+  }
+  SECTION("an exclusive registration that does not accept the operation refuses its part") {
+    hub.Create(Room(id, 21, R"(,"humidity":{"type":"Property","value":40})"));
+    hub.Register(WriteRegistration(source.Endpoint(), "exclusive", R"({"id":")" + id + R"(","type":"Room"})",
+                              R"(,"propertyNames":["humidity"])", R"(["retrieveOps"])"));
+    // The entity is deleted here; the source's part is refused.
+    const FetchResult d = hub.Call("DELETE", "/ngsi-ld/v1/entities/" + id);
+    REQUIRE(d.status == 207);
+    const json::object result = Body(d);
+    REQUIRE(result.at("errors").as_array().size() == 1);
+    CHECK(result.at("errors").as_array()[0].at("error").at("status").to_number<int>() == 409);
+    CHECK(hub.broker.forwarder().Counters().sent == 0);
+    CHECK(Local(hub, id).status == 404);
+  }
+  SECTION("a source that does not answer in time: 207 within the deadline") {
+    Receiver silent;
+    silent.Script([](const Receiver::Received&) { return Receiver::Scripted{200, "", true}; });
+    hub.Register(WriteRegistration(silent.url(""), "inclusive", R"({"type":"Room"})"));
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 21));
+    REQUIRE(c.status == 207);
+    CHECK(Body(c).at("errors").as_array()[0].at("error").at("status").to_number<int>() == 504);
+    CHECK(c.Get("NGSILD-Warning").rfind("199 ", 0) == 0);
+  }
+}
