@@ -206,6 +206,65 @@ std::vector<SourcePlan> PlanSources(const std::vector<RegistrationPtr>& registra
   return plans;
 }
 
+bool IsEntityMember(std::string_view key) {
+  return key == "id" || key == "type" || key == "@context" || key == "scope" || key == "createdAt" ||
+         key == "modifiedAt" || key == "deletedAt";
+}
+
+json::object NarrowedPayload(const json::object& body, const std::function<bool(std::string_view)>& keep) {
+  json::object out;
+  for (const auto& [key, value] : body) {
+    if (IsEntityMember(key) || keep(key)) out.emplace(key, value);
+  }
+  return out;
+}
+
+json::object ProblemObject(const Problem& p) { return json::parse(p.ToJson()).as_object(); }
+
+json::object AnswerProblem(int status, const std::string& body, const std::string& who) {
+  boost::system::error_code ec;
+  json::value v = body.empty() ? json::value() : json::parse(body, ec);
+  if (!ec && v.is_object() && v.get_object().contains("type")) return std::move(v.get_object());
+  const ErrorType type = status == 404   ? ErrorType::kResourceNotFound
+                         : status == 409 ? ErrorType::kAlreadyExists
+                         : status == 400 ? ErrorType::kBadRequestData
+                         : status == 422 ? ErrorType::kOperationNotSupported
+                                         : ErrorType::kInternalError;
+  return ProblemObject(MakeProblem(type, who + " answered " + std::to_string(status), status));
+}
+
+ForwardWarning OutcomeWarning(const ForwardOutcome& o, const Registration& r) {
+  if (o.answered()) return {299, SourceName(r), "registration " + r.id + ": the source answered " + std::to_string(o.status)};
+  return {199, SourceName(r), "registration " + r.id + ": " + (o.cooled ? std::string("cooling down after a failure") : o.error)};
+}
+
+json::object OutcomeProblem(const ForwardOutcome& o, const Registration& r) {
+  const std::string who = "context source " + SourceName(r);
+  if (o.answered()) return AnswerProblem(o.status, o.body, who);
+  return ProblemObject(MakeProblem(ErrorType::kInternalError,
+                                   who + ": " + (o.cooled ? std::string("cooling down after a failure") : o.error),
+                                   o.error == "timeout" ? 504 : 502));
+}
+
+json::object RefusedProblem(const Registration& r, std::string_view operation) {
+  return ProblemObject(MakeProblem(ErrorType::kOperationNotSupported,
+                                   "registration " + r.id + " (" + std::string(ToString(r.mode)) +
+                                       ") holds this data and does not accept " + std::string(operation),
+                                   409));
+}
+
+std::string ForwardedTarget(const Request& req) {
+  std::string_view path(req.target);
+  path = path.substr(0, path.find('?'));
+  constexpr std::string_view kRoot = "/ngsi-ld/v1";
+  if (path.rfind(kRoot, 0) == 0) path.remove_prefix(kRoot.size());
+  std::string target(path);
+  for (const auto& [key, value] : req.query) {
+    if (key != "local") AppendParam(target, key, value);
+  }
+  return target;
+}
+
 void AddForwardedHeader(Response& r, const std::vector<ForwardOutcome>& outcomes) {
   size_t answered = 0, bytes = 0;
   for (const ForwardOutcome& o : outcomes) {

@@ -28,6 +28,7 @@
 //   other sources gave and carries one NGSILD-Warning header per failure: never a 5xx.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,17 @@ struct WriteSplit {
 WriteSplit PlanWrite(const std::vector<RegistrationPtr>& registrations, const WriteAsk& ask,
                      const std::vector<std::string>& via, int64_t now, std::vector<ForwardWarning>& warnings);
 
+// Members of an entity payload that are not attributes (id, type, @context, scope, the system
+// times): a narrowed payload keeps them.
+bool IsEntityMember(std::string_view key);
+// The payload with the entity members and the attributes `keep` accepts.
+boost::json::object NarrowedPayload(const boost::json::object& body, const std::function<bool(std::string_view)>& keep);
+// The ProblemDetails of an error answer: the body when it is one, else one made from the status
+// (404 ResourceNotFound, 409 AlreadyExists, 400 BadRequestData, 422 OperationNotSupported,
+// else InternalError), its detail naming `who`.
+boost::json::object AnswerProblem(int status, const std::string& body, const std::string& who);
+boost::json::object ProblemObject(const Problem& p);
+
 // The common part of forwarded requests.
 struct ForwardContext {
   const Request* client = nullptr;  // its query parameters and headers
@@ -127,6 +139,16 @@ struct ForwardContext {
   std::chrono::milliseconds default_timeout{3000};
   std::chrono::milliseconds default_cooldown{5000};
 };
+
+// A failed forwarded request as a warning (199: no answer, 299: an error status) and as the
+// ProblemDetails of its part (the source's own, else 504 for a timeout, 502 otherwise).
+ForwardWarning OutcomeWarning(const ForwardOutcome& o, const Registration& r);
+boost::json::object OutcomeProblem(const ForwardOutcome& o, const Registration& r);
+// The part of a write an exclusive or redirect registration holds but does not accept (409).
+boost::json::object RefusedProblem(const Registration& r, std::string_view operation);
+
+// A write's path after the API root and the client's query but `local`, as sent to a source.
+std::string ForwardedTarget(const Request& req);
 
 // A request to `r`'s source with the headers every forwarded request carries (Accept, the
 // client's @context Link when there is one, the registration's tenant and contextSourceInfo,

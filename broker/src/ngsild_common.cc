@@ -348,6 +348,9 @@ void NgsiLdApi::Register(Router& router) {
   auto write = [impl = impl_](Impl::LocalWrite fn, std::string_view operation) {
     return [impl, fn, operation](Request& r, const PathParams& p) { return impl->DistributedWrite(r, p, operation, fn); };
   };
+  auto batch = [impl = impl_](Impl::LocalWrite fn, std::string_view operation) {
+    return [impl, fn, operation](Request& r, const PathParams& p) { return impl->DistributedBatch(r, p, operation, fn); };
+  };
   const std::string base = "/ngsi-ld/v1";
   router.Add(Method::kPost, base + "/entities", write(&Impl::CreateEntity, "createEntity"));
   router.Add(Method::kGet, base + "/entities", bind(&Impl::QueryEntities));
@@ -360,10 +363,11 @@ void NgsiLdApi::Register(Router& router) {
   router.Add(Method::kPatch, base + "/entities/{entityId}/attrs/{attrId}", write(&Impl::PartialAttrUpdate, "updateAttrs"));
   router.Add(Method::kPut, base + "/entities/{entityId}/attrs/{attrId}", write(&Impl::ReplaceAttr, "replaceAttrs"));
   router.Add(Method::kDelete, base + "/entities/{entityId}/attrs/{attrId}", write(&Impl::DeleteAttr, "deleteAttrs"));
-  router.Add(Method::kPost, base + "/entityOperations/create", bind(&Impl::BatchCreate));
-  router.Add(Method::kPost, base + "/entityOperations/upsert", bind(&Impl::BatchUpsert));
-  router.Add(Method::kPost, base + "/entityOperations/update", bind(&Impl::BatchUpdate));
-  router.Add(Method::kPost, base + "/entityOperations/delete", bind(&Impl::BatchDelete));
+  router.Add(Method::kPost, base + "/entityOperations/create", batch(&Impl::BatchCreate, "createBatch"));
+  router.Add(Method::kPost, base + "/entityOperations/upsert", batch(&Impl::BatchUpsert, "upsertBatch"));
+  router.Add(Method::kPost, base + "/entityOperations/update", batch(&Impl::BatchUpdate, "updateBatch"));
+  router.Add(Method::kPost, base + "/entityOperations/delete", batch(&Impl::BatchDelete, "deleteBatch"));
+  router.Add(Method::kPost, base + "/entityOperations/merge", batch(&Impl::BatchMerge, "mergeBatch"));
   router.Add(Method::kPost, base + "/entityOperations/query", bind(&Impl::QueryPost));
   router.Add(Method::kGet, base + "/types", bind(&Impl::ListTypes));
   router.Add(Method::kGet, base + "/types/{type}", bind(&Impl::GetType));
@@ -393,7 +397,6 @@ void NgsiLdApi::Register(Router& router) {
     };
   };
   const std::pair<Method, std::string> kNotImplemented[] = {
-      {Method::kPost, "/entityOperations/merge"},
       {Method::kDelete, "/entities"},
       {Method::kGet, "/temporal/entities"},
       {Method::kPost, "/temporal/entities"},

@@ -47,56 +47,7 @@ WriteKind KindOf(std::string_view operation) {
   return kKinds[0];
 }
 
-// Members of an entity payload that are not attributes: they go to every part.
-bool EntityMember(std::string_view key) {
-  return key == "id" || key == "type" || key == "@context" || key == "scope" || key == "createdAt" ||
-         key == "modifiedAt" || key == "deletedAt";
-}
-
-// The payload with only the attributes `keep` accepts (entity members always).
-std::string Narrowed(const json::object& body, const std::function<bool(std::string_view)>& keep) {
-  json::object out;
-  for (const auto& [key, value] : body) {
-    if (EntityMember(key) || keep(key)) out.emplace(key, value);
-  }
-  return json::serialize(out);
-}
-
-// The path after the API root and the client's query but `local`, as sent to a source.
-std::string ForwardedTarget(const Request& req) {
-  std::string_view path(req.target);
-  path = path.substr(0, path.find('?'));
-  constexpr std::string_view kRoot = "/ngsi-ld/v1";
-  if (path.rfind(kRoot, 0) == 0) path.remove_prefix(kRoot.size());
-  std::string target(path);
-  char sep = '?';
-  for (const auto& [key, value] : req.query) {
-    if (key == "local") continue;
-    target += sep;
-    target += PercentEncode(key);
-    target += '=';
-    target += PercentEncode(value, ",;:");
-    sep = '&';
-  }
-  return target;
-}
-
 bool Success(int status) { return status >= 200 && status < 300 && status != 207; }
-
-json::object ProblemObject(const Problem& p) { return json::parse(p.ToJson()).as_object(); }
-
-// The ProblemDetails of an error answer: the body when it is one, else one made from the status.
-json::object AnswerProblem(int status, const std::string& body, const std::string& who) {
-  boost::system::error_code ec;
-  json::value v = body.empty() ? json::value() : json::parse(body, ec);
-  if (!ec && v.is_object() && v.get_object().contains("type")) return std::move(v.get_object());
-  const ErrorType type = status == 404   ? ErrorType::kResourceNotFound
-                         : status == 409 ? ErrorType::kAlreadyExists
-                         : status == 400 ? ErrorType::kBadRequestData
-                         : status == 422 ? ErrorType::kOperationNotSupported
-                                         : ErrorType::kInternalError;
-  return ProblemObject(MakeProblem(type, who + " answered " + std::to_string(status), status));
-}
 
 // One part of a distributed write: this broker's or a registration's.
 struct Part {
@@ -150,17 +101,9 @@ std::vector<Part> Parts(WriteState& s, const std::vector<ForwardOutcome>& outcom
       parts.push_back(std::move(p));
       continue;
     }
-    s.warnings.push_back(o.answered() ? ForwardWarning{299, SourceName(r), "registration " + r.id + ": the source answered " + std::to_string(o.status)}
-                                      : ForwardWarning{199, SourceName(r), "registration " + r.id + ": " + (o.cooled ? std::string("cooling down after a failure") : o.error)});
+    s.warnings.push_back(OutcomeWarning(o, r));
     if (o.answered() && o.status == 207) p.partial = partial_of(o.body);
-    if (o.answered()) {
-      p.problem = AnswerProblem(o.status, o.body, "context source " + SourceName(r));
-    } else {
-      p.problem = ProblemObject(MakeProblem(ErrorType::kInternalError,
-                                            "context source " + SourceName(r) + ": " +
-                                                (o.cooled ? std::string("cooling down after a failure") : o.error),
-                                            o.error == "timeout" ? 504 : 502));
-    }
+    p.problem = OutcomeProblem(o, r);
     parts.push_back(std::move(p));
   }
   for (size_t i = 0; i < s.refused.size(); ++i) {
@@ -168,10 +111,7 @@ std::vector<Part> Parts(WriteState& s, const std::vector<ForwardOutcome>& outcom
     Part p;
     p.registration = r.id;
     p.names = &s.covered_names[s.targets.size() + i];
-    p.problem = ProblemObject(MakeProblem(ErrorType::kOperationNotSupported,
-                                          "registration " + r.id + " (" + std::string(ToString(r.mode)) +
-                                              ") holds this data and does not accept " + s.operation,
-                                          409));
+    p.problem = RefusedProblem(r, s.operation);
     parts.push_back(std::move(p));
   }
   return parts;
@@ -300,21 +240,10 @@ Response Combine(WriteState& s, const std::vector<ForwardOutcome>& outcomes,
 Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, std::string_view operation,
                                            LocalWrite local) {
   auto run_local = [&] { return ((*this).*local)(req, p); };
-  Forwarder* forwarder;
-  std::string self;
-  {
-    std::lock_guard lock(forwarding_mu_);
-    forwarder = forwarder_;
-    self = via_name_;
-  }
-  if (forwarder == nullptr) return run_local();
-  if (const std::string* l = req.FindParam("local"); l && *l == "true") return run_local();
   const WriteKind kind = KindOf(operation);
-  // Anything the local handler would refuse, it refuses: this part only reads what it needs.
-  auto call = Prepare(req, {.has_body = kind.shape != Shape::kNone, .allow_merge_patch = operation == "mergeEntity"});
-  if (!call || !registrations_.HasTenant(call->tenant)) return run_local();
-  const std::vector<RegistrationPtr> regs = registrations_.List(call->tenant, {});
-  if (regs.empty()) return run_local();
+  auto start = StartWrite(req, {.has_body = kind.shape != Shape::kNone, .allow_merge_patch = operation == "mergeEntity"});
+  if (!start) return run_local();
+  const Call* call = &start->call;
   json::object body;
   ContextPtr ctx = call->ctx;
   if (kind.shape != Shape::kNone) {
@@ -337,14 +266,7 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
   }
   if (!IsUri(ask.id)) return run_local();
   // The entity's types: the payload's, else the stored entity's, else the ?type= of the path.
-  if (const json::value* t = body.if_contains("type")) {
-    if (t->is_string()) ask.types.push_back(ctx->FindId(t->get_string(), names_));
-    if (t->is_array()) {
-      for (const json::value& x : t->get_array()) {
-        if (x.is_string()) ask.types.push_back(ctx->FindId(x.get_string(), names_));
-      }
-    }
-  }
+  ask.types = PayloadTypes(body, *ctx);
   if (ask.types.empty()) {
     if (EntityPtr e = store_.Get(call->tenant, ask.id)) ask.types = e->types;
   }
@@ -357,8 +279,7 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
   std::vector<std::pair<std::string, uint32_t>> named;
   if (kind.shape == Shape::kEntity || kind.shape == Shape::kAttrs) {
     for (const auto& [key, value] : body) {
-      if (kind.shape == Shape::kEntity && EntityMember(key)) continue;
-      if (key == "@context") continue;
+      if (IsEntityMember(key)) continue;  // also in attribute payloads: never attribute names
       named.emplace_back(std::string(key), ctx->FindId(key, names_));
     }
   } else if (const std::string attr = p.Get("attrId"); !attr.empty()) {
@@ -366,14 +287,13 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
   }
   for (const auto& [name, id] : named) ask.attrs.push_back(id);
 
-  const std::string incoming(req.HeaderOr("Via", ""));
-  const std::vector<std::string> via = ViaNames(incoming);
+  const std::string& self = start->self;
   auto state = std::make_shared<WriteState>();
   state->kind = kind;
   state->self = self;
   state->operation = std::string(operation);
-  WriteSplit split = PlanWrite(regs, ask, via, UnixMicrosNow(), state->warnings);
-  if (!split.targets.empty() && std::find(via.begin(), via.end(), self) != via.end()) {
+  WriteSplit split = PlanWrite(start->registrations, ask, start->via, UnixMicrosNow(), state->warnings);
+  if (!split.targets.empty() && std::ranges::count(start->via, self) > 0) {
     state->warnings.push_back({199, self, "a registration loop: this broker is already on the request's path (Via)"});
     split = WriteSplit{};
   }
@@ -384,26 +304,20 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
   }
 
   // The requests to the sources.
-  ForwardContext fc;
-  fc.client = &req;
-  if (!call->ld_body) fc.link = call->ctx->link_header();
-  fc.via = (incoming.empty() ? std::string() : incoming + ", ") + "1.1 " + self;
-  fc.default_timeout = options_.forward_timeout;
-  fc.default_cooldown = options_.forward_cooldown;
   const std::string target = ForwardedTarget(req);
   const std::string content_type(req.HeaderOr("Content-Type", "application/json"));
   std::vector<ForwardRequest> requests;
   for (const WriteTarget& t : split.targets) {
-    ForwardRequest f = BaseForward(*t.reg, fc, ApiRoot(t.reg->endpoint) + target);
+    ForwardRequest f = BaseForward(*t.reg, start->fc, ApiRoot(t.reg->endpoint) + target);
     f.method = std::string(ToString(req.method));
     std::vector<std::string> covered;
     for (const auto& [name, id] : named) {
       if (t.every_attr || std::ranges::count(t.attrs, id) > 0) covered.push_back(name);
     }
     if (kind.shape == Shape::kEntity || kind.shape == Shape::kAttrs) {
-      f.body = Narrowed(body, [&](std::string_view key) {
+      f.body = json::serialize(NarrowedPayload(body, [&](std::string_view key) {
         return std::find(covered.begin(), covered.end(), key) != covered.end();
-      });
+      }));
     } else if (kind.shape == Shape::kAttribute) {
       f.body = req.body;
     }
@@ -429,9 +343,9 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
       if (std::ranges::count(split.removed, id) == 0) state->local_names.push_back(name);
     }
     if (!split.removed.empty() && (kind.shape == Shape::kEntity || kind.shape == Shape::kAttrs)) {
-      req.body = Narrowed(body, [&](std::string_view key) {
+      req.body = json::serialize(NarrowedPayload(body, [&](std::string_view key) {
         return std::find(state->local_names.begin(), state->local_names.end(), key) != state->local_names.end();
-      });
+      }));
     }
     state->local = run_local();
     state->local_ran = true;
@@ -446,7 +360,7 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
     return answer;
   }
   Response r;
-  r.later = [this, forwarder, state, requests = std::move(requests)](ResponseSink sink) mutable {
+  r.later = [this, forwarder = start->forwarder, state, requests = std::move(requests)](ResponseSink sink) mutable {
     forwarder->Send(std::move(requests), [this, state, sink = std::move(sink)](std::vector<ForwardOutcome> outcomes) {
       Response answer = Combine(*state, outcomes, [&](int status, std::string text) {
         return Json(status, std::move(text), state->call);
@@ -456,6 +370,43 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
     });
   };
   return r;
+}
+
+std::optional<NgsiLdApi::Impl::WriteStart> NgsiLdApi::Impl::StartWrite(const Request& req, const CallOptions& opts) {
+  WriteStart w;
+  {
+    std::lock_guard lock(forwarding_mu_);
+    w.forwarder = forwarder_;
+    w.self = via_name_;
+  }
+  if (w.forwarder == nullptr) return std::nullopt;
+  if (const std::string* l = req.FindParam("local"); l && *l == "true") return std::nullopt;
+  auto call = Prepare(req, opts);
+  if (!call || !registrations_.HasTenant(call->tenant)) return std::nullopt;
+  w.registrations = registrations_.List(call->tenant, {});
+  if (w.registrations.empty()) return std::nullopt;
+  w.call = std::move(*call);
+  const std::string incoming(req.HeaderOr("Via", ""));
+  w.via = ViaNames(incoming);
+  w.fc.client = &req;
+  // An application/ld+json payload carries its @context; a Link beside it would be an error.
+  if (!w.call.ld_body) w.fc.link = w.call.ctx->link_header();
+  w.fc.via = (incoming.empty() ? std::string() : incoming + ", ") + "1.1 " + w.self;
+  w.fc.default_timeout = options_.forward_timeout;
+  w.fc.default_cooldown = options_.forward_cooldown;
+  return w;
+}
+
+std::vector<uint32_t> NgsiLdApi::Impl::PayloadTypes(const json::object& o, const Context& ctx) const {
+  std::vector<uint32_t> types;
+  const json::value* t = o.if_contains("type");
+  if (t != nullptr && t->is_string()) types.push_back(ctx.FindId(t->get_string(), names_));
+  if (t != nullptr && t->is_array()) {
+    for (const json::value& x : t->get_array()) {
+      if (x.is_string()) types.push_back(ctx.FindId(x.get_string(), names_));
+    }
+  }
+  return types;
 }
 
 }  // namespace citybed::broker

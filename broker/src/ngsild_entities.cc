@@ -186,19 +186,26 @@ Response NgsiLdApi::Impl::MergeEntity(Request& req, const PathParams& p) {
   if (const json::value* bid = body->get_object().if_contains("id"); bid && (!bid->is_string() || bid->get_string() != id)) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "the body's id differs from the URL's " + id));
   }
+  if (auto merged = MergeOne(call->tenant, id, body->get_object(), *ctx, {}); !merged) return ProblemResponse(merged.error());
+  return NoContent();
+}
+
+Expected<void, Problem> NgsiLdApi::Impl::MergeOne(const std::string& tenant, const std::string& id,
+                                                  const json::object& body, const ContextPtr& ctx,
+                                                  const std::vector<uint32_t>& types) {
   const int64_t now = UnixMicrosNow();
-  const Codec codec = MakeCodec(**ctx);
-  if (auto check = ParseAttributes(body->get_object(), codec, now); !check) return ProblemResponse(check.error());
+  const Codec codec = MakeCodec(*ctx);
+  if (auto check = ParseAttributes(body, codec, now); !check) return Unexpected(check.error());
   std::vector<uint32_t> touched;
-  auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
+  auto change = store_.Mutate(tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
     if (!current) return Unexpected(NotFound(id));
     // CIM 009, 5.6.17.4: an attribute given in the simplified representation keeps the type
     // of the attribute it merges into.
-    json::object fragment = body->get_object();
+    json::object fragment = body;
     for (auto& kv : fragment) {
       if (kv.value().is_object() && kv.value().get_object().contains("type")) continue;
       if (kv.value().is_string() && kv.value().get_string() == kNullUri) continue;
-      const Attribute* existing = current->Find((*ctx)->ExpandToId(kv.key(), names_));
+      const Attribute* existing = current->Find(ctx->ExpandToId(kv.key(), names_));
       if (existing == nullptr || existing->kind == AttrKind::kProperty) continue;
       json::object full;
       full["type"] = std::string(ToString(existing->kind));
@@ -208,14 +215,17 @@ Response NgsiLdApi::Impl::MergeEntity(Request& req, const PathParams& p) {
     auto attrs = ParseAttributes(fragment, codec, now);
     if (!attrs) return Unexpected(std::move(attrs).error());
     auto next = std::make_shared<Entity>(*current);
+    for (uint32_t t : types) {
+      if (!next->HasType(t)) next->types.push_back(t);
+    }
     auto out = ApplyAttributes(*next, std::move(*attrs), AttrMode::kMerge, now);
     touched = out.updated;
     next->modified_at = now;
     return EntityPtr(next);
   });
-  if (!change) return ProblemResponse(change.error());
-  Notify(call->tenant, *change, touched);
-  return NoContent();
+  if (!change) return Unexpected(change.error());
+  Notify(tenant, *change, touched);
+  return {};
 }
 
 Response NgsiLdApi::Impl::AppendAttrs(Request& req, const PathParams& p) {

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,11 @@ class NgsiLdApi::Impl {
   Response BatchUpsert(Request& req, const PathParams& p);
   Response BatchUpdate(Request& req, const PathParams& p);
   Response BatchDelete(Request& req, const PathParams& p);
+  Response BatchMerge(Request& req, const PathParams& p);
+  // Merges `body` (an entity fragment, 5.6.17) into entity `id`, adding `types`; ResourceNotFound
+  // when it does not exist.
+  Expected<void, Problem> MergeOne(const std::string& tenant, const std::string& id, const boost::json::object& body,
+                                   const ContextPtr& ctx, const std::vector<uint32_t>& types);
   // Subscriptions (ngsild_subscriptions.cc).
   Response CreateSubscription(Request& req, const PathParams& p);
   Response ListSubscriptions(Request& req, const PathParams& p);
@@ -166,6 +172,22 @@ class NgsiLdApi::Impl {
   // every source has answered or timed out.
   using LocalWrite = Response (Impl::*)(Request&, const PathParams&);
   Response DistributedWrite(Request& req, const PathParams& p, std::string_view operation, LocalWrite local);
+  // The same for a batch (ngsild_distributed_batch.cc): each entity split, one batch per source.
+  Response DistributedBatch(Request& req, const PathParams& p, std::string_view operation, LocalWrite local);
+  // What a distributed write starts from; nullopt when nothing can be forwarded: forwarding off,
+  // local=true, no registration of the tenant, or headers the local handler will refuse.
+  struct WriteStart {
+    Forwarder* forwarder = nullptr;
+    std::string self;  // this broker's name in Via headers and warnings
+    Call call;
+    std::vector<RegistrationPtr> registrations;
+    std::vector<std::string> via;  // the request's Via names
+    ForwardContext fc;             // fc.client is the request
+  };
+  std::optional<WriteStart> StartWrite(const Request& req, const CallOptions& opts);
+  // An entity payload's types (its "type" member: a name or an array of names), expanded
+  // without adding names.
+  std::vector<uint32_t> PayloadTypes(const boost::json::object& o, const Context& ctx) const;
 
   // Applies attributes to an entity version. Returns the names written and those refused.
   struct AttrOutcome {

@@ -146,6 +146,37 @@ TEST_CASE("API: batch create, upsert, update and delete with per-entity results"
   CHECK(api.Do(Method::kPost, "/ngsi-ld/v1/entityOperations/upsert?options=sideways", "[]").status == 400);
 }
 
+TEST_CASE("API: batch merge merges each entity as PATCH /entities/{id} does", "[broker][api]") {
+  Api api;
+  REQUIRE(api.Do(Method::kPost, "/ngsi-ld/v1/entityOperations/create", "[" + Room(1, 20) + "," + Room(2, 21) + "]").status == 201);
+  // Members given replace, the rest is kept; NGSI-LD Null deletes; a new type is added.
+  Response merged = api.Do(Method::kPost, "/ngsi-ld/v1/entityOperations/merge",
+                           R"([{"id":"urn:ngsi-ld:Room:1","type":"Room","temperature":25,"name":{"type":"Property","value":"A"}},)"
+                           R"({"id":"urn:ngsi-ld:Room:2","type":["Room","Office"],"temperature":"urn:ngsi-ld:null"}])");
+  CHECK(merged.status == 204);
+  const json::value one = api.Get("/ngsi-ld/v1/entities/urn:ngsi-ld:Room:1");
+  CHECK(one.at("temperature").at("value") == json::value(25));
+  CHECK(one.at("temperature").at("type") == json::value("Property"));
+  CHECK(one.at("name").at("value") == json::value("A"));
+  CHECK(one.as_object().contains("location"));
+  const json::value two = api.Get("/ngsi-ld/v1/entities/urn:ngsi-ld:Room:2");
+  CHECK_FALSE(two.as_object().contains("temperature"));
+  CHECK(two.at("type") == json::parse(R"(["Room","Office"])"));
+  // A missing entity, a missing type, a bad id: that item's error, the others merged.
+  Response partial = api.Do(Method::kPost, "/ngsi-ld/v1/entityOperations/merge",
+                            R"([{"id":"urn:ngsi-ld:Room:9","type":"Room","a":1},{"id":"urn:ngsi-ld:Room:1","a":1},)"
+                            R"({"id":"not a uri","type":"Room"},{"id":"urn:ngsi-ld:Room:1","type":"Room","b":2}])");
+  REQUIRE(partial.status == 207);
+  const json::value r = Body(partial);
+  CHECK(r.at("success") == json::parse(R"(["urn:ngsi-ld:Room:1"])"));
+  REQUIRE(r.at("errors").as_array().size() == 3);
+  CHECK(r.at("errors").at(0).at("error").at("status") == json::value(404));
+  CHECK(r.at("errors").at(1).at("error").at("status") == json::value(400));
+  CHECK(api.Get("/ngsi-ld/v1/entities/urn:ngsi-ld:Room:1").at("b").at("value") == json::value(2));
+  CHECK(api.Do(Method::kPost, "/ngsi-ld/v1/entityOperations/merge", "[]").status == 400);
+  CHECK(api.Do(Method::kPost, "/ngsi-ld/v1/entityOperations/merge", "{}").status == 400);
+}
+
 TEST_CASE("API: queries by type, id, idPattern, attrs, q, geo, with paging and counts", "[broker][api]") {
   Api api;
   std::string batch = "[";
@@ -433,7 +464,6 @@ TEST_CASE("API: what CIM 009 defines and the broker lacks answers 501 with Probl
   for (const auto& [method, target] : std::vector<std::pair<Method, std::string>>{
            {Method::kGet, "/ngsi-ld/v1/temporal/entities?type=Room"},
            {Method::kGet, "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Room:1"},
-           {Method::kPost, "/ngsi-ld/v1/entityOperations/merge"},
            {Method::kDelete, "/ngsi-ld/v1/entities?type=Room"},
            {Method::kGet, "/ngsi-ld/v1/csourceSubscriptions"},
            {Method::kGet, "/ngsi-ld/v1/info/sourceIdentity"}}) {

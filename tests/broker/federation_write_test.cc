@@ -219,3 +219,63 @@ TEST_CASE("Distributed writes: a failed part is named, the rest is kept", "[brok
     CHECK(c.Get("NGSILD-Warning").rfind("199 ", 0) == 0);
   }
 }
+
+TEST_CASE("Distributed writes: a batch is split entity by entity, one batch per source", "[broker][federation]") {
+  FederationNode hub, source;
+  const std::string r1 = "urn:ngsi-ld:Room:b1", r2 = "urn:ngsi-ld:Room:b2", c1 = "urn:ngsi-ld:Car:b1";
+  const std::string car = R"({"id":")" + c1 + R"(","type":"Car","speed":{"type":"Property","value":50}})";
+
+  SECTION("inclusive and redirect: an upsert lists what was created anywhere") {
+    FederationNode cars;
+    hub.Register(WriteRegistration(source.Endpoint(), "inclusive", R"({"type":"Room"})"));
+    hub.Register(WriteRegistration(cars.Endpoint(), "redirect", R"({"type":"Car"})"));
+    const FetchResult up = hub.Call("POST", "/ngsi-ld/v1/entityOperations/upsert", "[" + Room(r1, 20) + "," + car + "]");
+    REQUIRE(up.status == 201);
+    CHECK(json::parse(up.body) == json::parse("[\"" + r1 + "\",\"" + c1 + "\"]"));
+    CHECK(hub.broker.forwarder().Counters().sent == 2);  // one batch per source
+    CHECK(Has(Local(hub, r1), "temperature"));
+    CHECK(Local(hub, c1).status == 404);
+    CHECK(Has(Local(source, r1), "temperature"));
+    CHECK(Local(source, c1).status == 404);
+    CHECK(Has(Local(cars, c1), "speed"));
+    // Merge goes the same way.
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entityOperations/merge",
+                   R"([{"id":")" + c1 + R"(","type":"Car","speed":60}])").status == 204);
+    CHECK(Body(Local(cars, c1)).at("speed").at("value").to_number<double>() == 60);
+  }
+  SECTION("exclusive: the registered attributes go to the source in one batch") {
+    hub.Register(WriteRegistration(source.Endpoint(), "exclusive", R"({"id":")" + r1 + R"(","type":"Room"})",
+                                   R"(,"propertyNames":["humidity"])"));
+    const std::string humid = R"(,"humidity":{"type":"Property","value":40})";
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entityOperations/create",
+                                   "[" + Room(r1, 20, humid) + "," + Room(r2, 21, humid) + "]");
+    REQUIRE(c.status == 201);
+    CHECK(json::parse(c.body) == json::parse("[\"" + r1 + "\",\"" + r2 + "\"]"));
+    CHECK_FALSE(Has(Local(hub, r1), "humidity"));
+    CHECK(Has(Local(hub, r2), "humidity"));  // r2 is not registered
+    CHECK(Has(Local(source, r1), "humidity"));
+    CHECK_FALSE(Has(Local(source, r1), "temperature"));
+    CHECK(Local(source, r2).status == 404);
+    // An update of the registered attribute alone is the source's only.
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entityOperations/update",
+                   R"([{"id":")" + r1 + R"(","type":"Room","humidity":{"type":"Property","value":50}}])").status == 204);
+    CHECK(Body(Local(source, r1)).at("humidity").at("value").to_number<double>() == 50);
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entityOperations/delete", "[\"" + r1 + "\",\"" + r2 + "\"]").status == 204);
+    CHECK(Local(hub, r1).status == 404);
+    CHECK(Local(source, r1).status == 404);
+  }
+  SECTION("a failing source: 207 naming its registration for each of its entities") {
+    Receiver dead;
+    dead.Script([](const Receiver::Received&) { return Receiver::Scripted{500, ""}; });
+    hub.Register(WriteRegistration(dead.url(""), "inclusive", R"({"type":"Room"})"));
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entityOperations/create",
+                                   "[" + Room(r1, 20) + "," + car + "]");
+    REQUIRE(c.status == 207);
+    const json::object result = Body(c);
+    CHECK(result.at("success") == json::array{c1});  // the car was no source's
+    REQUIRE(result.at("errors").as_array().size() == 1);
+    CHECK(result.at("errors").as_array()[0].at("entityId").as_string() == r1);
+    CHECK(result.at("errors").as_array()[0].as_object().contains("registrationId"));
+    CHECK(Has(Local(hub, r1), "temperature"));
+  }
+}
