@@ -340,3 +340,58 @@ TEST_CASE("Federation: an answer carries at most a bounded number of warnings", 
   }
   CHECK(summary);
 }
+
+TEST_CASE("Federation: type and attribute discovery unites this broker's and the sources' answers",
+          "[broker][federation]") {
+  FederationNode hub, source;
+  hub.Create(Room("urn:ngsi-ld:Room:h1", 20));
+  source.Create(Room("urn:ngsi-ld:Room:s1", 21, R"(,"humidity":{"type":"Property","value":40})"));
+  source.Create(R"({"id":"urn:ngsi-ld:Car:s1","type":"Car","speed":{"type":"Property","value":50},)"
+                R"("owner":{"type":"Relationship","object":"urn:ngsi-ld:Person:1"}})");
+  hub.Register(R"({"type":"ContextSourceRegistration","information":[{"entities":[{"type":"Room"},{"type":"Car"}]}],)"
+               R"("endpoint":")" + source.Endpoint() + R"("})");
+  auto get = [&](const std::string& path) {
+    const FetchResult r = hub.Call("GET", "/ngsi-ld/v1" + path);
+    INFO(path << " " << r.status << " " << r.body);
+    REQUIRE(r.status == 200);
+    CHECK(Warnings(r) == 0);
+    return json::parse(r.body);
+  };
+  CHECK(get("/types").at("typeList") == json::parse(R"(["Car","Room"])"));
+  CHECK(get("/types?local=true").at("typeList") == json::parse(R"(["Room"])"));
+  const json::value details = get("/types?details=true");
+  REQUIRE(details.as_array().size() == 2);
+  CHECK(details.at(1).at("typeName") == "Room");
+  CHECK(details.at(1).at("attributeNames") == json::parse(R"(["humidity","temperature"])"));
+  const json::value room = get("/types/Room");
+  CHECK(room.at("entityCount") == 2);  // one here, one at the source
+  CHECK(room.at("attributeDetails").as_array().size() == 2);
+  CHECK(get("/types/Car").at("entityCount") == 1);  // the source's only
+  CHECK(get("/attributes").at("attributeList") == json::parse(R"(["humidity","owner","speed","temperature"])"));
+  const json::value owner = get("/attributes/owner");
+  CHECK(owner.at("attributeCount") == 1);
+  CHECK(owner.at("attributeTypes") == json::parse(R"(["Relationship"])"));
+  CHECK(owner.at("typeNames") == json::parse(R"(["Car"])"));
+  const json::value temperature = get("/attributes/temperature");
+  CHECK(temperature.at("attributeCount") == 2);
+  const json::value attrs = get("/attributes?details=true");
+  REQUIRE(attrs.as_array().size() == 4);
+  CHECK(attrs.at(0).at("attributeName") == "humidity");
+  CHECK(attrs.at(0).at("typeNames") == json::parse(R"(["Room"])"));
+  CHECK(hub.Call("GET", "/ngsi-ld/v1/types/Bus").status == 404);
+
+  SECTION("a failed source: what this broker knows, with a warning") {
+    FederationNode other;
+    Receiver dead;
+    dead.Script([](const Receiver::Received&) { return Receiver::Scripted{500, ""}; });
+    other.Create(Room("urn:ngsi-ld:Room:o1", 1));
+    other.Register(TypeRegistration(dead.url("")));
+    const FetchResult types = other.Call("GET", "/ngsi-ld/v1/types");
+    REQUIRE(types.status == 200);
+    CHECK(json::parse(types.body).at("typeList") == json::parse(R"(["Room"])"));
+    CHECK(Warnings(types) == 1);
+    const FetchResult none = other.Call("GET", "/ngsi-ld/v1/types/Car");
+    CHECK(none.status == 404);
+    CHECK(Warnings(none) == 0);  // a registration of Rooms is not asked about Cars
+  }
+}
