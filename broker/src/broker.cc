@@ -109,9 +109,17 @@ Response Broker::Dispatch(Request& req, int* route) {
     return orion;
   }
   // CIM 009, 6.3.14: an NGSI-LD response names the tenant the request named.
-  if (const std::string* tenant = req.FindHeader("NGSILD-Tenant");
-      tenant && req.target.rfind("/ngsi-ld/", 0) == 0 && r.FindHeader("NGSILD-Tenant") == nullptr) {
-    r.SetHeader("NGSILD-Tenant", *tenant);
+  if (const std::string* tenant = req.FindHeader("NGSILD-Tenant"); tenant && req.target.rfind("/ngsi-ld/", 0) == 0) {
+    if (r.deferred()) {  // a distributed operation's answer, produced later: named when it comes
+      r.later = [later = std::move(r.later), tenant = *tenant](ResponseSink sink) {
+        later([sink = std::move(sink), tenant](Response answer) {
+          if (answer.FindHeader("NGSILD-Tenant") == nullptr) answer.SetHeader("NGSILD-Tenant", tenant);
+          sink(std::move(answer));
+        });
+      };
+    } else if (r.FindHeader("NGSILD-Tenant") == nullptr) {
+      r.SetHeader("NGSILD-Tenant", *tenant);
+    }
   }
   // A durable write is answered once it is on disk (group commit, durable_store.h).
   if (durable_ != nullptr) {

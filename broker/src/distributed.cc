@@ -23,6 +23,17 @@ std::string ForwardWarning::Header() const {
   return std::to_string(code) + " " + agent + " \"" + quoted + "\"";
 }
 
+std::optional<ForwardWarning> PathStop(const std::vector<std::string>& via, const std::string& self) {
+  if (std::find(via.begin(), via.end(), self) != via.end()) {
+    return ForwardWarning{199, self, "a registration loop: this broker is already on the request's path (Via)"};
+  }
+  if (via.size() >= kMaxHops) {
+    return ForwardWarning{199, self, "the request has passed " + std::to_string(via.size()) + " brokers; at most " +
+                                         std::to_string(kMaxHops) + " are followed"};
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> ViaNames(std::string_view via) {
   std::vector<std::string> out;
   for (std::string_view item : Split(via, ',')) {
@@ -253,15 +264,17 @@ json::object RefusedProblem(const Registration& r, std::string_view operation) {
                                    409));
 }
 
-std::string ForwardedTarget(const Request& req) {
+std::string ForwardedTarget(const Request& req, const Registration& r) {
   std::string_view path(req.target);
   path = path.substr(0, path.find('?'));
   constexpr std::string_view kRoot = "/ngsi-ld/v1";
   if (path.rfind(kRoot, 0) == 0) path.remove_prefix(kRoot.size());
-  std::string target(path);
+  std::string target = ApiRoot(r.endpoint);
+  target += path;
   for (const auto& [key, value] : req.query) {
     if (key != "local") AppendParam(target, key, value);
   }
+  if (r.local_only) AppendParam(target, "local", "true");
   return target;
 }
 
@@ -290,6 +303,8 @@ WriteSplit PlanWrite(const std::vector<RegistrationPtr>& registrations, const Wr
     for (const RegistrationInfo& info : r->information) {
       bool entity = info.entities.empty();
       for (const RegisteredEntities& e : info.entities) {
+        // A type unknown here: only a registration naming the id or a pattern of it can tell.
+        if (ask.types.empty() && e.id.empty() && !e.id_regex) continue;
         if (!ask.types.empty() && !Contains(ask.types, e.type)) continue;
         if (!e.id.empty() && e.id != ask.id) continue;
         if (e.id.empty() && e.id_regex && !e.id_regex->FullMatch(ask.id)) continue;
@@ -313,14 +328,25 @@ WriteSplit PlanWrite(const std::vector<RegistrationPtr>& registrations, const Wr
       matched = matched || covers || ask.whole_entity;
     }
     if (!matched) continue;
-    const std::string name = SourceName(*r);
-    if (allowed && std::find(via.begin(), via.end(), name) != via.end()) {
-      warnings.push_back({199, name, "registration " + r->id + " not used: its source is already on this request's path (Via)"});
-      continue;
-    }
+    // What a proxied registration covers is not written here, even when its source is skipped.
     if (proxied) {
       if (target.every_attr) proxied_whole = true;
       for (uint32_t a : target.attrs) AddUnique(split.removed, a);
+    }
+    const std::string name = SourceName(*r);
+    if (allowed && std::find(via.begin(), via.end(), name) != via.end()) {
+      // The source is on the request's path: it has the write already.
+      warnings.push_back({199, name, "registration " + r->id + " not used: its source is already on this request's path (Via)"});
+      continue;
+    }
+    // Several registrations of one source (endpoint and tenant): one request, what they cover together.
+    auto same = std::find_if(split.targets.begin(), split.targets.end(), [&](const WriteTarget& t) {
+      return t.reg->endpoint == r->endpoint && t.reg->source_tenant == r->source_tenant;
+    });
+    if (allowed && same != split.targets.end()) {
+      same->every_attr = same->every_attr || target.every_attr;
+      for (uint32_t a : target.attrs) AddUnique(same->attrs, a);
+      continue;
     }
     (allowed ? split.targets : split.refused).push_back(std::move(target));
   }

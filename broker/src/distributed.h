@@ -29,6 +29,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,14 @@ struct ForwardWarning {
 // At most this many NGSILD-Warning fields in one answer; beyond, one more says how many were
 // left out (a hub over a hundred failing regions must not write headers its clients refuse).
 inline constexpr size_t kMaxWarnings = 24;
+// At most this many brokers on a request's path (Via): a request that has passed more is
+// answered from local data, with a 199 warning. Via stops cycles; this bounds the paths of a
+// dense mesh, where a request could otherwise take every simple path between its brokers.
+inline constexpr size_t kMaxHops = 8;
+
+// Why a request must not be forwarded further, when it must not: this broker (`self`) is on its
+// path already (a loop of registrations, 4.3.6.4), or the path holds kMaxHops brokers.
+std::optional<ForwardWarning> PathStop(const std::vector<std::string>& via, const std::string& self);
 
 // The received-by names of a Via header ("1.1 a, 1.1 b" -> {"a", "b"}).
 std::vector<std::string> ViaNames(std::string_view via);
@@ -147,8 +156,10 @@ boost::json::object OutcomeProblem(const ForwardOutcome& o, const Registration& 
 // The part of a write an exclusive or redirect registration holds but does not accept (409).
 boost::json::object RefusedProblem(const Registration& r, std::string_view operation);
 
-// A write's path after the API root and the client's query but `local`, as sent to a source.
-std::string ForwardedTarget(const Request& req);
+// The URL a request is forwarded to as it is: the source's API root, the request's path after
+// its API root, the client's query but `local`, and local=true when the registration's
+// management.localOnly asks for the source's own data only.
+std::string ForwardedTarget(const Request& req, const Registration& r);
 
 // A request to `r`'s source with the headers every forwarded request carries (Accept, the
 // client's @context Link when there is one, the registration's tenant and contextSourceInfo,

@@ -346,12 +346,9 @@ Response Discover(NgsiLdApi::Impl& api, Request& req, const PathParams& p, const
     AddWarnings(r, dist.warnings, dist.self);
     return r;
   }
-  const std::string target = ForwardedTarget(req);
   std::vector<ForwardRequest> requests;
   for (const SourcePlan& plan : dist.plans) {
-    std::string url = ApiRoot(plan.reg->endpoint) + target;
-    if (plan.reg->local_only) url += std::string(url.find('?') == std::string::npos ? "?" : "&") + "local=true";
-    requests.push_back(BaseForward(*plan.reg, dist.fc, std::move(url)));
+    requests.push_back(BaseForward(*plan.reg, dist.fc, ForwardedTarget(req, *plan.reg)));
   }
   struct Later {
     DiscoveryAsk d;

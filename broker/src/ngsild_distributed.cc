@@ -31,9 +31,8 @@ NgsiLdApi::Impl::Distribution NgsiLdApi::Impl::Distribute(const Request& req, co
   const std::vector<std::string> via = ViaNames(incoming);
   std::vector<SourcePlan> plans = PlanSources(regs, ask, via, UnixMicrosNow(), d.warnings);
   if (plans.empty()) return d;
-  if (std::find(via.begin(), via.end(), self) != via.end()) {
-    // This request already passed here: a loop of registrations. Local data only (4.3.6.4).
-    d.warnings.push_back({199, self, "a registration loop: this broker is already on the request's path (Via)"});
+  if (auto stop = PathStop(via, self)) {  // local data only
+    d.warnings.push_back(std::move(*stop));
     return d;
   }
   d.plans = std::move(plans);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "citybed/common/strings.h"
 
@@ -32,6 +33,7 @@ struct BatchState {
   Call call;
   std::vector<std::string> order;  // every id of the batch, first appearance
   std::vector<std::string> local_ids;
+  std::vector<size_t> local_index;  // per item of the local batch, its index in the client's
   bool local_ran = false;
   Response local;
   std::vector<SourceBatch> sources;
@@ -99,8 +101,17 @@ Response CombineBatch(BatchState& s, const std::vector<ForwardOutcome>& outcomes
   }
   std::vector<std::string> created;
   if (s.local_ran) {
+    const size_t first = errors.size();
     ReadPart(s.local.status, s.local.body, true, AnswerProblem(s.local.status, s.local.body, "this broker"), s.local_ids,
              "", failed, errors, created);
+    // The local batch names an item without a usable id by its place in the local batch: name
+    // it by its place in the client's.
+    for (size_t e = first; e < errors.size(); ++e) {
+      json::value* id = errors[e].if_contains("entityId");
+      if (id == nullptr || !id->is_string() || !id->get_string().starts_with("entity #")) continue;
+      const size_t k = std::strtoull(id->get_string().c_str() + 8, nullptr, 10);
+      if (k < s.local_index.size()) *id = "entity #" + std::to_string(s.local_index[k]);
+    }
   }
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const ForwardOutcome& o = outcomes[i];
@@ -149,11 +160,7 @@ Response NgsiLdApi::Impl::DistributedBatch(Request& req, const PathParams& p, st
   }
   const json::array& items = parsed->get_array();
   const bool deletes = operation == "deleteBatch";
-  if (std::ranges::count(start->via, self) > 0) {
-    Response r = run_local();
-    AddWarnings(r, {{199, self, "a registration loop: this broker is already on the request's path (Via)"}}, self);
-    return r;
-  }
+  std::optional<ForwardWarning> stop = PathStop(start->via, self);  // this broker's own parts only
 
   auto state = std::make_shared<BatchState>();
   state->operation = std::string(operation);
@@ -161,8 +168,12 @@ Response NgsiLdApi::Impl::DistributedBatch(Request& req, const PathParams& p, st
   state->self = self;
   std::map<std::string, size_t> source_of;  // registration id -> index in state->sources
   json::array local_items;
+  std::unordered_set<std::string> listed;  // ids in state->order
+  std::set<std::string> warned;
+  std::vector<ForwardWarning> item_warnings;
   const int64_t now = UnixMicrosNow();
-  for (const json::value& item : items) {
+  for (size_t index = 0; index < items.size(); ++index) {
+    const json::value& item = items[index];
     // What this broker cannot read stays in the local batch, which reports it.
     std::string id;
     const json::object* o = nullptr;
@@ -175,12 +186,15 @@ Response NgsiLdApi::Impl::DistributedBatch(Request& req, const PathParams& p, st
       auto pctx = PayloadContext(*o, *call);
       if (pctx) ctx = *pctx;
       else id.clear();
+      // An item this broker finds invalid goes nowhere but into the local batch's errors.
+      if (!id.empty() && !ParseAttributes(*o, MakeCodec(*ctx), UnixMicrosNow())) id.clear();
     }
     if (id.empty() || !IsUri(id)) {
       local_items.push_back(item);
+      state->local_index.push_back(index);
       continue;
     }
-    if (std::find(state->order.begin(), state->order.end(), id) == state->order.end()) state->order.push_back(id);
+    if (listed.insert(id).second) state->order.push_back(id);
     WriteAsk ask;
     ask.operation = state->operation;
     ask.id = id;
@@ -196,7 +210,16 @@ Response NgsiLdApi::Impl::DistributedBatch(Request& req, const PathParams& p, st
       if (EntityPtr e = store_.Get(call->tenant, id)) ask.types = e->types;
     }
     for (const auto& [name, n] : named) ask.attrs.push_back(n);
-    WriteSplit split = PlanWrite(start->registrations, ask, start->via, now, state->warnings);
+    WriteSplit split = PlanWrite(start->registrations, ask, start->via, now, item_warnings);
+    for (ForwardWarning& w : item_warnings) {
+      if (warned.insert(w.Header()).second) state->warnings.push_back(std::move(w));
+    }
+    item_warnings.clear();
+    if (stop && !(split.targets.empty() && split.refused.empty())) {
+      if (warned.insert(stop->Header()).second) state->warnings.push_back(*stop);
+      split.targets.clear();
+      split.refused.clear();
+    }
     auto covered = [&](const WriteTarget& t) {
       std::vector<std::string> names;
       for (const auto& [name, n] : named) {
@@ -223,6 +246,7 @@ Response NgsiLdApi::Impl::DistributedBatch(Request& req, const PathParams& p, st
           json::object{{"entityId", id}, {"registrationId", t.reg->id}, {"error", RefusedProblem(*t.reg, state->operation)}});
     }
     if (!split.local) continue;
+    state->local_index.push_back(index);
     if (deletes || split.removed.empty()) {
       local_items.push_back(item);
     } else {
@@ -238,11 +262,10 @@ Response NgsiLdApi::Impl::DistributedBatch(Request& req, const PathParams& p, st
     return r;
   }
 
-  const std::string target = ForwardedTarget(req);
   const std::string content_type(req.HeaderOr("Content-Type", "application/json"));
   std::vector<ForwardRequest> requests;
   for (const SourceBatch& b : state->sources) {
-    ForwardRequest f = BaseForward(*b.reg, start->fc, ApiRoot(b.reg->endpoint) + target);
+    ForwardRequest f = BaseForward(*b.reg, start->fc, ForwardedTarget(req, *b.reg));
     f.method = "POST";
     f.body = json::serialize(b.items);
     f.headers.push_back({"Content-Type", content_type});

@@ -53,6 +53,7 @@ bool Success(int status) { return status >= 200 && status < 300 && status != 207
 struct Part {
   std::string registration;         // "" for this broker's part
   bool ok = false;
+  int status = 0;                   // its HTTP status (504/502: the source did not answer; 409: refused)
   json::object problem;             // when failed
   std::optional<json::object> partial;  // a 207 answer's body (an UpdateResult or a BatchOperationResult)
   const std::vector<std::string>* names = nullptr;  // the attributes it was given, as the client wrote them
@@ -85,6 +86,7 @@ std::vector<Part> Parts(WriteState& s, const std::vector<ForwardOutcome>& outcom
   if (s.local_ran) {
     Part p;
     p.ok = Success(s.local.status);
+    p.status = s.local.status;
     p.names = &s.local_names;
     if (s.local.status == 207) p.partial = partial_of(s.local.body);
     else if (!p.ok) p.problem = AnswerProblem(s.local.status, s.local.body, "this broker");
@@ -97,6 +99,7 @@ std::vector<Part> Parts(WriteState& s, const std::vector<ForwardOutcome>& outcom
     p.registration = r.id;
     p.names = &s.covered_names[i];
     p.ok = o.answered() && Success(o.status);
+    p.status = o.answered() ? o.status : o.error == "timeout" ? 504 : 502;
     if (p.ok) {
       parts.push_back(std::move(p));
       continue;
@@ -112,6 +115,7 @@ std::vector<Part> Parts(WriteState& s, const std::vector<ForwardOutcome>& outcom
     p.registration = r.id;
     p.names = &s.covered_names[s.targets.size() + i];
     p.problem = RefusedProblem(r, s.operation);
+    p.status = 409;
     parts.push_back(std::move(p));
   }
   return parts;
@@ -166,7 +170,17 @@ json::object MultiStatus(const WriteState& s, const std::vector<Part>& parts) {
         }
       }
     }
-    result["updated"] = std::move(updated);
+    // An attribute some part did not write is not "updated", though another part wrote it.
+    json::array written;
+    for (const json::value& u : updated) {
+      bool refused = false;
+      for (const json::value& n : not_updated) {
+        const json::value* name = n.is_object() ? n.get_object().if_contains("attributeName") : nullptr;
+        refused = refused || (name != nullptr && *name == u);
+      }
+      if (!refused) written.push_back(u);
+    }
+    result["updated"] = std::move(written);
     result["notUpdated"] = std::move(not_updated);
     return result;
   }
@@ -223,9 +237,7 @@ Response Combine(WriteState& s, const std::vector<ForwardOutcome>& outcomes,
       if (s.kind.success == 201) r.SetHeader("Location", "/ngsi-ld/v1/entities/" + PercentEncode(s.id, ":"));
     }
   } else if (failed == parts.size() && failed == 1 && !failure->partial) {
-    const json::value* st = failure->problem.if_contains("status");
-    const int status = st && st->is_int64() && st->as_int64() >= 400 && st->as_int64() < 600 ? static_cast<int>(st->as_int64()) : 500;
-    r.status = status;
+    r.status = failure->status >= 400 && failure->status < 600 ? failure->status : 502;
     r.body = json::serialize(failure->problem);
     r.SetHeader("Content-Type", "application/json");  // as every ProblemDetails here (5.5.3)
   } else {
@@ -265,10 +277,17 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
     ask.id = p.Get("entityId");
   }
   if (!IsUri(ask.id)) return run_local();
+  // A request this broker finds invalid goes nowhere, whether or not a part of it stays here.
+  if (kind.shape == Shape::kEntity || kind.shape == Shape::kAttrs) {
+    if (operation == "createEntity" && !body.contains("type")) return run_local();
+    if (auto valid = ParseAttributes(body, MakeCodec(*ctx), UnixMicrosNow()); !valid) return ProblemResponse(valid.error());
+  }
   // The entity's types: the payload's, else the stored entity's, else the ?type= of the path.
   ask.types = PayloadTypes(body, *ctx);
-  if (ask.types.empty()) {
-    if (EntityPtr e = store_.Get(call->tenant, ask.id)) ask.types = e->types;
+  if (EntityPtr e = store_.Get(call->tenant, ask.id)) {
+    for (uint32_t t : e->types) {
+      if (std::ranges::count(ask.types, t) == 0) ask.types.push_back(t);
+    }
   }
   if (ask.types.empty()) {
     if (const std::string* t = req.FindParam("type")) {
@@ -293,22 +312,24 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
   state->self = self;
   state->operation = std::string(operation);
   WriteSplit split = PlanWrite(start->registrations, ask, start->via, UnixMicrosNow(), state->warnings);
-  if (!split.targets.empty() && std::ranges::count(start->via, self) > 0) {
-    state->warnings.push_back({199, self, "a registration loop: this broker is already on the request's path (Via)"});
-    split = WriteSplit{};
+  if (!split.targets.empty() || !split.refused.empty()) {
+    if (auto stop = PathStop(start->via, self)) {  // this broker's own part only
+      state->warnings.push_back(std::move(*stop));
+      split.targets.clear();
+      split.refused.clear();
+    }
   }
-  if (split.targets.empty() && split.refused.empty()) {
+  if (split.targets.empty() && split.refused.empty() && split.local && split.removed.empty()) {
     Response r = run_local();
     if (!r.deferred()) AddWarnings(r, state->warnings, self);
     return r;
   }
 
   // The requests to the sources.
-  const std::string target = ForwardedTarget(req);
   const std::string content_type(req.HeaderOr("Content-Type", "application/json"));
   std::vector<ForwardRequest> requests;
   for (const WriteTarget& t : split.targets) {
-    ForwardRequest f = BaseForward(*t.reg, start->fc, ApiRoot(t.reg->endpoint) + target);
+    ForwardRequest f = BaseForward(*t.reg, start->fc, ForwardedTarget(req, *t.reg));
     f.method = std::string(ToString(req.method));
     std::vector<std::string> covered;
     for (const auto& [name, id] : named) {

@@ -17,10 +17,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
+constexpr size_t kMaxHopsForTest = 8;  // distributed.h kMaxHops (private to the broker)
+
 std::string WriteRegistration(const std::string& endpoint, const std::string& mode, const std::string& entities,
-                         const std::string& more = "", const std::string& operations = R"(["redirectionOps"])") {
-  return R"({"type":"ContextSourceRegistration","information":[{"entities":[)" + entities + "]" + more +
-         R"(}],"mode":")" + mode + R"(","operations":)" + operations + R"(,"endpoint":")" + endpoint + "\"}";
+                              const std::string& more = "", const std::string& operations = R"(["redirectionOps"])",
+                              const std::string& id = "") {
+  return R"({"type":"ContextSourceRegistration",)" + (id.empty() ? std::string() : R"("id":")" + id + R"(",)") +
+         R"("information":[{"entities":[)" + entities + "]" + more + R"(}],"mode":")" + mode + R"(","operations":)" +
+         operations + R"(,"endpoint":")" + endpoint + "\"}";
 }
 
 // The entity as `node` holds it itself (404: it holds none).
@@ -93,7 +97,7 @@ TEST_CASE("Distributed writes: each mode writes where the registration says", "[
     // Replace and merge reach both, with the client's body.
     CHECK(hub.Call("PUT", "/ngsi-ld/v1/entities/" + id, Room(id, 30)).status == 204);
     CHECK(Body(Local(second, id)).at("temperature").at("value").to_number<double>() == 30);
-    CHECK(hub.Call("PATCH", "/ngsi-ld/v1/entities/" + id, R"({"temperature":{"type":"Property","value":31}})").status ==
+    CHECK(hub.Call("PATCH", "/ngsi-ld/v1/entities/" + id, R"({"type":"Room","temperature":{"type":"Property","value":31}})").status ==
           204);
     CHECK(Body(Local(source, id)).at("temperature").at("value").to_number<double>() == 31);
     CHECK(Local(hub, id).status == 404);
@@ -155,7 +159,8 @@ TEST_CASE("Distributed writes: a failed part is named, the rest is kept", "[brok
   const std::string id = "urn:ngsi-ld:Room:w3";
 
   SECTION("a source that fails: 207 with the registration that failed") {
-    hub.Register(WriteRegistration(dead.url(""), "inclusive", R"({"type":"Room"})"));
+    const std::string reg = "urn:ngsi-ld:ContextSourceRegistration:dead";
+    hub.Register(WriteRegistration(dead.url(""), "inclusive", R"({"type":"Room"})", "", R"(["redirectionOps"])", reg));
     const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 21));
     REQUIRE(c.status == 207);
     const json::object result = Body(c);
@@ -163,7 +168,7 @@ TEST_CASE("Distributed writes: a failed part is named, the rest is kept", "[brok
     REQUIRE(result.at("errors").as_array().size() == 1);
     const json::object& error = result.at("errors").as_array()[0].as_object();
     CHECK(error.at("entityId").as_string() == id);
-    CHECK(error.contains("registrationId"));
+    CHECK(error.at("registrationId").as_string() == reg);
     CHECK(error.at("error").at("status").to_number<int>() == 503);
     CHECK(c.Get("NGSILD-Warning").rfind("299 ", 0) == 0);
     CHECK(Has(Local(hub, id), "temperature"));  // the local part was written
@@ -172,10 +177,11 @@ TEST_CASE("Distributed writes: a failed part is named, the rest is kept", "[brok
         hub.Call("POST", "/ngsi-ld/v1/entities/" + id + "/attrs", R"({"humidity":{"type":"Property","value":40}})");
     REQUIRE(a.status == 207);
     const json::object update = Body(a);
-    CHECK(update.at("updated").as_array() == json::array{"humidity"});
+    CHECK(update.at("updated").as_array().empty());  // written here, not at the source: not "updated"
+    CHECK(Has(Local(hub, id), "humidity"));
     REQUIRE(update.at("notUpdated").as_array().size() == 1);
     CHECK(update.at("notUpdated").as_array()[0].at("attributeName") == "humidity");
-    CHECK(update.at("notUpdated").as_array()[0].as_object().contains("registrationId"));
+    CHECK(update.at("notUpdated").as_array()[0].at("registrationId").as_string() == reg);
   }
   SECTION("the local part fails, the source's succeeds: 207 with the local error") {
     hub.Create(Room(id, 21));
@@ -252,6 +258,7 @@ TEST_CASE("Distributed writes: a batch is split entity by entity, one batch per 
     REQUIRE(c.status == 201);
     CHECK(json::parse(c.body) == json::parse("[\"" + r1 + "\",\"" + r2 + "\"]"));
     CHECK_FALSE(Has(Local(hub, r1), "humidity"));
+    CHECK(Has(Local(hub, r1), "temperature"));
     CHECK(Has(Local(hub, r2), "humidity"));  // r2 is not registered
     CHECK(Has(Local(source, r1), "humidity"));
     CHECK_FALSE(Has(Local(source, r1), "temperature"));
@@ -267,7 +274,8 @@ TEST_CASE("Distributed writes: a batch is split entity by entity, one batch per 
   SECTION("a failing source: 207 naming its registration for each of its entities") {
     Receiver dead;
     dead.Script([](const Receiver::Received&) { return Receiver::Scripted{500, ""}; });
-    hub.Register(WriteRegistration(dead.url(""), "inclusive", R"({"type":"Room"})"));
+    hub.Register(WriteRegistration(dead.url(""), "inclusive", R"({"type":"Room"})", "", R"(["redirectionOps"])",
+                                   "urn:ngsi-ld:ContextSourceRegistration:dead"));
     const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entityOperations/create",
                                    "[" + Room(r1, 20) + "," + car + "]");
     REQUIRE(c.status == 207);
@@ -275,7 +283,74 @@ TEST_CASE("Distributed writes: a batch is split entity by entity, one batch per 
     CHECK(result.at("success") == json::array{c1});  // the car was no source's
     REQUIRE(result.at("errors").as_array().size() == 1);
     CHECK(result.at("errors").as_array()[0].at("entityId").as_string() == r1);
-    CHECK(result.at("errors").as_array()[0].as_object().contains("registrationId"));
+    CHECK(result.at("errors").as_array()[0].at("registrationId").as_string() == "urn:ngsi-ld:ContextSourceRegistration:dead");
     CHECK(Has(Local(hub, r1), "temperature"));
+  }
+}
+
+TEST_CASE("Distributed writes: where a write does not go", "[broker][federation]") {
+  FederationNode hub;
+  Receiver source;
+  source.Script([](const Receiver::Received&) { return Receiver::Scripted{204, ""}; });
+  const std::string id = "urn:ngsi-ld:Room:n1";
+
+  SECTION("an entity of a type unknown here reaches only registrations of its id") {
+    hub.Register(WriteRegistration(source.url("/rooms"), "redirect", R"({"type":"Room"})"));
+    // Not stored here, no type given: no type-only registration can claim it.
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities/" + id + "/attrs", R"({"humidity":{"type":"Property","value":1}})")
+              .status == 404);
+    CHECK(source.received().empty());
+    // With the type, it goes where the type's registration says.
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities/" + id + "/attrs?type=Room", R"({"humidity":{"type":"Property","value":1}})")
+              .status == 204);
+    REQUIRE(source.WaitFor(1, 5s));
+    CHECK(source.received().at(0).target == "/rooms/ngsi-ld/v1/entities/" + id + "/attrs?type=Room");
+  }
+  SECTION("two registrations of one source: one request") {
+    hub.Register(WriteRegistration(source.url(""), "inclusive", R"({"type":"Room"})"));
+    hub.Register(WriteRegistration(source.url(""), "inclusive", R"({"idPattern":"urn:ngsi-ld:Room:.*","type":"Room"})"));
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 1)).status == 201);
+    CHECK(hub.broker.forwarder().Counters().sent == 1);
+  }
+  SECTION("a source on the request's path is not asked, and what it holds is not written here") {
+    hub.Register(R"({"type":"ContextSourceRegistration","information":[{"entities":[{"id":")" + id +
+                 R"(","type":"Room"}],"propertyNames":["humidity"]}],"mode":"exclusive","operations":["redirectionOps"],)"
+                 R"("contextSourceAlias":"region-a","endpoint":")" + source.url("") + R"("})");
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 1, R"(,"humidity":{"type":"Property","value":2})"),
+                                   {{"Via", "1.1 region-a"}});
+    CHECK(c.status == 201);
+    CHECK(source.received().empty());
+    CHECK(Has(Local(hub, id), "temperature"));
+    CHECK_FALSE(Has(Local(hub, id), "humidity"));
+  }
+  SECTION("a request that has passed too many brokers is written here only") {
+    hub.Register(WriteRegistration(source.url(""), "inclusive", R"({"type":"Room"})"));
+    std::string via;
+    for (size_t i = 0; i < kMaxHopsForTest; ++i) via += (i ? ", 1.1 b" : "1.1 b") + std::to_string(i);
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 1), {{"Via", via}});
+    CHECK(c.status == 201);
+    CHECK(c.Get("NGSILD-Warning").rfind("199 ", 0) == 0);
+    CHECK(source.received().empty());
+    CHECK(Has(Local(hub, id), "temperature"));
+  }
+  SECTION("an invalid write goes nowhere, though nothing of it stays here") {
+    hub.Register(WriteRegistration(source.url(""), "redirect", R"({"type":"Room"})"));
+    CHECK(hub.Call("POST", "/ngsi-ld/v1/entities", R"({"id":")" + id + R"(","type":"Room","t":{"type":"Property"}})").status ==
+          400);
+    CHECK(source.received().empty());
+  }
+  SECTION("the only part's error keeps its HTTP status, and the tenant is named in the answer") {
+    Receiver conflict;
+    conflict.Script([](const Receiver::Received&) {
+      return Receiver::Scripted{409, R"({"type":"https://uri.etsi.org/ngsi-ld/errors/AlreadyExists","title":"exists"})"};
+    });
+    const FetchResult reg = hub.Call("POST", "/ngsi-ld/v1/csourceRegistrations",
+                                     WriteRegistration(conflict.url(""), "redirect", R"({"type":"Room"})"),
+                                     {{"NGSILD-Tenant", "city"}});
+    REQUIRE(reg.status == 201);
+    const FetchResult c = hub.Call("POST", "/ngsi-ld/v1/entities", Room(id, 1), {{"NGSILD-Tenant", "city"}});
+    CHECK(c.status == 409);
+    CHECK(Body(c).at("title") == "exists");
+    CHECK(c.Get("NGSILD-Tenant") == "city");
   }
 }
