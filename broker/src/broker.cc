@@ -26,9 +26,13 @@ Broker::Broker(BrokerOptions options)
       }()),
       forwarder_(options_.forwarder),
       subs_(names_, notifier_),
+      csource_subs_(names_, notifier_),
       registrations_(names_),
-      api_(*store_, contexts_, names_, subs_, registrations_, options_.api),
+      api_(*store_, contexts_, names_, subs_, registrations_, options_.api, &csource_subs_),
       v2_(*store_, contexts_, names_, subs_, registrations_, options_.v2) {
+  registrations_.SetListener([this](const std::string& tenant, const RegistrationPtr& before, const RegistrationPtr& after) {
+    csource_subs_.OnRegistrationChange(tenant, before, after, RegistrationRenderer());
+  });
   api_.Register(router_);
   v2_.Register(router_);
   router_.Add(Method::kGet, "/version", [this](Request&, const PathParams&) { return Version(); });
@@ -140,10 +144,13 @@ Expected<void> Broker::Start() {
   subs_.StartPeriodic([this](const std::string& tenant, const std::function<bool(const EntityPtr&)>& visit) {
     store_->Scan(tenant, ScanFilter{}, visit);
   });
+  csource_subs_.StartPeriodicRegistrations(
+      [this](const std::string& tenant) { return registrations_.List(tenant, {}); }, RegistrationRenderer());
   if (options_.forwarding) forwarder_.Start();
   auto ok = server_->Start();
   if (!ok) {
     subs_.StopPeriodic();
+    csource_subs_.StopPeriodic();
     notifier_.Stop(std::chrono::milliseconds(0));
     forwarder_.Stop();
     return ok;
@@ -169,6 +176,7 @@ void Broker::Stop() {
   forwarder_.Stop();
   server_->Stop(options_.shutdown_grace);
   subs_.StopPeriodic();
+  csource_subs_.StopPeriodic();
   notifier_.Stop(options_.shutdown_grace);
 }
 
@@ -186,6 +194,24 @@ void BeginStoredDocument(JsonWriter& w, int64_t created_at, int64_t modified_at)
   w.Int(modified_at);
 }
 }  // namespace
+
+SubscriptionManager::RegistrationRender Broker::RegistrationRenderer() {
+  return [this](JsonWriter& w, const Registration& r, const Context& ctx, bool sys) { registrations_.Render(w, r, ctx, sys); };
+}
+
+// An NGSI-LD subscription as stored: its @context (null: the core one) and its definition.
+void Broker::StoredLdSubscription(JsonWriter& w, const SubscriptionManager& subs, const Subscription& s) const {
+  w.Key("api");
+  w.String("ld");
+  w.Key("ctx");
+  if (s.context && !s.context->is_core()) {
+    w.Value(s.context->context_value());
+  } else {
+    w.Null();
+  }
+  w.Key("doc");
+  subs.Render(w, s, s.context ? *s.context : *contexts_.Core(), false);
+}
 
 void Broker::RestoreDocuments() {
   size_t restored = 0, failed = 0;
@@ -209,7 +235,8 @@ void Broker::RestoreDocuments() {
         const boost::json::value* ctx = o->if_contains("ctx");
         auto context = ctx == nullptr || ctx->is_null() ? Expected<ContextPtr, Problem>(contexts_.Core())
                                                         : contexts_.FromJson(*ctx);
-        ok = context ? subs_.Restore(d.tenant, doc->get_object(), *context, number("c"), number("m"))
+        SubscriptionManager& subs = d.kind == 'c' ? csource_subs_ : subs_;
+        ok = context ? subs.Restore(d.tenant, doc->get_object(), *context, number("c"), number("m"))
                      : Expected<void, Problem>(Unexpected(context.error()));
       }
     }
@@ -217,7 +244,7 @@ void Broker::RestoreDocuments() {
       ++restored;
     } else {
       ++failed;  // left in the store: a later start may read it (a context reachable again)
-      CITYBED_LOG(kError) << "durable store: " << (d.kind == 's' ? "subscription " : "registration ") << d.id
+      CITYBED_LOG(kError) << "durable store: " << (d.kind == 'r' ? "registration " : "subscription ") << d.id
                           << " not restored: " << ok.error().detail;
     }
   }
@@ -239,17 +266,18 @@ void Broker::RestoreDocuments() {
       w.Key("doc");
       w.Raw(v2_.StoredSubscription(*s));
     } else {
-      w.Key("api");
-      w.String("ld");
-      w.Key("ctx");
-      if (s->context && !s->context->is_core()) {
-        w.Value(s->context->context_value());
-      } else {
-        w.Null();
-      }
-      w.Key("doc");
-      subs_.Render(w, *s, s->context ? *s->context : *contexts_.Core(), false);
+      StoredLdSubscription(w, subs_, *s);
     }
+    w.EndObject();
+    return out;
+  });
+  durable_->SetDocumentSource('c', [this](const std::string& tenant, const std::string& id) -> std::optional<std::string> {
+    SubscriptionPtr s = csource_subs_.Get(tenant, id);
+    if (!s) return std::nullopt;
+    std::string out;
+    JsonWriter w(out);
+    BeginStoredDocument(w, s->created_at, s->modified_at);
+    StoredLdSubscription(w, csource_subs_, *s);
     w.EndObject();
     return out;
   });
@@ -265,6 +293,8 @@ void Broker::RestoreDocuments() {
     return out;
   });
   subs_.SetObserver([this](const std::string& tenant, const std::string& id) { durable_->MarkDocument('s', tenant, id); });
+  csource_subs_.SetObserver(
+      [this](const std::string& tenant, const std::string& id) { durable_->MarkDocument('c', tenant, id); });
   registrations_.SetObserver(
       [this](const std::string& tenant, const std::string& id) { durable_->MarkDocument('r', tenant, id); });
 }

@@ -22,8 +22,8 @@
 namespace citybed::broker {
 namespace {
 
-// The engine's key of a record: its kind ('e' entity, 's' subscription, 'r' registration), the
-// tenant, NUL, the id (a tenant name has no NUL: it comes from a header).
+// The engine's key of a record: its kind ('e' entity, 's' subscription, 'r' registration, 'c'
+// context source registration subscription), the tenant, NUL, the id (a tenant name has no NUL: it comes from a header).
 std::string RecordKey(char kind, std::string_view tenant, std::string_view id) {
   std::string k;
   k.reserve(2 + tenant.size() + id.size());
@@ -130,7 +130,7 @@ Expected<void> DurableStore::Load() {
   std::optional<Error> bad;
   auto scanned = engine_->Scan([&](std::string_view key, std::string_view value) {
     if (key.empty()) return true;
-    if (key[0] == 's' || key[0] == 'r') {
+    if (key[0] == 's' || key[0] == 'r' || key[0] == 'c') {
       auto doc = DecodeStoredDocument(key[0], value);
       if (!doc) {
         bad = doc.error();

@@ -333,8 +333,10 @@ Response NgsiLdApi::Impl::ListPage(const Request& req, const Call& call, const L
 }
 
 NgsiLdApi::NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
-                     RegistrationManager& registrations, ApiOptions options)
-    : impl_(std::make_shared<Impl>(store, contexts, names, subs, registrations, options)) {}
+                     RegistrationManager& registrations, ApiOptions options, SubscriptionManager* csource_subs)
+    : impl_(std::make_shared<Impl>(store, contexts, names, subs, registrations, options)) {
+  impl_->csource_subs_ = csource_subs;
+}
 
 void NgsiLdApi::EnableForwarding(Forwarder* forwarder, std::string via_name) {
   impl_->EnableForwarding(forwarder, std::move(via_name));
@@ -373,11 +375,19 @@ void NgsiLdApi::Register(Router& router) {
   router.Add(Method::kGet, base + "/types/{type}", bind(&Impl::GetType));
   router.Add(Method::kGet, base + "/attributes", bind(&Impl::ListAttributes));
   router.Add(Method::kGet, base + "/attributes/{attrId}", bind(&Impl::GetAttribute));
-  router.Add(Method::kPost, base + "/subscriptions", bind(&Impl::CreateSubscription));
-  router.Add(Method::kGet, base + "/subscriptions", bind(&Impl::ListSubscriptions));
-  router.Add(Method::kGet, base + "/subscriptions/{subscriptionId}", bind(&Impl::GetSubscription));
-  router.Add(Method::kPatch, base + "/subscriptions/{subscriptionId}", bind(&Impl::UpdateSubscription));
-  router.Add(Method::kDelete, base + "/subscriptions/{subscriptionId}", bind(&Impl::DeleteSubscription));
+  // Subscriptions, and context source registration subscriptions when there is a manager for them.
+  auto subscriptions = [impl = impl_](Response (Impl::*fn)(Request&, const PathParams&, bool), bool csource) {
+    return [impl, fn, csource](Request& r, const PathParams& p) { return ((*impl).*fn)(r, p, csource); };
+  };
+  for (const bool csource : {false, true}) {
+    if (csource && impl_->csource_subs_ == nullptr) continue;
+    const std::string at = base + (csource ? "/csourceSubscriptions" : "/subscriptions");
+    router.Add(Method::kPost, at, subscriptions(&Impl::CreateSubscription, csource));
+    router.Add(Method::kGet, at, subscriptions(&Impl::ListSubscriptions, csource));
+    router.Add(Method::kGet, at + "/{subscriptionId}", subscriptions(&Impl::GetSubscription, csource));
+    router.Add(Method::kPatch, at + "/{subscriptionId}", subscriptions(&Impl::UpdateSubscription, csource));
+    router.Add(Method::kDelete, at + "/{subscriptionId}", subscriptions(&Impl::DeleteSubscription, csource));
+  }
   router.Add(Method::kPost, base + "/csourceRegistrations", bind(&Impl::CreateRegistration));
   router.Add(Method::kGet, base + "/csourceRegistrations", bind(&Impl::ListRegistrations));
   router.Add(Method::kGet, base + "/csourceRegistrations/{registrationId}", bind(&Impl::GetRegistration));
@@ -407,11 +417,6 @@ void NgsiLdApi::Register(Router& router) {
       {Method::kPatch, "/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}"},
       {Method::kDelete, "/temporal/entities/{entityId}/attrs/{attrId}/{instanceId}"},
       {Method::kPost, "/temporal/entityOperations/query"},
-      {Method::kPost, "/csourceSubscriptions"},
-      {Method::kGet, "/csourceSubscriptions"},
-      {Method::kGet, "/csourceSubscriptions/{subscriptionId}"},
-      {Method::kPatch, "/csourceSubscriptions/{subscriptionId}"},
-      {Method::kDelete, "/csourceSubscriptions/{subscriptionId}"},
       {Method::kGet, "/entityMaps/{entityMapId}"},
       {Method::kPatch, "/entityMaps/{entityMapId}"},
       {Method::kDelete, "/entityMaps/{entityMapId}"},
@@ -419,6 +424,16 @@ void NgsiLdApi::Register(Router& router) {
   };
   for (const auto& [method, path] : kNotImplemented) {
     router.Add(method, base + path, not_implemented(std::string(ToString(method)) + " " + base + path));
+  }
+  if (impl_->csource_subs_ == nullptr) {
+    for (const auto& [method, path] : std::vector<std::pair<Method, std::string>>{
+             {Method::kPost, "/csourceSubscriptions"},
+             {Method::kGet, "/csourceSubscriptions"},
+             {Method::kGet, "/csourceSubscriptions/{subscriptionId}"},
+             {Method::kPatch, "/csourceSubscriptions/{subscriptionId}"},
+             {Method::kDelete, "/csourceSubscriptions/{subscriptionId}"}}) {
+      router.Add(method, base + path, not_implemented(std::string(ToString(method)) + " " + base + path));
+    }
   }
 }
 

@@ -100,12 +100,15 @@ class NgsiLdApi::Impl {
   // when it does not exist.
   Expected<void, Problem> MergeOne(const std::string& tenant, const std::string& id, const boost::json::object& body,
                                    const ContextPtr& ctx, const std::vector<uint32_t>& types);
-  // Subscriptions (ngsild_subscriptions.cc).
-  Response CreateSubscription(Request& req, const PathParams& p);
-  Response ListSubscriptions(Request& req, const PathParams& p);
-  Response GetSubscription(Request& req, const PathParams& p);
-  Response UpdateSubscription(Request& req, const PathParams& p);
-  Response DeleteSubscription(Request& req, const PathParams& p);
+  // Subscriptions (ngsild_subscriptions.cc); `csource`: context source registration
+  // subscriptions (/csourceSubscriptions, held by csource_subs_).
+  Response CreateSubscription(Request& req, const PathParams& p, bool csource);
+  Response ListSubscriptions(Request& req, const PathParams& p, bool csource);
+  Response GetSubscription(Request& req, const PathParams& p, bool csource);
+  Response UpdateSubscription(Request& req, const PathParams& p, bool csource);
+  Response DeleteSubscription(Request& req, const PathParams& p, bool csource);
+  // A context source registration subscription's first notification (5.11.2, 5.3.2).
+  void NotifyMatchingRegistrations(const std::string& tenant, const std::string& id);
   // Context source registrations (ngsild_registrations.cc).
   Response CreateRegistration(Request& req, const PathParams& p);
   Response ListRegistrations(Request& req, const PathParams& p);
@@ -202,6 +205,7 @@ class NgsiLdApi::Impl {
   ContextResolver& contexts_;
   Interner& names_;
   SubscriptionManager& subs_;
+  SubscriptionManager* csource_subs_ = nullptr;  // context source registration subscriptions; null: 501
   RegistrationManager& registrations_;
   ApiOptions options_;
   std::mutex forwarding_mu_;

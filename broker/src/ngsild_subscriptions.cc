@@ -1,11 +1,44 @@
-// Subscription operations: POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}.
+// Subscription operations: POST/GET /subscriptions, GET/PATCH/DELETE /subscriptions/{id}, and
+// the same for context source registration subscriptions under /csourceSubscriptions (5.11,
+// 6.12, 6.13), held by a manager of their own (csource_subscriptions.cc notifies them).
 #include "citybed/common/strings.h"
 #include "ngsild_internal.h"
 
 namespace citybed::broker {
 namespace json = boost::json;
 
-Response NgsiLdApi::Impl::CreateSubscription(Request& req, const PathParams&) {
+namespace {
+
+// What a context source registration subscription cannot have: members about entity changes
+// and entity representations (5.2.12 used for registrations, 5.11.2).
+std::optional<Problem> CsourceSubscriptionProblem(const json::object& body) {
+  for (const char* key : {"notificationTrigger", "scopeQ", "lang", "showChanges"}) {
+    if (body.contains(key)) {
+      return BadRequestData(std::string(key) + " does not apply to a context source registration subscription");
+    }
+  }
+  return std::nullopt;
+}
+
+// What only a context source registration subscription can have (Table 5.2.12-1).
+std::optional<Problem> EntitySubscriptionProblem(const json::object& body) {
+  if (body.contains("temporalQ")) {
+    return BadRequestData("temporalQ applies to context source registration subscriptions only");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void NgsiLdApi::Impl::NotifyMatchingRegistrations(const std::string& tenant, const std::string& id) {
+  csource_subs_->NotifyMatching(tenant, id, registrations_.List(tenant, {}),
+                                [this](JsonWriter& w, const Registration& r, const Context& ctx, bool sys) {
+                                  registrations_.Render(w, r, ctx, sys);
+                                });
+}
+
+Response NgsiLdApi::Impl::CreateSubscription(Request& req, const PathParams&, bool csource) {
+  SubscriptionManager& subs = csource ? *csource_subs_ : subs_;
   auto call = Prepare(req, {.has_body = true});
   if (!call) return ProblemResponse(call.error());
   auto body = ParseBody(req);
@@ -13,33 +46,40 @@ Response NgsiLdApi::Impl::CreateSubscription(Request& req, const PathParams&) {
   if (!body->is_object()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a subscription must be a JSON object"));
   auto ctx = PayloadContext(body->get_object(), *call);
   if (!ctx) return ProblemResponse(ctx.error());
-  auto id = subs_.Create(call->tenant, body->get_object(), *ctx);
+  if (auto bad = csource ? CsourceSubscriptionProblem(body->get_object()) : EntitySubscriptionProblem(body->get_object())) {
+    return ProblemResponse(*bad);
+  }
+  auto id = subs.Create(call->tenant, body->get_object(), *ctx);
   if (!id) return ProblemResponse(id.error());
+  if (csource) NotifyMatchingRegistrations(call->tenant, *id);
   Response r;
   r.status = 201;
-  r.SetHeader("Location", "/ngsi-ld/v1/subscriptions/" + PercentEncode(*id, ":"));
+  r.SetHeader("Location", std::string(csource ? "/ngsi-ld/v1/csourceSubscriptions/" : "/ngsi-ld/v1/subscriptions/") +
+                              PercentEncode(*id, ":"));
   return r;
 }
 
-Response NgsiLdApi::Impl::ListSubscriptions(Request& req, const PathParams&) {
+Response NgsiLdApi::Impl::ListSubscriptions(Request& req, const PathParams&, bool csource) {
+  SubscriptionManager& subs = csource ? *csource_subs_ : subs_;
   auto call = Prepare(req, {});
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   auto page = ReadListPage(req);
   if (!page) return ProblemResponse(page.error());
-  auto all = subs_.List(call->tenant);
+  auto all = subs.List(call->tenant);
   std::erase_if(all, [](const SubscriptionPtr& s) { return s->v2 != nullptr; });  // NGSI-v2 ones: /v2/subscriptions
   return ListPage(req, *call, *page, all.size(),
-                  [&](JsonWriter& w, size_t i) { subs_.Render(w, *all[i], *call->ctx, false); });
+                  [&](JsonWriter& w, size_t i) { subs.Render(w, *all[i], *call->ctx, false); });
 }
 
-Response NgsiLdApi::Impl::GetSubscription(Request& req, const PathParams& p) {
+Response NgsiLdApi::Impl::GetSubscription(Request& req, const PathParams& p, bool csource) {
+  SubscriptionManager& subs = csource ? *csource_subs_ : subs_;
   auto call = Prepare(req, {});
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const std::string& id = p.Get("subscriptionId");
   if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "subscription id \"" + id + "\" is not a URI"));
-  SubscriptionPtr s = subs_.Get(call->tenant, id);
+  SubscriptionPtr s = subs.Get(call->tenant, id);
   if (!s) return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "subscription " + id + " does not exist"));
   const bool sys = req.FindParam("options") && req.FindParam("options")->find("sysAttrs") != std::string::npos;
   std::string body;
@@ -48,19 +88,20 @@ Response NgsiLdApi::Impl::GetSubscription(Request& req, const PathParams& p) {
     // The subscription object, with "@context" as its last member.
     std::string inner;
     JsonWriter iw(inner);
-    subs_.Render(iw, *s, *call->ctx, sys);
+    subs.Render(iw, *s, *call->ctx, sys);
     inner.pop_back();
     inner += ",\"@context\":";
     AppendJsonValue(inner, call->ctx->context_value());
     inner += "}";
     body = std::move(inner);
   } else {
-    subs_.Render(w, *s, *call->ctx, sys);
+    subs.Render(w, *s, *call->ctx, sys);
   }
   return Json(200, std::move(body), *call);
 }
 
-Response NgsiLdApi::Impl::UpdateSubscription(Request& req, const PathParams& p) {
+Response NgsiLdApi::Impl::UpdateSubscription(Request& req, const PathParams& p, bool csource) {
+  SubscriptionManager& subs = csource ? *csource_subs_ : subs_;
   auto call = Prepare(req, {.has_body = true, .allow_merge_patch = true});
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
@@ -72,20 +113,25 @@ Response NgsiLdApi::Impl::UpdateSubscription(Request& req, const PathParams& p) 
   if (!IsUri(p.Get("subscriptionId"))) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "subscription id \"" + p.Get("subscriptionId") + "\" is not a URI"));
   }
-  auto r = subs_.Update(call->tenant, p.Get("subscriptionId"), body->get_object(), *ctx);
+  if (auto bad = csource ? CsourceSubscriptionProblem(body->get_object()) : EntitySubscriptionProblem(body->get_object())) {
+    return ProblemResponse(*bad);
+  }
+  auto r = subs.Update(call->tenant, p.Get("subscriptionId"), body->get_object(), *ctx);
   if (!r) return ProblemResponse(r.error());
+  if (csource) NotifyMatchingRegistrations(call->tenant, p.Get("subscriptionId"));
   Response resp;
   resp.status = 204;
   return resp;
 }
 
-Response NgsiLdApi::Impl::DeleteSubscription(Request& req, const PathParams& p) {
+Response NgsiLdApi::Impl::DeleteSubscription(Request& req, const PathParams& p, bool csource) {
+  SubscriptionManager& subs = csource ? *csource_subs_ : subs_;
   auto call = Prepare(req, {});
   if (!call) return ProblemResponse(call.error());
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   const std::string& id = p.Get("subscriptionId");
   if (!IsUri(id)) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "subscription id \"" + id + "\" is not a URI"));
-  if (!subs_.Delete(call->tenant, id)) {
+  if (!subs.Delete(call->tenant, id)) {
     return ProblemResponse(MakeProblem(ErrorType::kResourceNotFound, "subscription " + id + " does not exist"));
   }
   Response r;

@@ -316,9 +316,11 @@ Expected<std::string, Problem> RegistrationManager::Create(const std::string& te
     return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "registration " + (*r)->id + " already exists"));
   }
   const std::string id = (*r)->id;
-  t.emplace(id, std::move(*r));
+  RegistrationPtr created = std::move(*r);
+  t.emplace(id, created);
   lock.unlock();
   if (observer_) observer_(tenant, id);
+  if (listener_) listener_(tenant, nullptr, created);
   return id;
 }
 
@@ -351,18 +353,25 @@ Expected<void, Problem> RegistrationManager::Update(const std::string& tenant, c
   (*r)->tenant = tenant;
   (*r)->created_at = old->created_at;
   (*r)->modified_at = now;
-  t->second[id] = std::move(*r);
+  RegistrationPtr updated = std::move(*r);
+  t->second[id] = updated;
   lock.unlock();
   if (observer_) observer_(tenant, id);
+  if (listener_) listener_(tenant, old, updated);
   return {};
 }
 
 bool RegistrationManager::Delete(const std::string& tenant, const std::string& id) {
   std::unique_lock lock(mu_);
   auto t = tenants_.find(tenant);
-  if (t == tenants_.end() || t->second.erase(id) == 0) return false;
+  if (t == tenants_.end()) return false;
+  auto it = t->second.find(id);
+  if (it == t->second.end()) return false;
+  const RegistrationPtr old = it->second;
+  t->second.erase(it);
   lock.unlock();
   if (observer_) observer_(tenant, id);
+  if (listener_) listener_(tenant, old, nullptr);
   return true;
 }
 

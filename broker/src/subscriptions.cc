@@ -49,6 +49,45 @@ std::string_view Subscription::State(int64_t now) const {
 
 SubscriptionManager::SubscriptionManager(Interner& names, Notifier& notifier) : names_(names), notifier_(notifier) {}
 
+namespace {
+
+// temporalQ (4.11): {timerel, timeAt[, endTimeAt][, timeproperty]}.
+Expected<TemporalQ, Problem> ParseTemporalQ(const json::value& v) {
+  const json::object* o = v.if_object();
+  if (o == nullptr) return Unexpected(BadRequestData("temporalQ must be an object"));
+  TemporalQ t;
+  const json::value* rel = o->if_contains("timerel");
+  if (rel == nullptr || !rel->is_string() ||
+      (rel->get_string() != "before" && rel->get_string() != "after" && rel->get_string() != "between")) {
+    return Unexpected(BadRequestData("temporalQ.timerel must be before, after or between"));
+  }
+  t.timerel = std::string(rel->get_string());
+  auto time = [&](const char* key, int64_t& out, std::string& text) -> Expected<void, Problem> {
+    const json::value* x = o->if_contains(key);
+    if (x == nullptr || !x->is_string()) return Unexpected(BadRequestData(std::string("temporalQ.") + key + " must be a date-time"));
+    auto parsed = ParseRfc3339Micros(x->get_string());
+    if (!parsed) return Unexpected(BadRequestData(std::string("temporalQ.") + key + " must be a date-time"));
+    out = *parsed;
+    text = std::string(x->get_string());
+    return {};
+  };
+  if (auto ok = time("timeAt", t.at, t.at_text); !ok) return Unexpected(ok.error());
+  if (t.timerel == "between") {
+    if (auto ok = time("endTimeAt", t.end_at, t.end_at_text); !ok) return Unexpected(ok.error());
+    if (t.end_at <= t.at) return Unexpected(BadRequestData("temporalQ.endTimeAt must be after timeAt"));
+  }
+  if (const json::value* p = o->if_contains("timeproperty")) {
+    if (!p->is_string() || (p->get_string() != "observedAt" && p->get_string() != "createdAt" &&
+                            p->get_string() != "modifiedAt")) {
+      return Unexpected(BadRequestData("temporalQ.timeproperty must be observedAt, createdAt or modifiedAt"));
+    }
+    t.property = std::string(p->get_string());
+  }
+  return t;
+}
+
+}  // namespace
+
 Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(const json::object& body,
                                                                             const ContextPtr& ctx,
                                                                             std::shared_ptr<Subscription> s,
@@ -128,6 +167,12 @@ Expected<std::shared_ptr<Subscription>, Problem> SubscriptionManager::Parse(cons
     if (!parsed) return Unexpected(parsed.error());
     s->geoq_property = c.ExpandToId(parsed->geoproperty, names_);
     s->geoq = std::move(*parsed);
+  }
+  s->temporal_q.reset();
+  if (const json::value* tq = body.if_contains("temporalQ")) {
+    auto parsed = ParseTemporalQ(*tq);
+    if (!parsed) return Unexpected(parsed.error());
+    s->temporal_q = std::move(*parsed);
   }
   const json::value* n = body.if_contains("notification");
   if (n == nullptr || !n->is_object()) return Unexpected(BadRequestData("a subscription needs a notification object"));

@@ -145,17 +145,7 @@ void SubscriptionManager::Send(const Subscription& s, const std::string& tenant,
   std::string body;
   body.reserve(512 * data.size());
   JsonWriter w(body);
-  w.BeginObject();
-  w.Key("id");
-  w.String("urn:ngsi-ld:Notification:" + ProcessPrefix() + "-" + std::to_string(matched_.load() + 1));
-  w.Key("type");
-  w.String("Notification");
-  w.Key("subscriptionId");
-  w.String(s.id);
-  w.Key("notifiedAt");
-  w.String(FormatRfc3339Micros(now));
-  w.Key("data");
-  w.BeginArray();
+  BeginNotification(w, s, "Notification", now);
   for (const Entity* e : data) {
     if (deleted) {
       w.BeginObject();
@@ -191,11 +181,29 @@ void SubscriptionManager::Send(const Subscription& s, const std::string& tenant,
   }
   w.EndObject();
 
+  Deliver(s, tenant, std::move(body));
+}
+
+void SubscriptionManager::BeginNotification(JsonWriter& w, const Subscription& s, std::string_view type, int64_t now) {
+  w.BeginObject();
+  w.Key("id");
+  w.String("urn:ngsi-ld:Notification:" + ProcessPrefix() + "-" + std::to_string(matched_.load() + 1));
+  w.Key("type");
+  w.String(type);
+  w.Key("subscriptionId");
+  w.String(s.id);
+  w.Key("notifiedAt");
+  w.String(FormatRfc3339Micros(now));
+  w.Key("data");
+  w.BeginArray();
+}
+
+void SubscriptionManager::Deliver(const Subscription& s, const std::string& tenant, std::string body) {
   NotificationJob job;
   job.status = s.status;
   job.uri = s.endpoint;
   job.body = std::move(body);
-  if (ld) {
+  if (s.accept == "application/ld+json") {
     job.headers.push_back({"Content-Type", "application/ld+json"});
   } else {
     job.headers.push_back({"Content-Type", "application/json"});
@@ -226,6 +234,12 @@ void SubscriptionManager::StartPeriodic(TenantScan scan) {
   });
 }
 
+void SubscriptionManager::StartPeriodicRegistrations(TenantRegistrations list, RegistrationRender render) {
+  registrations_list_ = std::move(list);
+  registrations_render_ = std::move(render);
+  StartPeriodic(nullptr);
+}
+
 void SubscriptionManager::StopPeriodic() {
   {
     std::lock_guard lock(ticker_mu_);
@@ -240,7 +254,7 @@ SubscriptionManager::~SubscriptionManager() { StopPeriodic(); }
 // Every due periodic subscription notifies the entities it selects (at most 1,000 per
 // notification, the first in id order).
 void SubscriptionManager::Tick() {
-  if (!scan_) return;
+  if (!scan_ && !registrations_list_) return;
   std::vector<std::pair<std::string, SubscriptionPtr>> due;
   const int64_t now = UnixMicrosNow();
   {
@@ -256,6 +270,15 @@ void SubscriptionManager::Tick() {
     }
   }
   for (const auto& [tenant, s] : due) {
+    if (registrations_list_) {  // context source registration subscriptions
+      std::vector<RegistrationPtr> hold = registrations_list_(tenant);
+      std::vector<const Registration*> data;
+      for (const RegistrationPtr& r : hold) {
+        if (!r->Expired(now) && Concerns(*s, *r)) data.push_back(r.get());
+      }
+      if (!data.empty()) NotifyRegistrations(*s, tenant, data, "newlyMatching", registrations_render_, now);
+      continue;
+    }
     std::vector<EntityPtr> hold;
     scan_(tenant, [&](const EntityPtr& e) {
       if (Selects(*s, *e)) hold.push_back(e);

@@ -59,6 +59,21 @@ void SubscriptionManager::Render(JsonWriter& w, const Subscription& s, const Con
     w.Key("q");
     w.String(s.q->text());
   }
+  if (s.temporal_q) {
+    w.Key("temporalQ");
+    w.BeginObject();
+    w.Key("timerel");
+    w.String(s.temporal_q->timerel);
+    w.Key("timeAt");
+    w.String(s.temporal_q->at_text);
+    if (!s.temporal_q->end_at_text.empty()) {
+      w.Key("endTimeAt");
+      w.String(s.temporal_q->end_at_text);
+    }
+    w.Key("timeproperty");
+    w.String(s.temporal_q->property);
+    w.EndObject();
+  }
   if (s.geoq) {
     w.Key("geoQ");
     w.BeginObject();

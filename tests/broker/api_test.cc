@@ -465,7 +465,7 @@ TEST_CASE("API: what CIM 009 defines and the broker lacks answers 501 with Probl
            {Method::kGet, "/ngsi-ld/v1/temporal/entities?type=Room"},
            {Method::kGet, "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Room:1"},
            {Method::kDelete, "/ngsi-ld/v1/entities?type=Room"},
-           {Method::kGet, "/ngsi-ld/v1/csourceSubscriptions"},
+           {Method::kGet, "/ngsi-ld/v1/entityMaps/urn:ngsi-ld:EntityMap:1"},
            {Method::kGet, "/ngsi-ld/v1/info/sourceIdentity"}}) {
     const Response r = api.Do(method, target, method == Method::kPost ? "[]" : "");
     INFO(target << " " << r.body);

@@ -145,6 +145,7 @@ TEST_CASE("Durable store: subscriptions and registrations of both APIs survive a
           }
           out += Do(b, Method::kGet, "/ngsi-ld/v1/subscriptions?limit=100", "", ld).body + "\n";
           out += Do(b, Method::kGet, "/ngsi-ld/v1/csourceRegistrations?limit=100", "", ld).body + "\n";
+          out += Do(b, Method::kGet, "/ngsi-ld/v1/csourceSubscriptions?limit=100", "", ld).body + "\n";
           out += Do(b, Method::kGet, "/v2/subscriptions?limit=100", "", v2).body + "\n";
           out += Do(b, Method::kGet, "/v2/registrations?limit=100", "", v2).body + "\n";
         }
@@ -182,6 +183,13 @@ TEST_CASE("Durable store: subscriptions and registrations of both APIs survive a
                    R"("notification":{"http":{"url":"http://127.0.0.1:9/v2"},"attrs":["temperature"]},"throttling":5})",
                    {{"Fiware-Service", "osaka"}, {"Fiware-ServicePath", "/building/a"}})
                     .status == 201);
+        // A context source registration subscription, periodic and in time.
+        REQUIRE(Do(b, Method::kPost, "/ngsi-ld/v1/csourceSubscriptions",
+                   R"({"id":"urn:ngsi-ld:Subscription:cs1","type":"Subscription","entities":[{"type":"Vehicle"}],)"
+                   R"("temporalQ":{"timerel":"after","timeAt":"2020-01-01T00:00:00Z"},)"
+                   R"("notification":{"endpoint":{"uri":"http://127.0.0.1:9/cs"}}})",
+                   {{"NGSILD-Tenant", "osaka"}})
+                    .status == 201);
         // Registrations through both APIs.
         REQUIRE(Do(b, Method::kPost, "/ngsi-ld/v1/csourceRegistrations",
                    R"({"id":"urn:ngsi-ld:ContextSourceRegistration:r1","type":"ContextSourceRegistration",)"
@@ -209,6 +217,9 @@ TEST_CASE("Durable store: subscriptions and registrations of both APIs survive a
       CHECK(Do(third, Method::kGet, "/ngsi-ld/v1/subscriptions/" + ld_id).status == 404);
       CHECK(Do(third, Method::kGet, "/ngsi-ld/v1/csourceRegistrations/urn:ngsi-ld:ContextSourceRegistration:r1").status ==
             200);
+      CHECK(Do(third, Method::kGet, "/ngsi-ld/v1/csourceSubscriptions/urn:ngsi-ld:Subscription:cs1", "",
+               {{"NGSILD-Tenant", "osaka"}})
+                .status == 200);
     }
   }
 }

@@ -88,6 +88,9 @@ class Broker {
   double CpuSeconds() const { return server_->CpuSeconds() + notifier_.CpuSeconds() + forwarder_.CpuSeconds(); }
 
  private:
+  // Registrations as context source notifications show them.
+  SubscriptionManager::RegistrationRender RegistrationRenderer();
+  void StoredLdSubscription(JsonWriter& w, const SubscriptionManager& subs, const Subscription& s) const;
   Response Version() const;
   // GET /metrics?format=json: the service metrics and the counters calibration reads.
   std::string RenderMetricsJson() const;
@@ -107,6 +110,7 @@ class Broker {
   Forwarder forwarder_;
   std::string via_name_;
   SubscriptionManager subs_;
+  SubscriptionManager csource_subs_;  // context source registration subscriptions (5.11)
   RegistrationManager registrations_;
   Router router_;
   NgsiLdApi api_;

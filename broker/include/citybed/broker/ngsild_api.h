@@ -39,8 +39,10 @@ struct ApiOptions {
 
 class NgsiLdApi {
  public:
+  // `csource_subs` holds context source registration subscriptions (/csourceSubscriptions,
+  // 5.11; null: those answer 501).
   NgsiLdApi(Store& store, ContextResolver& contexts, Interner& names, SubscriptionManager& subs,
-            RegistrationManager& registrations, ApiOptions options = {});
+            RegistrationManager& registrations, ApiOptions options = {}, SubscriptionManager* csource_subs = nullptr);
   void Register(Router& router);
   // Retrieve and query forward to the registered context sources through `forwarder` (which
   // must outlive the API's use); `via_name` is this broker's name in Via headers. Without this

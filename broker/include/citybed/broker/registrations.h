@@ -110,6 +110,12 @@ class RegistrationManager {
   void SetObserver(ChangeObserver observer) { observer_ = std::move(observer); }
   Expected<void, Problem> Restore(const std::string& tenant, const boost::json::object& document, const Context& ctx,
                                   int64_t created_at, int64_t modified_at);
+  // Context source registration subscriptions (5.11) hear of every change through `listener`
+  // (set once, before serving): the version before (null: created) and after (null: deleted),
+  // on the writer's thread after the change is committed. Restores are not changes.
+  using ChangeListener = std::function<void(const std::string& tenant, const RegistrationPtr& before,
+                                            const RegistrationPtr& after)>;
+  void SetListener(ChangeListener listener) { listener_ = std::move(listener); }
 
  private:
   Expected<std::shared_ptr<Registration>, Problem> Parse(const boost::json::object& body, const Context& ctx) const;
@@ -118,6 +124,7 @@ class RegistrationManager {
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::map<std::string, RegistrationPtr>> tenants_;
   std::atomic<uint64_t> next_id_{1};
+  ChangeListener listener_;
   ChangeObserver observer_;
 };
 

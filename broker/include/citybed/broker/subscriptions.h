@@ -28,6 +28,7 @@
 #include "citybed/broker/json_writer.h"
 #include "citybed/broker/notifier.h"
 #include "citybed/broker/query.h"
+#include "citybed/broker/registrations.h"
 #include "citybed/broker/store.h"
 
 namespace citybed::broker {
@@ -71,6 +72,17 @@ struct ChangeHints {
   bool forced = false;  // NGSI-v2 options=forcedUpdate: an unchanged update counts as a change
 };
 
+// A subscription's temporalQ (4.11, used by context source registration subscriptions only):
+// which registrations' observationInterval (observedAt) or managementInterval (createdAt,
+// modifiedAt) it is about.
+struct TemporalQ {
+  std::string timerel;   // before, after, between
+  int64_t at = kNoTime;  // timeAt, µs
+  int64_t end_at = kNoTime;  // endTimeAt (between)
+  std::string property = "observedAt";  // timeproperty
+  std::string at_text, end_at_text;     // as given, for rendering
+};
+
 struct Subscription {
   std::string id;
   std::string tenant;
@@ -81,6 +93,7 @@ struct Subscription {
   std::optional<Query> q;
   std::optional<GeoQuery> geoq;
   uint32_t geoq_property = 0;
+  std::optional<TemporalQ> temporal_q;
   std::vector<uint32_t> notify_attrs;
   Format format = Format::kNormalized;
   bool sys_attrs = false;
@@ -136,6 +149,22 @@ class SubscriptionManager {
                 ChangeHints hints = {});
 
   void Render(JsonWriter& w, const Subscription& s, const Context& context, bool sys_attrs) const;
+  // Context source registration subscriptions (5.11, csource_subscriptions.cc): a manager that
+  // holds them (the broker's second one) hears of every registration change and notifies each
+  // active subscription the registration concerns — before or after the change — with a
+  // CsourceNotification (5.3.2): the registration as it is now (as it was, when deleted), in
+  // the subscription's terms (`render`), and triggerReason newlyMatching, updated or
+  // noLongerMatching.
+  using RegistrationRender = std::function<void(JsonWriter&, const Registration&, const Context&, bool sys_attrs)>;
+  void OnRegistrationChange(const std::string& tenant, const RegistrationPtr& before, const RegistrationPtr& after,
+                            const RegistrationRender& render);
+  // The first notification of a context source registration subscription just created or
+  // changed: every registration it concerns, newlyMatching (none: nothing is sent).
+  void NotifyMatching(const std::string& tenant, const std::string& id, const std::vector<RegistrationPtr>& registrations,
+                      const RegistrationRender& render);
+  // Whether a registration can provide what `s` watches: an entity it selects, an attribute it
+  // watches, in its geoQ's area (the registration's location).
+  static bool Concerns(const Subscription& s, const Registration& r);
   SubscriptionCounters Counters() const;
 
   // The durable store's hooks (durable_store.h): `observer` hears of every created, updated or
@@ -152,6 +181,10 @@ class SubscriptionManager {
   // with every matching entity, read through `scan` (the store's, per tenant).
   using TenantScan = std::function<void(const std::string& tenant, const std::function<bool(const EntityPtr&)>& visit)>;
   void StartPeriodic(TenantScan scan);
+  // The same for context source registration subscriptions: every interval, the registrations
+  // they concern (`list`: a tenant's registrations), newlyMatching.
+  using TenantRegistrations = std::function<std::vector<RegistrationPtr>(const std::string& tenant)>;
+  void StartPeriodicRegistrations(TenantRegistrations list, RegistrationRender render);
   void StopPeriodic();
   ~SubscriptionManager();
 
@@ -177,6 +210,14 @@ class SubscriptionManager {
   bool Selects(const Subscription& s, const Entity& e) const;  // entities, q and geoQ
   void Send(const Subscription& s, const std::string& tenant, const std::vector<const Entity*>& data,
             const std::vector<uint32_t>& removed, bool deleted, int64_t now);
+  // A notification's first members (id, type, subscriptionId, notifiedAt), up to the opened "data" array.
+  void BeginNotification(JsonWriter& w, const Subscription& s, std::string_view type, int64_t now);
+  // Queues a notification body for `s`'s endpoint, with its headers.
+  void Deliver(const Subscription& s, const std::string& tenant, std::string body);
+  // A CsourceNotification (5.3.2) of `registrations`, each showing the information `s` is about.
+  void NotifyRegistrations(const Subscription& s, const std::string& tenant,
+                           const std::vector<const Registration*>& registrations, std::string_view reason,
+                           const RegistrationRender& render, int64_t now);
   void Tick();
 
   std::thread ticker_;
@@ -184,6 +225,8 @@ class SubscriptionManager {
   std::condition_variable ticker_cv_;
   bool ticker_stop_ = false;
   TenantScan scan_;
+  TenantRegistrations registrations_list_;
+  RegistrationRender registrations_render_;
 
   Interner& names_;
   Notifier& notifier_;
