@@ -174,12 +174,23 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   // The broker: the embedded one in this process, or the given URL. A federation starts one
   // embedded broker per site, each named by its site in Via headers.
   std::vector<std::unique_ptr<broker::Broker>> embedded;
-  std::vector<std::string> site_urls;
+  std::vector<std::string> site_urls, site_ld_urls;
+  size_t external_sites = 0;
   std::string url = calibration ? std::string("model:") + o.model : s.broker.url;
   if (url == "embedded" && !calibration) {
     const models::Federation* fed = (*world)->federation();
     const size_t n = fed ? fed->sites().size() : 1;
     for (size_t i = 0; i < n; ++i) {
+      // A site served by a city's own broker (federation.external): citybed starts nothing.
+      if (fed) {
+        const auto ext = fed->spec().external.find(fed->sites()[i].id);
+        if (ext != fed->spec().external.end()) {
+          site_urls.push_back(ext->second.url);
+          site_ld_urls.push_back(ext->second.ld_url);
+          ++external_sites;
+          continue;
+        }
+      }
       broker::BrokerOptions bo;
       bo.server.port = 0;
       bo.server.threads = s.broker.threads;
@@ -194,9 +205,12 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                      fed ? (" of " + fed->sites()[i].id).c_str() : "", ok.error().message.c_str());
         return kExitRuntimeError;
       }
-      if (fed) site_urls.push_back(embedded.back()->url());
+      if (fed) {
+        site_urls.push_back(embedded.back()->url());
+        site_ld_urls.push_back(embedded.back()->url());
+      }
     }
-    url = embedded.front()->url();
+    url = fed ? site_urls.front() : embedded.front()->url();
   }
   while (!url.empty() && url.back() == '/') url.pop_back();
   const std::string host_header = calibration ? std::string("model.invalid") : url.substr(url.find("://") + 3);
@@ -229,8 +243,9 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     }
     if (site_urls.size() > 1) {
       const models::Federation& fed = *(*world)->federation();
-      std::fprintf(stderr, "citybed run: federation of %zu embedded brokers (%s topology, %zu registrations%s)\n",
-                   site_urls.size(), std::string(models::ToString(fed.spec().topology)).c_str(), fed.links().size(),
+      std::fprintf(stderr, "citybed run: federation of %zu brokers, %zu embedded and %zu external (%s topology, %zu registrations%s)\n",
+                   site_urls.size(), site_urls.size() - external_sites, external_sites,
+                   std::string(models::ToString(fed.spec().topology)).c_str(), fed.links().size(),
                    fed.spec().relay ? ", broker-to-broker requests through the backbone relay" : "");
     }
   }
@@ -252,6 +267,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   models::EmulationOptions eo;
   eo.broker_url = url;
   eo.site_urls = site_urls;
+  eo.site_ld_urls = site_ld_urls;
   auto embedded_cpu = [&embedded] {
     double cpu = 0;
     for (const auto& b : embedded) cpu += b->CpuSeconds();
@@ -259,7 +275,9 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   };
   eo.listen_host = o.notify_host;
   eo.interrupt = &g_interrupted;
-  if (!embedded.empty()) eo.broker_cpu_seconds = embedded_cpu;
+  // The brokers' CPU is known when citybed runs every one of them.
+  const bool all_embedded = !embedded.empty() && external_sites == 0;
+  if (all_embedded) eo.broker_cpu_seconds = embedded_cpu;
   uint64_t last_ok = 0;
   double last_wall = 0;
   eo.on_progress = [&](const models::EmulationProgress& p) {
@@ -321,7 +339,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   info.sources = (*world)->total_sources();
   info.users = (*world)->total_users();
   info.host = host.Describe();
-  if (!embedded.empty()) {
+  if (all_embedded) {
     const double cpu = embedded_cpu() - broker_cpu_before;
     info.broker_resources["cpu_seconds"] = std::round(cpu * 1000) / 1000;
     if (result.wall_seconds > 0) info.broker_resources["cpu_share"] = std::round(cpu / result.wall_seconds * 1e4) / 1e4;

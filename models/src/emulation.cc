@@ -197,6 +197,11 @@ class Emulation final : public RunObserver {
     return options_.site_urls.empty() ? options_.broker_url : options_.site_urls[static_cast<size_t>(site)];
   }
 
+  // What other brokers register and forward to, per site.
+  std::vector<std::string> SiteLdUrls() const {
+    return options_.site_ld_urls.size() == options_.site_urls.size() ? options_.site_ld_urls : options_.site_urls;
+  }
+
   bool CheckBroker() {
     for (int site = 0; site < static_cast<int>(port_.sites()); ++site) {
       const HttpOutcome answer = Fetch(protocols_.primary().Version(), std::chrono::seconds(10), site);
@@ -219,7 +224,7 @@ class Emulation final : public RunObserver {
     fr.active = true;
     fr.sites = fed.sites().size();
     if (fed.spec().relay) {
-      relay_ = std::make_unique<Relay>(io_, world_, options_.site_urls, scenario_.speed, scenario_.network.retransmit,
+      relay_ = std::make_unique<Relay>(io_, world_, SiteLdUrls(), scenario_.speed, scenario_.network.retransmit,
                                        sim::RngStreams(scenario_.seed).Stream("network/federation-relay"),
                                        [this] { return executor_.WallToSim(Clock::now()); });
       if (auto ok = relay_->Listen(options_.listen_host); !ok) {
@@ -229,7 +234,7 @@ class Emulation final : public RunObserver {
       fr.relayed = true;
     }
     for (const SiteLink& link : fed.links()) {
-      const std::string endpoint = relay_ ? relay_->EndpointFor(link.at, link.source) : SiteUrl(link.source);
+      const std::string endpoint = relay_ ? relay_->EndpointFor(link.at, link.source) : SiteLdUrls()[static_cast<size_t>(link.source)];
       const std::string body = fed.Registration(link, endpoint);
       auto at = ParseHttpUrl(SiteUrl(link.at));
       if (!at) return false;

@@ -1,4 +1,5 @@
 // The "federation" section of a scenario (docs/federation.md, docs/scenarios.md).
+#include "citybed/common/url.h"
 #include "scenario_reader.h"
 
 namespace citybed::models {
@@ -65,12 +66,71 @@ void ReadFaults(Reader& r, const json& doc, Scenario& s) {
 }
 
 
+// federation.external: {"<site>": "http://..."} or {"<site>": {"url": "...", "ngsi_ld": "..."}}.
+void ReadExternalSites(Reader& r, const json& ext, const std::string& p, const Scenario& s, FederationSpec& spec) {
+  if (!r.IsObject(ext, p)) return;
+  // The sites this federation has (models/federation.cc names them so).
+  std::set<std::string> sites;
+  const bool blocks = spec.brokers == FederationSpec::Brokers::kPerBlock ||
+                      spec.topology == FederationSpec::Topology::kHierarchy;
+  if (spec.brokers == FederationSpec::Brokers::kPerRegion) {
+    for (const RegionSpec& region : s.regions) sites.insert("region-" + region.id);
+  }
+  if (blocks && s.backbone) {
+    for (const std::string& hub : s.backbone->hubs) sites.insert("block-" + hub);
+  }
+  if (spec.topology == FederationSpec::Topology::kStar || spec.topology == FederationSpec::Topology::kHierarchy) {
+    sites.insert("national");
+  }
+  auto url_at = [&](const json& v, const std::string& at) -> std::optional<std::string> {
+    if (!v.is_string()) {
+      r.Error(at, "must be an http:// URL");
+      return std::nullopt;
+    }
+    const std::string u = v.get<std::string>();
+    auto parsed = ParseHttpUrl(u);
+    if (!parsed || parsed->scheme != "http") {
+      r.Error(at, "\"" + u + "\" is not an http:// URL" + (parsed ? " (https brokers are reached through a relay or proxy)" : ""));
+      return std::nullopt;
+    }
+    std::string out = u;
+    while (!out.empty() && out.back() == '/') out.pop_back();
+    return out;
+  };
+  for (const auto& [site, value] : ext.items()) {
+    const std::string at = At(p, site);
+    if (!sites.count(site)) {
+      std::string message = "no broker site \"" + site + "\" in this federation (its sites are region-<id>";
+      if (blocks) message += ", block-<hub>";
+      if (sites.count("national")) message += ", national";
+      r.Error(at, message + ")");
+      continue;
+    }
+    FederationSpec::External e;
+    if (value.is_object()) {
+      r.Keys(value, at, {"url", "ngsi_ld"});
+      if (!value.contains("url")) r.Error(At(at, "url"), "is required: the broker's URL");
+      if (value.contains("url")) {
+        if (auto u = url_at(value["url"], At(at, "url"))) e.url = *u;
+      }
+      if (value.contains("ngsi_ld")) {
+        if (auto u = url_at(value["ngsi_ld"], At(at, "ngsi_ld"))) e.ld_url = *u;
+      }
+    } else if (auto u = url_at(value, at)) {
+      e.url = *u;
+    }
+    if (e.url.empty()) continue;
+    if (e.ld_url.empty()) e.ld_url = e.url;
+    spec.external[site] = std::move(e);
+  }
+}
+
 void ReadFederation(Reader& r, const json& doc, Scenario& s) {
   const json* f = r.Get(doc, "", "federation", false);
   if (f == nullptr) return;
   const std::string p = "/federation";
   if (!r.IsObject(*f, p)) return;
-  r.Keys(*f, p, {"brokers", "topology", "neighbours", "timeout", "cooldown", "relay"});
+  r.Keys(*f, p, {"brokers", "topology", "neighbours", "timeout", "cooldown", "relay", "external"});
   FederationSpec spec;
   if (auto b = r.Str(*f, p, "brokers")) {
     if (*b == "per-region") spec.brokers = FederationSpec::Brokers::kPerRegion;
@@ -88,6 +148,7 @@ void ReadFederation(Reader& r, const json& doc, Scenario& s) {
   if (auto t = r.Dur(*f, p, "timeout", false, true)) spec.timeout = *t;
   if (auto t = r.Dur(*f, p, "cooldown", false, false)) spec.cooldown = *t;
   if (auto b = r.Bool(*f, p, "relay")) spec.relay = *b;
+  if (const json* ext = r.Get(*f, p, "external", false)) ReadExternalSites(r, *ext, At(p, "external"), s, spec);
   // What a federation needs from the rest of the scenario.
   if (s.broker.url != "embedded") {
     r.Error(p, "needs the embedded brokers (broker.url \"embedded\"): citybed starts one per region or block");

@@ -64,6 +64,12 @@ json BuildManifest(const RunInfo& info) {
                     {"connections", s.broker.connections},
                     {"timeout_s", s.broker.timeout.seconds()}};
   json broker = {{"url", info.broker_url}, {"embedded", info.broker_embedded}};
+  // A federation's external sites: by site, the URLs the run used.
+  if (info.federation && !info.federation->spec().external.empty()) {
+    json ext = json::object();
+    for (const auto& [site, e] : info.federation->spec().external) ext[site] = {{"url", e.url}, {"ngsi_ld", e.ld_url}};
+    broker["external_sites"] = ext;
+  }
   if (info.result && !info.result->broker_version.empty()) {
     broker["version"] = json::parse(info.result->broker_version, nullptr, false);
     if (broker["version"].is_discarded()) broker["version"] = info.result->broker_version;

@@ -304,4 +304,29 @@ expect "capacity: two instances are a projection" '[01]' 'model +K=2 .*\[project
   "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --no-emulation --instances 1,2 --out "$tmp/cap2" --quiet \
   --max-replications 3 --slo upsert:p99=50ms --slo error-rate=1%
 
+# A federation whose Tokyo broker citybed does not start (federation.external): the run writes
+# Tokyo's sources to that broker, registers it at the hub, and the manifest names it.
+"$bin" broker --port 0 >"$tmp/ext.log" 2>&1 &
+ext_pid=$!
+ext_url=""
+for _ in $(seq 1 100); do
+  ext_url=$(grep -oE 'listening on http://[0-9.]+:[0-9]+' "$tmp/ext.log" | head -1 | sed 's/listening on //')
+  [[ -n $ext_url ]] && break
+  sleep 0.1
+done
+if [[ -z $ext_url ]]; then echo "FAIL the external broker did not start"; cat "$tmp/ext.log"; fail=1
+else
+  sed "s|EXTERNAL_URL|$ext_url|" "$fx/fed_external.json" >"$tmp/fed_external.json"
+  expect "run: a federation with an external site" '[01]' '3 embedded and 1 external' -- "$bin" run "$tmp/fed_external.json" --out "$tmp/fedext"
+  python3 - "$tmp/fedext/manifest.json" "$tmp/fedext/summary.json" "$ext_url" <<'PY' && echo "ok   the external broker holds Tokyo's sources and the hub's registration of it" || { echo "FAIL external federation site"; fail=1; }
+import json, sys, urllib.request
+m = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2])); url = sys.argv[3]
+assert m["broker"]["external_sites"]["region-tokyo"]["url"] == url, m["broker"]
+assert s["federation"]["registrations"] == 3, s["federation"]
+got = json.load(urllib.request.urlopen(url + "/ngsi-ld/v1/entities?type=ParkingSpot&local=true&limit=100", timeout=5))
+assert got and all(":tokyo:" in e["id"] for e in got), [e["id"] for e in got][:5]
+PY
+fi
+kill "$ext_pid" 2>/dev/null; wait "$ext_pid" 2>/dev/null
+
 exit $fail

@@ -170,6 +170,30 @@ TEST_CASE("Federation: the scenario section is validated with pointers", "[model
   CHECK(Pointers(Text(R"({"topology": "mesh"})")).empty());
 }
 
+TEST_CASE("Federation: sites served by a city's own broker (external) are named and checked", "[models][federation]") {
+  const std::string ok = R"({"external": {"region-tokyo": "http://tokyo.example:1026/",
+                                          "region-fukuoka": {"url": "http://orion.fukuoka:1026", "ngsi_ld": "http://adapter.fukuoka:1031"}}})";
+  auto s = ParseScenario(Text(ok), "f.json");
+  INFO((s ? std::string() : FormatErrors("f.json", s.error())));
+  REQUIRE(s);
+  const auto& ext = s->federation->external;
+  REQUIRE(ext.size() == 2);
+  CHECK(ext.at("region-tokyo").url == "http://tokyo.example:1026");  // trailing slash dropped
+  CHECK(ext.at("region-tokyo").ld_url == "http://tokyo.example:1026");
+  CHECK(ext.at("region-fukuoka").ld_url == "http://adapter.fukuoka:1031");
+  // Every mistake named by its pointer.
+  const auto bad = Pointers(Text(R"({"external": {"region-osaka": "http://x:1", "national": "ftp://x",
+                                                   "region-tokyo": {"ngsi_ld": "http://x:2"}, "block-tokyo": "http://x:3",
+                                                   "region-otaru": {"url": "http://x:4", "port": 1}}})"));
+  CHECK(bad.count("/federation/external/region-osaka"));     // no such region
+  CHECK(bad.count("/federation/external/national"));         // not http
+  CHECK(bad.count("/federation/external/region-tokyo/url"));  // url missing
+  CHECK(bad.count("/federation/external/block-tokyo"));      // a star has no blocks
+  CHECK(bad.count("/federation/external/region-otaru/port"));  // unknown member
+  CHECK(Pointers(Text(R"({"topology": "hierarchy", "external": {"block-tokyo": "http://x:3"}})")).empty());
+  CHECK(Pointers(Text(R"({"topology": "none", "external": {"national": "http://x:3"}})")).count("/federation/external/national"));
+}
+
 TEST_CASE("Interop probe: what a read returned against the ground truth", "[models][federation]") {
   auto w = Build(Text(R"({"topology": "star"})"));
   World& world = *w;

@@ -194,6 +194,14 @@ struct FederationSpec {
   // Broker-to-broker requests go through citybed's relay, which delays them by the backbone's
   // path between the brokers' sites; false: they go straight over loopback.
   bool relay = true;
+  // Sites served by brokers citybed does not start (a city's own platform): by site name
+  // ("region-<id>", "block-<hub>", "national"), the URL its users and the other brokers use,
+  // and the NGSI-LD URL other brokers register and forward to (ld_url: an adapter in front of
+  // an NGSI-v2 broker; the same URL for an NGSI-LD one).
+  struct External {
+    std::string url, ld_url;
+  };
+  std::map<std::string, External> external;
 };
 std::string_view ToString(FederationSpec::Topology t);
 
