@@ -34,6 +34,7 @@ struct BrokerCommandOptions {
   std::string store;                  // "" : entities in memory only
   std::string store_engine = "rocksdb";
   std::string shed_lag = "0";         // "0": never shed
+  std::string auth;                   // "" : no access keys needed
 };
 
 int RunBroker(const BrokerCommandOptions& o) {
@@ -72,6 +73,14 @@ int RunBroker(const BrokerCommandOptions& o) {
   options.durable.engine = o.store_engine;
   options.api.forward_timeout = std::chrono::milliseconds(std::max<int64_t>(1, *forward_timeout / 1000000));
   options.api.forward_cooldown = std::chrono::milliseconds(*forward_cooldown / 1000000);
+  if (!o.auth.empty()) {
+    auto keys = broker::Authorizer::Load(o.auth);
+    if (!keys) {
+      std::fprintf(stderr, "citybed broker: --auth %s\n", keys.error().message.c_str());
+      return kExitUsage;
+    }
+    options.auth = std::make_shared<const broker::Authorizer>(std::move(*keys));
+  }
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t signals;
@@ -87,6 +96,10 @@ int RunBroker(const BrokerCommandOptions& o) {
   }
   CITYBED_LOG(kInfo) << "citybed broker listening on " << b.url() << " (" << o.threads << " thread"
                      << (o.threads == 1 ? "" : "s") << "); NGSI-LD at " << b.url() << "/ngsi-ld/v1, NGSI-v2 at " << b.url() << "/v2";
+  if (options.auth) {
+    CITYBED_LOG(kInfo) << "access keys from " << o.auth << " (" << options.auth->size()
+                       << "): every request but /health and /version needs one";
+  }
   if (broker::DurableStore* d = b.durable_store()) {
     const broker::DurableStats s = d->stats();
     CITYBED_LOG(kInfo) << "durable store " << o.store << " (" << s.engine << "): " << s.recovered
@@ -137,6 +150,10 @@ void RegisterBroker(CLI::App& app, Action& action) {
                   "Answer 503 with Retry-After, without handling, while a serving thread's event loop runs this far "
                   "behind (overload); /health, /version and /metrics are always served. 0: never shed (e.g. 250ms)")
       ->capture_default_str();
+  cmd->add_option("--auth", o->auth,
+                  "Access keys (a JSON file, docs/reliability.md): every request but /health and /version needs "
+                  "Authorization: Bearer <key> (or X-Auth-Token), good for its tenant and, to write, for writes; "
+                  "401 without one, 403 when it is not good for the request. Default: open");
   cmd->add_flag("--no-forwarding", o->no_forwarding,
                 "Keep registrations without acting on them: retrieve and query answer from local data only");
   cmd->add_flag("--metrics-tenants", o->metrics_tenants,

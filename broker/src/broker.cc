@@ -91,6 +91,17 @@ bool IsWrite(const Request& req) {
 Response Broker::Dispatch(Request& req, int* route) {
   int matched = -1;
   const bool v2 = req.target == "/v2" || req.target.rfind("/v2/", 0) == 0;
+  // Who may ask (auth.h): before anything else, and before anything changes.
+  if (options_.auth) {
+    if (auto refused = options_.auth->Check(req, IsWrite(req))) {
+      if (route) *route = -1;
+      const bool unauthorized = refused->type == ErrorType::kUnauthorized;
+      auth_refused_[unauthorized ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+      Response r = v2 ? OrionErrorResponse(refused->HttpStatus(), refused->detail) : ProblemResponse(*refused);
+      if (unauthorized) r.SetHeader("WWW-Authenticate", "Bearer realm=\"citybed\"");
+      return r;
+    }
+  }
   if (durable_ != nullptr) {
     durable_->TakeTicket();  // nothing of an earlier request
     // While the durable store cannot commit, writes are refused before they change anything.
@@ -435,6 +446,12 @@ std::string Broker::RenderMetrics() const {
         AppendMetricHeader(out, m.name, m.type, m.help);
         AppendMetric(out, m.name, "", m.value);
       }
+    }
+    if (options_.auth) {
+      AppendMetricHeader(out, "citybed_auth_refused_total", "counter",
+                         "Requests refused for their access key: 401 (none or unknown), 403 (not good for the request).");
+      AppendMetric(out, "citybed_auth_refused_total", "status=\"401\"", static_cast<double>(auth_refused_[0].load()));
+      AppendMetric(out, "citybed_auth_refused_total", "status=\"403\"", static_cast<double>(auth_refused_[1].load()));
     }
     const NotifierCounters n = notifier_.Counters();
     AppendMetricHeader(out, "citybed_notifications_sent_total", "counter", "Notifications delivered (2xx).");

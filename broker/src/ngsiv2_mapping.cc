@@ -27,6 +27,8 @@ Response OrionResponse(const OrionError& e) {
 Response OrionErrorResponse(int status, std::string_view description) {
   std::string_view name = "BadRequest";
   switch (status) {
+    case 401: name = "Unauthorized"; break;
+    case 403: name = "Forbidden"; break;
     case 404: name = "NotFound"; break;
     case 405: name = "MethodNotAllowed"; break;
     case 406: name = "NotAcceptable"; break;

@@ -17,6 +17,8 @@ std::string_view TypeName(ErrorType type) {
     case ErrorType::kLdContextNotAvailable: return "LdContextNotAvailable";
     case ErrorType::kNoMultiTenantSupport: return "NoMultiTenantSupport";
     case ErrorType::kNonexistentTenant: return "NonexistentTenant";
+    case ErrorType::kUnauthorized: return "Unauthorized";
+    case ErrorType::kForbidden: return "Forbidden";
   }
   return "InternalError";
 }
@@ -34,6 +36,8 @@ std::string_view TypeUri(ErrorType type) {
     case ErrorType::kLdContextNotAvailable: return "https://uri.etsi.org/ngsi-ld/errors/LdContextNotAvailable";
     case ErrorType::kNoMultiTenantSupport: return "https://uri.etsi.org/ngsi-ld/errors/NoMultiTenantSupport";
     case ErrorType::kNonexistentTenant: return "https://uri.etsi.org/ngsi-ld/errors/NonexistentTenant";
+    case ErrorType::kUnauthorized:
+    case ErrorType::kForbidden: return "about:blank";
   }
   return "https://uri.etsi.org/ngsi-ld/errors/InternalError";
 }
@@ -51,6 +55,8 @@ int DefaultStatus(ErrorType type) {
     case ErrorType::kTooManyResults: return 403;
     case ErrorType::kLdContextNotAvailable: return 503;
     case ErrorType::kNoMultiTenantSupport: return 501;
+    case ErrorType::kUnauthorized: return 401;
+    case ErrorType::kForbidden: return 403;
   }
   return 500;
 }

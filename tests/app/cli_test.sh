@@ -35,6 +35,9 @@ expect "broker: an unknown store engine exits 2"           2 'leveldb not in' --
 mkdir -p "$tmp/store-lmdb" && echo lmdb > "$tmp/store-lmdb/engine"
 expect "broker: a store made by another engine is refused" 4 'was made with the lmdb engine; open it with --store-engine lmdb' -- "$bin" broker --port 0 --store "$tmp/store-lmdb"
 expect "broker: a bad --shed-lag names the mistake"        2 'duration "abc": expected a number' -- "$bin" broker --port 0 --shed-lag abc
+printf '{"keys": [{"key": "short", "tenants": ["*"]}]}' >"$tmp/keys.json"
+expect "broker: a bad --auth key file names the mistake"   2 '/keys/0/key: must be a string of at least 16' -- "$bin" broker --port 0 --auth "$tmp/keys.json"
+expect "broker: a missing --auth key file exits 2"        2 'cannot read the key file' -- "$bin" broker --port 0 --auth "$tmp/no-such-keys.json"
 shipped=("$root"/scenarios/*.json)
 expect "validate accepts the shipped scenarios"   0 'valid' -- "$bin" validate "${shipped[@]}"
 expect "validate names every mistake by pointer"  2 'broken.json#/regions/0/population: must be > 0' -- "$bin" validate "$fx/broken.json"

@@ -15,6 +15,8 @@
 // /health and GET /metrics (Prometheus text format). Thread-safe; Start/Stop from one owner thread.
 #pragma once
 
+#include <atomic>
+
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -27,6 +29,7 @@
 #include "citybed/broker/metrics.h"
 #include "citybed/broker/ngsild_api.h"
 #include "citybed/broker/ngsiv2_api.h"
+#include "citybed/broker/auth.h"
 #include "citybed/broker/notifier.h"
 #include "citybed/broker/registrations.h"
 #include "citybed/broker/router.h"
@@ -56,6 +59,8 @@ struct BrokerOptions {
   // /metrics names each tenant with its entity count only when this is set (an operator's
   // choice): by default anyone who can reach /metrics sees totals, not which tenants exist.
   bool metrics_per_tenant = false;
+  // Access keys (auth.h): when set, every request but /health and /version needs one.
+  std::shared_ptr<const Authorizer> auth;
 };
 
 class Broker {
@@ -109,6 +114,7 @@ class Broker {
   Notifier notifier_;
   Forwarder forwarder_;
   std::string via_name_;
+  std::atomic<uint64_t> auth_refused_[2] = {0, 0};  // 401, 403
   SubscriptionManager subs_;
   SubscriptionManager csource_subs_;  // context source registration subscriptions (5.11)
   RegistrationManager registrations_;

@@ -20,6 +20,10 @@ enum class ErrorType {
   kLdContextNotAvailable,  // 503
   kNoMultiTenantSupport,   // 501
   kNonexistentTenant,      // 404
+  // HTTP-level refusals NGSI-LD defines no type for (RFC 7807 4.2: "about:blank", titled by
+  // the status): no or an unknown credential, a credential not good for this request.
+  kUnauthorized,           // 401
+  kForbidden,              // 403
 };
 
 std::string_view TypeUri(ErrorType type);   // "https://uri.etsi.org/ngsi-ld/errors/..."
