@@ -8,6 +8,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -163,6 +164,23 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     calibration = std::move(*c);
   }
 
+  // The broker's access key (broker.token_env), read before anything runs.
+  std::string auth_header;
+  if (!s.broker.token_env.empty()) {
+    const char* token = std::getenv(s.broker.token_env.c_str());
+    if (token == nullptr || *token == '\0') {
+      std::fprintf(stderr, "citybed run: broker.token_env names %s, which is not set: set it to the broker's access key\n",
+                   s.broker.token_env.c_str());
+      return kExitUsage;
+    }
+    const std::string_view key(token);
+    if (key.find_first_of("\r\n") != std::string_view::npos) {
+      std::fprintf(stderr, "citybed run: the access key in %s holds a line break\n", s.broker.token_env.c_str());
+      return kExitUsage;
+    }
+    auth_header = "Authorization: Bearer " + std::string(key) + "\r\n";
+  }
+
   // The results folder is checked before anything runs: a run whose results cannot be written
   // is not started.
   const std::string dir = o.out.empty() ? s.outputs.dir + "/" + results::RunFolderName(s.name) : o.out;
@@ -268,6 +286,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   eo.broker_url = url;
   eo.site_urls = site_urls;
   eo.site_ld_urls = site_ld_urls;
+  eo.extra_headers = auth_header;
   auto embedded_cpu = [&embedded] {
     double cpu = 0;
     for (const auto& b : embedded) cpu += b->CpuSeconds();

@@ -89,6 +89,9 @@ class HttpClientPool::Impl : public std::enable_shared_from_this<Impl> {
 
   void Send(std::string wire, HttpCompletion done, Clock::time_point deadline) {
     ++stats_.sent;
+    if (!options_.extra_headers.empty()) {
+      if (const size_t eol = wire.find("\r\n"); eol != std::string::npos) wire.insert(eol + 2, options_.extra_headers);
+    }
     if (shut_down_) {
       Fail(done, Clock::now(), "cancelled");
       return;

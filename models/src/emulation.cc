@@ -59,6 +59,7 @@ std::vector<HttpClientOptions> SitePools(const Scenario& s, const EmulationOptio
                     : std::chrono::milliseconds(1);
     o.max_queue = 1 << 22;
     o.keep_body = true;
+    o.extra_headers = options.extra_headers;
     return o;
   };
   std::vector<HttpClientOptions> out;

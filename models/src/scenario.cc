@@ -705,7 +705,7 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   // Broker.
   if (const json* b = r.Get(doc, "", "broker", false)) {
     if (r.IsObject(*b, "/broker")) {
-      r.Keys(*b, "/broker", {"url", "tenancy", "tenant", "connections", "timeout", "threads", "api", "v2_writes"});
+      r.Keys(*b, "/broker", {"url", "tenancy", "tenant", "connections", "timeout", "threads", "api", "v2_writes", "token_env"});
       if (auto api = ReadApi(r, *b, "/broker")) s.broker.api = *api;
       if (auto w = r.Str(*b, "/broker", "v2_writes")) {
         if (*w == "op-update") s.broker.v2_writes = V2Writes::kOpUpdate;
@@ -726,6 +726,14 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
       if (auto c = r.Int(*b, "/broker", "connections", false, 1, 4096)) s.broker.connections = static_cast<int>(*c);
       if (auto t = r.Dur(*b, "/broker", "timeout", false, true)) s.broker.timeout = *t;
       if (auto t = r.Int(*b, "/broker", "threads", false, 1, 64)) s.broker.threads = static_cast<int>(*t);
+      // The access key is not written in the scenario (it is recorded in every manifest): the
+      // scenario names the environment variable that holds it.
+      if (auto e = r.Str(*b, "/broker", "token_env")) {
+        const bool name = !e->empty() && !std::isdigit(static_cast<unsigned char>((*e)[0])) &&
+                          std::all_of(e->begin(), e->end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+        if (!name) r.Error("/broker/token_env", "must name an environment variable (letters, digits, _), not hold the key");
+        s.broker.token_env = *e;
+      }
     }
   }
 

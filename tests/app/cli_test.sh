@@ -309,14 +309,21 @@ expect "capacity: two instances are a projection" '[01]' 'model +K=2 .*\[project
 
 # A federation whose Tokyo broker citybed does not start (federation.external): the run writes
 # Tokyo's sources to that broker, registers it at the hub, and the manifest names it.
-"$bin" broker --port 0 >"$tmp/ext.log" 2>&1 &
-ext_pid=$!
-ext_url=""
-for _ in $(seq 1 100); do
-  ext_url=$(grep -oE 'listening on http://[0-9.]+:[0-9]+' "$tmp/ext.log" | head -1 | sed 's/listening on //')
-  [[ -n $ext_url ]] && break
-  sleep 0.1
-done
+# start_broker LOG ARGS...: a `citybed broker --port 0 ARGS` in the background; sets
+# started_pid, and started_url once its log names it (at most 10 s).
+start_broker() {
+  local log=$1; shift
+  "$bin" broker --port 0 "$@" >"$log" 2>&1 &
+  started_pid=$!
+  started_url=""
+  for _ in $(seq 1 100); do
+    started_url=$(grep -oE 'listening on http://[0-9.]+:[0-9]+' "$log" | head -1 | sed 's/listening on //')
+    [[ -n $started_url ]] && break
+    sleep 0.1
+  done
+}
+start_broker "$tmp/ext.log"
+ext_pid=$started_pid ext_url=$started_url
 if [[ -z $ext_url ]]; then echo "FAIL the external broker did not start"; cat "$tmp/ext.log"; fail=1
 else
   sed "s|EXTERNAL_URL|$ext_url|" "$fx/fed_external.json" >"$tmp/fed_external.json"
@@ -331,5 +338,28 @@ assert got and all(":tokyo:" in e["id"] for e in got), [e["id"] for e in got][:5
 PY
 fi
 kill "$ext_pid" 2>/dev/null; wait "$ext_pid" 2>/dev/null
+
+# A broker that needs an access key: the run sends the key named by broker.token_env.
+printf '{"keys": [{"name": "driver", "key": "driver-key-0123456789", "tenants": ["*"], "access": "write"}]}' >"$tmp/run-keys.json"
+start_broker "$tmp/keyed.log" --auth "$tmp/run-keys.json"
+keyed_pid=$started_pid keyed_url=$started_url
+if [[ -z $keyed_url ]]; then echo "FAIL the keyed broker did not start"; cat "$tmp/keyed.log"; fail=1
+else
+  python3 - "$fx/tiny.json" "$tmp/keyed.json" "$keyed_url" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); s["broker"] = {"url": sys.argv[3], "token_env": "CITYBED_TEST_KEY"}
+json.dump(s, open(sys.argv[2], "w"))
+PY
+  expect "run: broker.token_env unset is refused before anything runs" 2 'names CITYBED_TEST_KEY, which is not set' -- \
+    env -u CITYBED_TEST_KEY "$bin" run "$tmp/keyed.json" --out "$tmp/keyed-none" --quiet
+  [[ ! -e $tmp/keyed-none ]] && echo "ok   ... and writes no results folder" || { echo "FAIL a refused run wrote $tmp/keyed-none"; fail=1; }
+  expect "run: the key reaches a broker that needs one" 0 'valid run of tiny' -- \
+    env CITYBED_TEST_KEY=driver-key-0123456789 "$bin" run "$tmp/keyed.json" --out "$tmp/keyed-run" --quiet
+  expect "run: a wrong key is a failed run, every request 401" '[0-9]+' '' -- \
+    env CITYBED_TEST_KEY=wrong-key-0123456789 "$bin" run "$tmp/keyed.json" --out "$tmp/keyed-wrong" --quiet
+  python3 -c "import json,sys; s=json.load(open('$tmp/keyed-wrong/summary.json')); sys.exit(0 if s['requests']['ok'] == 0 and s['requests']['failed'] > 0 else 1)" \
+    && echo "ok   ... no request of the wrong key succeeded" || { echo "FAIL wrong key: requests succeeded"; fail=1; }
+fi
+kill "$keyed_pid" 2>/dev/null; wait "$keyed_pid" 2>/dev/null
 
 exit $fail

@@ -33,6 +33,9 @@ struct HttpClientOptions {
   size_t max_queue = 1 << 20;                // requests waiting beyond this fail at once
   bool keep_body = true;                     // false: response bodies are read and discarded
   bool keep_warnings = false;                // true: NGSILD-Warning values in HttpOutcome::warning_texts
+  // Header lines (each ending in CRLF) put into every request after its request line, e.g. an
+  // access key: "Authorization: Bearer ...\r\n".
+  std::string extra_headers{};
 };
 
 struct HttpOutcome {

@@ -51,6 +51,7 @@ struct EmulationOptions {
   // Per site, the NGSI-LD URL other brokers register and forward to (an adapter in front of an
   // NGSI-v2 broker); empty: site_urls.
   std::vector<std::string> site_ld_urls;
+  std::string extra_headers;  // put into every request to a broker (an access key), CRLF-terminated lines
   std::string listen_host = "127.0.0.1";  // where notifications are received
   std::function<void(const EmulationProgress&)> on_progress;  // about once per wall second
   const std::atomic<bool>* interrupt = nullptr;  // set (e.g. by SIGINT) to end the run early

@@ -173,6 +173,9 @@ struct BrokerSpec {
   int threads = 1;  // embedded broker threads
   BrokerApi api = BrokerApi::kNgsiLd;  // what regions speak unless they say otherwise
   V2Writes v2_writes = V2Writes::kOpUpdate;
+  // The environment variable holding the access key the driver sends (Authorization: Bearer)
+  // to a broker that needs one; "" : none.
+  std::string token_env;
 };
 
 // Federation (docs/federation.md): instead of one broker for every region, an embedded broker
