@@ -2,6 +2,7 @@
 // broker by URL — or against the embedded broker — and writes the console table,
 // conformance.json, junit.xml and conformance.html (docs/interoperability.md).
 #include <cstdio>
+#include <cstdlib>
 #include <regex>
 #include <string>
 
@@ -27,6 +28,7 @@ struct ConformanceOptions {
   int jobs = 4;
   std::string receiver_host = "127.0.0.1";
   std::string timeout = "10s";
+  std::string token_env;  // the environment variable holding an access key, "" : none
   bool verbose = false;
   bool list = false;
 };
@@ -64,6 +66,16 @@ int RunConformance(const ConformanceOptions& o) {
     std::fprintf(stderr, "citybed conformance: --timeout: %s\n", timeout ? "must be longer than 0" : timeout.error().message.c_str());
     return kExitUsage;
   }
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!o.token_env.empty()) {
+    const char* token = std::getenv(o.token_env.c_str());
+    if (token == nullptr || *token == '\0' || std::string_view(token).find_first_of("\r\n") != std::string_view::npos) {
+      std::fprintf(stderr, "citybed conformance: --token-env %s: not set (or holds a line break); set it to the broker's access key\n",
+                   o.token_env.c_str());
+      return kExitUsage;
+    }
+    headers.push_back({"Authorization", std::string("Bearer ") + token});
+  }
   std::unique_ptr<broker::Broker> embedded;
   std::string url = o.broker;
   if (url == "embedded") {
@@ -87,6 +99,7 @@ int RunConformance(const ConformanceOptions& o) {
   ro.receiver_host = o.receiver_host;
   ro.jobs = o.jobs;
   ro.timeout = std::chrono::milliseconds(*timeout / 1000000);
+  ro.headers = headers;
   size_t done = 0;
   ro.on_result = [&](const conformance::CaseResult& r) {
     ++done;
@@ -136,6 +149,9 @@ void RegisterConformance(CLI::App& app, Action& action) {
   cmd->add_option("--receiver-host", o->receiver_host, "Address the broker can reach citybed's notification receiver at")
       ->capture_default_str();
   cmd->add_option("--timeout", o->timeout, "Time allowed for each request")->capture_default_str();
+  cmd->add_option("--token-env", o->token_env,
+                  "Environment variable holding the access key every request carries (Authorization: Bearer), for a "
+                  "broker behind keys or an API gateway");
   cmd->add_flag("--verbose", o->verbose, "List every case as it finishes, passing ones too");
   cmd->add_flag("--list", o->list, "List the selected cases and exit");
   cmd->callback([o, &action] { action = [o] { return RunConformance(*o); }; });

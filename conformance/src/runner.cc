@@ -162,6 +162,11 @@ struct CaseRun {
     if (request.contains("headers")) {
       for (auto h = request["headers"].begin(); h != request["headers"].end(); ++h) req.headers.push_back({h.key(), h.value()});
     }
+    for (const auto& [name, value] : options.headers) {
+      bool set = false;
+      for (const HttpField& h : req.headers) set = set || EqualsAsciiNoCase(h.name, name);
+      if (!set) req.headers.push_back({name, value});
+    }
     if (request.contains("body")) {
       req.body = request["body"].dump();
       req.has_body = true;
@@ -326,6 +331,7 @@ Expected<RunReport> RunCases(const std::vector<const Case*>& cases, const std::s
   FetchRequest probe;
   probe.url = base + "/version";
   probe.timeout = options.timeout;
+  for (const auto& [name, value] : options.headers) probe.headers.push_back({name, value});
   auto answer = Fetch(probe);
   if (!answer) return Unexpected(Error::Unavailable("the broker at " + options.broker_url + " cannot be reached: " + answer.error().message));
   if (answer->status == 200) report.broker_version = answer->body.substr(0, 2000);

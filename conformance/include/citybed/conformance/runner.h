@@ -36,6 +36,8 @@ struct RunnerOptions {
   std::string receiver_host = "127.0.0.1";  // where the broker can reach the runner's receiver
   int jobs = 4;                             // cases run at once
   std::chrono::milliseconds timeout{10000};  // per request
+  // Headers every request carries (an access key) unless the case's request sets the same one.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::function<void(const CaseResult&)> on_result;  // after each case (any thread, serialized)
 };
 
