@@ -327,7 +327,7 @@ ext_pid=$started_pid ext_url=$started_url
 if [[ -z $ext_url ]]; then echo "FAIL the external broker did not start"; cat "$tmp/ext.log"; fail=1
 else
   sed "s|EXTERNAL_URL|$ext_url|" "$fx/fed_external.json" >"$tmp/fed_external.json"
-  expect "run: a federation with an external site" '[01]' '3 embedded and 1 external' -- "$bin" run "$tmp/fed_external.json" --out "$tmp/fedext"
+  expect "run: a federation with an external site" '[013]' '3 embedded and 1 external' -- "$bin" run "$tmp/fed_external.json" --out "$tmp/fedext"
   python3 - "$tmp/fedext/manifest.json" "$tmp/fedext/summary.json" "$ext_url" <<'PY' && echo "ok   the external broker holds Tokyo's sources and the hub's registration of it" || { echo "FAIL external federation site"; fail=1; }
 import json, sys, urllib.request
 m = json.load(open(sys.argv[1])); s = json.load(open(sys.argv[2])); url = sys.argv[3]
@@ -353,8 +353,9 @@ PY
   expect "run: broker.token_env unset is refused before anything runs" 2 'names CITYBED_TEST_KEY, which is not set' -- \
     env -u CITYBED_TEST_KEY "$bin" run "$tmp/keyed.json" --out "$tmp/keyed-none" --quiet
   [[ ! -e $tmp/keyed-none ]] && echo "ok   ... and writes no results folder" || { echo "FAIL a refused run wrote $tmp/keyed-none"; fail=1; }
-  # (Whether the run is valid depends on this machine's load; that the key was accepted does not.)
-  expect "run: the key reaches a broker that needs one" '[01]' 'run of tiny' -- \
+  # (Whether a run is valid — exit 0 or 1 — or invalid — 3, the generator lagged — depends on
+  # this machine's load; what these checks look at does not.)
+  expect "run: the key reaches a broker that needs one" '[013]' 'run of tiny' -- \
     env CITYBED_TEST_KEY=driver-key-0123456789 "$bin" run "$tmp/keyed.json" --out "$tmp/keyed-run" --quiet
   python3 -c "import json,sys; s=json.load(open('$tmp/keyed-run/summary.json')); r=s['requests']; sys.exit(0 if r['ok'] > 0 and r['failed'] == 0 else 1)" \
     && echo "ok   ... every request of the right key succeeded" || { echo "FAIL right key: requests failed"; fail=1; }
