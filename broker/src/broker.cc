@@ -263,35 +263,31 @@ void Broker::RestoreDocuments() {
     CITYBED_LOG(kInfo) << "durable store: " << restored << " subscriptions and registrations restored, " << failed
                        << " not";
   }
-  durable_->SetDocumentSource('s', [this](const std::string& tenant, const std::string& id) -> std::optional<std::string> {
-    SubscriptionPtr s = subs_.Get(tenant, id);
-    if (!s) return std::nullopt;
-    std::string out;
-    JsonWriter w(out);
-    BeginStoredDocument(w, s->created_at, s->modified_at);
-    if (s->v2) {
-      w.Key("api");
-      w.String("v2");
-      w.Key("sp");
-      w.String(s->v2->service_path);
-      w.Key("doc");
-      w.Raw(v2_.StoredSubscription(*s));
-    } else {
-      StoredLdSubscription(w, subs_, *s);
-    }
-    w.EndObject();
-    return out;
-  });
-  durable_->SetDocumentSource('c', [this](const std::string& tenant, const std::string& id) -> std::optional<std::string> {
-    SubscriptionPtr s = csource_subs_.Get(tenant, id);
-    if (!s) return std::nullopt;
-    std::string out;
-    JsonWriter w(out);
-    BeginStoredDocument(w, s->created_at, s->modified_at);
-    StoredLdSubscription(w, csource_subs_, *s);
-    w.EndObject();
-    return out;
-  });
+  // Entity subscriptions ('s', NGSI-LD or v2) and context source registration subscriptions
+  // ('c', NGSI-LD only) are stored alike.
+  auto subscription_source = [this](SubscriptionManager& manager) {
+    return [this, &manager](const std::string& tenant, const std::string& id) -> std::optional<std::string> {
+      SubscriptionPtr s = manager.Get(tenant, id);
+      if (!s) return std::nullopt;
+      std::string out;
+      JsonWriter w(out);
+      BeginStoredDocument(w, s->created_at, s->modified_at);
+      if (s->v2) {
+        w.Key("api");
+        w.String("v2");
+        w.Key("sp");
+        w.String(s->v2->service_path);
+        w.Key("doc");
+        w.Raw(v2_.StoredSubscription(*s));
+      } else {
+        StoredLdSubscription(w, manager, *s);
+      }
+      w.EndObject();
+      return out;
+    };
+  };
+  durable_->SetDocumentSource('s', subscription_source(subs_));
+  durable_->SetDocumentSource('c', subscription_source(csource_subs_));
   durable_->SetDocumentSource('r', [this](const std::string& tenant, const std::string& id) -> std::optional<std::string> {
     RegistrationPtr r = registrations_.Get(tenant, id);
     if (!r) return std::nullopt;

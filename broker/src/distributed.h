@@ -28,6 +28,7 @@
 //   other sources gave and carries one NGSILD-Warning header per failure: never a 5xx.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -196,5 +197,19 @@ void MergeSourceEntity(Entity& into, const Entity& from, bool auxiliary);
 void AddForwardedHeader(Response& r, const std::vector<ForwardOutcome>& outcomes);
 
 void AddWarnings(Response& r, const std::vector<ForwardWarning>& warnings, std::string_view self);
+
+inline bool HasId(const std::vector<uint32_t>& v, uint32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+inline void AddUniqueId(std::vector<uint32_t>& v, uint32_t x) {
+  if (!HasId(v, x)) v.push_back(x);
+}
+
+// A part of a distributed write that succeeded: any 2xx but 207 (a partial success).
+inline bool WholeSuccess(int status) { return status >= 200 && status < 300 && status != 207; }
+
+// A response that waits for context sources: when the server asks for the answer, `requests`
+// are sent through `forwarder`, and the answer is what `finish` makes of their outcomes (in the
+// requests' order), with the Citybed-Forwarded header added.
+Response AfterSources(Forwarder* forwarder, std::vector<ForwardRequest> requests,
+                      std::function<Response(std::vector<ForwardOutcome>&)> finish);
 
 }  // namespace citybed::broker

@@ -359,34 +359,29 @@ Response Discover(NgsiLdApi::Impl& api, Request& req, const PathParams& p, const
   };
   auto later = std::make_shared<Later>(Later{d, *call, std::move(dist.plans), std::move(dist.warnings), dist.self});
   Forwarder* forwarder = dist.forwarder;
-  Response r;
-  r.later = [&api, forwarder, later, facts, requests = std::move(requests)](ResponseSink sink) mutable {
-    forwarder->Send(std::move(requests), [&api, later, facts, sink = std::move(sink)](std::vector<ForwardOutcome> outcomes) {
-      for (size_t s = 0; s < outcomes.size(); ++s) {
-        const ForwardOutcome& o = outcomes[s];
-        const Registration& reg = *later->plans[s].reg;
-        const bool info = later->d.ask == Ask::kTypeInfo || later->d.ask == Ask::kAttrInfo;
-        if (o.answered() && o.status == 404 && info) continue;  // the source has none: no failure
-        if (!o.answered() || o.status != 200) {
-          later->warnings.push_back(OutcomeWarning(o, reg));
-          continue;
-        }
-        boost::system::error_code ec;
-        const json::value v = json::parse(o.body, ec);
-        if (ec || !ReadSourceFacts(later->d.ask, v, *later->call.ctx, *facts)) {
-          later->warnings.push_back({111, SourceName(reg), "registration " + reg.id + ": the answer is not NGSI-LD discovery"});
-        }
-        for (const std::string& w : o.warnings) {
-          if (ValidHeaderValue(w)) later->warnings.push_back({0, "", "", w});  // a source's own failed sources
-        }
+  return AfterSources(forwarder, std::move(requests), [&api, later, facts](std::vector<ForwardOutcome>& outcomes) {
+    for (size_t s = 0; s < outcomes.size(); ++s) {
+      const ForwardOutcome& o = outcomes[s];
+      const Registration& reg = *later->plans[s].reg;
+      const bool info = later->d.ask == Ask::kTypeInfo || later->d.ask == Ask::kAttrInfo;
+      if (o.answered() && o.status == 404 && info) continue;  // the source has none: no failure
+      if (!o.answered() || o.status != 200) {
+        later->warnings.push_back(OutcomeWarning(o, reg));
+        continue;
       }
-      Response answer = RenderDiscovery(api, later->d, *facts, later->call);
-      AddWarnings(answer, later->warnings, later->self);
-      AddForwardedHeader(answer, outcomes);
-      sink(std::move(answer));
-    });
-  };
-  return r;
+      boost::system::error_code ec;
+      const json::value v = json::parse(o.body, ec);
+      if (ec || !ReadSourceFacts(later->d.ask, v, *later->call.ctx, *facts)) {
+        later->warnings.push_back({111, SourceName(reg), "registration " + reg.id + ": the answer is not NGSI-LD discovery"});
+      }
+      for (const std::string& w : o.warnings) {
+        if (ValidHeaderValue(w)) later->warnings.push_back({0, "", "", w});  // a source's own failed sources
+      }
+    }
+    Response answer = RenderDiscovery(api, later->d, *facts, later->call);
+    AddWarnings(answer, later->warnings, later->self);
+    return answer;
+  });
 }
 
 }  // namespace

@@ -86,55 +86,49 @@ Response NgsiLdApi::Impl::DistributedQuery(const Request& req, const Call& call,
   }
   auto d = MakeDeferred(req, call, opts, std::move(projection), dist);
   Forwarder* forwarder = dist.forwarder;
-  Response r;
-  r.later = [this, forwarder, d, requests = std::move(requests), local = std::move(local), local_matched, local_more,
-             offset, limit, count, want](ResponseSink sink) mutable {
-    forwarder->Send(std::move(requests), [this, d, local = std::move(local), local_matched, local_more, offset, limit,
-                                          count, want, sink = std::move(sink)](std::vector<ForwardOutcome> outcomes) {
-      // Every list is in id order (this store's scans and citybed's sources are), so the
-      // first `want` of each give the first `want` of the union in id order: pages over the
-      // merged result neither repeat nor miss an entity while the data stands still.
-      std::vector<std::shared_ptr<const Entity>> merged(local.begin(), local.end());
-      std::unordered_map<std::string, size_t> at;
-      for (size_t i = 0; i < merged.size(); ++i) at.emplace(merged[i]->id, i);
-      size_t total = local_matched, duplicates = 0;
-      bool more = local_more;
-      const Codec codec = MakeCodec(*d->call.ctx);
-      for (size_t s = 0; s < d->plans.size(); ++s) {
-        std::vector<Entity> got;
-        if (!ReadSourceAnswer(d->plans[s], outcomes[s], false, codec, got, d->warnings)) continue;
-        size_t source_count = got.size();  // a source that gives no count: what it sent
-        if (!outcomes[s].results_count.empty()) ParseCount(outcomes[s].results_count, source_count);
-        total += source_count;
-        more = more || source_count > got.size();
-        const bool auxiliary = d->plans[s].reg->mode == RegistrationMode::kAuxiliary;
-        for (Entity& e : got) {
-          auto it = at.find(e.id);
-          if (it == at.end()) {
-            at.emplace(e.id, merged.size());
-            merged.push_back(std::make_shared<const Entity>(std::move(e)));
-            continue;
-          }
-          ++duplicates;
-          auto copy = std::make_shared<Entity>(*merged[it->second]);
-          MergeSourceEntity(*copy, e, auxiliary);
-          merged[it->second] = std::move(copy);
+  return AfterSources(forwarder, std::move(requests), [this, d, local = std::move(local), local_matched, local_more, offset,
+                                                       limit, count, want](std::vector<ForwardOutcome>& outcomes) {
+    // Every list is in id order (this store's scans and citybed's sources are), so the
+    // first `want` of each give the first `want` of the union in id order: pages over the
+    // merged result neither repeat nor miss an entity while the data stands still.
+    std::vector<std::shared_ptr<const Entity>> merged(local.begin(), local.end());
+    std::unordered_map<std::string, size_t> at;
+    for (size_t i = 0; i < merged.size(); ++i) at.emplace(merged[i]->id, i);
+    size_t total = local_matched, duplicates = 0;
+    bool more = local_more;
+    const Codec codec = MakeCodec(*d->call.ctx);
+    for (size_t s = 0; s < d->plans.size(); ++s) {
+      std::vector<Entity> got;
+      if (!ReadSourceAnswer(d->plans[s], outcomes[s], false, codec, got, d->warnings)) continue;
+      size_t source_count = got.size();  // a source that gives no count: what it sent
+      if (!outcomes[s].results_count.empty()) ParseCount(outcomes[s].results_count, source_count);
+      total += source_count;
+      more = more || source_count > got.size();
+      const bool auxiliary = d->plans[s].reg->mode == RegistrationMode::kAuxiliary;
+      for (Entity& e : got) {
+        auto it = at.find(e.id);
+        if (it == at.end()) {
+          at.emplace(e.id, merged.size());
+          merged.push_back(std::make_shared<const Entity>(std::move(e)));
+          continue;
         }
+        ++duplicates;
+        auto copy = std::make_shared<Entity>(*merged[it->second]);
+        MergeSourceEntity(*copy, e, auxiliary);
+        merged[it->second] = std::move(copy);
       }
-      // A count over the union: exact when every source's list was complete, otherwise the
-      // duplicates beyond the fetched lists are not known (docs/federation.md).
-      total = total >= duplicates ? total - duplicates : 0;
-      std::stable_sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
-      std::vector<const Entity*> page;
-      for (size_t i = offset; i < merged.size() && i < want; ++i) page.push_back(merged[i].get());
-      Response answer = QueryPage(d->req, d->call, d->opts, page, offset, limit, count, total,
-                                  more || merged.size() > want, *d->call.ctx);
-      AddWarnings(answer, d->warnings, d->self);
-      AddForwardedHeader(answer, outcomes);
-      sink(std::move(answer));
-    });
-  };
-  return r;
+    }
+    // A count over the union: exact when every source's list was complete, otherwise the
+    // duplicates beyond the fetched lists are not known (docs/federation.md).
+    total = total >= duplicates ? total - duplicates : 0;
+    std::stable_sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a->id < b->id; });
+    std::vector<const Entity*> page;
+    for (size_t i = offset; i < merged.size() && i < want; ++i) page.push_back(merged[i].get());
+    Response answer = QueryPage(d->req, d->call, d->opts, page, offset, limit, count, total,
+                                more || merged.size() > want, *d->call.ctx);
+    AddWarnings(answer, d->warnings, d->self);
+    return answer;
+  });
 }
 
 Response NgsiLdApi::Impl::DistributedRetrieve(const Request& req, const Call& call, Distribution dist,
@@ -145,33 +139,27 @@ Response NgsiLdApi::Impl::DistributedRetrieve(const Request& req, const Call& ca
   for (const SourcePlan& plan : dist.plans) requests.push_back(RetrieveForward(plan, dist.fc, names_, *call.ctx, id));
   auto d = MakeDeferred(req, call, opts, std::move(attrs), dist);
   Forwarder* forwarder = dist.forwarder;
-  Response r;
-  r.later = [this, forwarder, d, requests = std::move(requests), local = std::move(local), id](ResponseSink sink) mutable {
-    forwarder->Send(std::move(requests), [this, d, local = std::move(local), id, sink = std::move(sink)](
-                                             std::vector<ForwardOutcome> outcomes) {
-      std::optional<Entity> merged;
-      if (local) merged.emplace(*local);
-      const Codec codec = MakeCodec(*d->call.ctx);
-      for (size_t s = 0; s < d->plans.size(); ++s) {
-        std::vector<Entity> got;
-        if (!ReadSourceAnswer(d->plans[s], outcomes[s], true, codec, got, d->warnings)) continue;
-        for (Entity& e : got) {
-          if (e.id != id) {
-            d->warnings.push_back({111, SourceName(*d->plans[s].reg),
-                                   "registration " + d->plans[s].reg->id + ": the source answered another entity"});
-            continue;
-          }
-          if (!merged) merged.emplace(std::move(e));
-          else MergeSourceEntity(*merged, e, d->plans[s].reg->mode == RegistrationMode::kAuxiliary);
+  return AfterSources(forwarder, std::move(requests), [this, d, local = std::move(local), id](std::vector<ForwardOutcome>& outcomes) {
+    std::optional<Entity> merged;
+    if (local) merged.emplace(*local);
+    const Codec codec = MakeCodec(*d->call.ctx);
+    for (size_t s = 0; s < d->plans.size(); ++s) {
+      std::vector<Entity> got;
+      if (!ReadSourceAnswer(d->plans[s], outcomes[s], true, codec, got, d->warnings)) continue;
+      for (Entity& e : got) {
+        if (e.id != id) {
+          d->warnings.push_back({111, SourceName(*d->plans[s].reg),
+                                 "registration " + d->plans[s].reg->id + ": the source answered another entity"});
+          continue;
         }
+        if (!merged) merged.emplace(std::move(e));
+        else MergeSourceEntity(*merged, e, d->plans[s].reg->mode == RegistrationMode::kAuxiliary);
       }
-      Response answer = FinishRetrieve(d->req, d->call, merged ? &*merged : nullptr, id, d->opts, d->projection);
-      AddWarnings(answer, d->warnings, d->self);
-      AddForwardedHeader(answer, outcomes);
-      sink(std::move(answer));
-    });
-  };
-  return r;
+    }
+    Response answer = FinishRetrieve(d->req, d->call, merged ? &*merged : nullptr, id, d->opts, d->projection);
+    AddWarnings(answer, d->warnings, d->self);
+    return answer;
+  });
 }
 
 }  // namespace citybed::broker

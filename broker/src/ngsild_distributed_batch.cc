@@ -19,8 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-bool BatchOk(int status) { return status >= 200 && status < 300 && status != 207; }
-
 // What goes to one registration: its source's share of the batch.
 struct SourceBatch {
   RegistrationPtr reg;
@@ -67,7 +65,7 @@ void ReadPart(int status, const std::string& body, bool answered, const json::ob
     errors.push_back(std::move(item));
     failed.insert(id);
   };
-  if (answered && BatchOk(status)) {
+  if (answered && WholeSuccess(status)) {
     if (status == 201) {
       for (std::string& id : CreatedIds(body)) created.push_back(std::move(id));
     }
@@ -116,7 +114,7 @@ Response CombineBatch(BatchState& s, const std::vector<ForwardOutcome>& outcomes
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const ForwardOutcome& o = outcomes[i];
     const Registration& r = *s.sources[i].reg;
-    if (!(o.answered() && BatchOk(o.status))) s.warnings.push_back(OutcomeWarning(o, r));
+    if (!(o.answered() && WholeSuccess(o.status))) s.warnings.push_back(OutcomeWarning(o, r));
     ReadPart(o.status, o.body, o.answered(), OutcomeProblem(o, r), s.sources[i].ids, r.id, failed, errors, created);
   }
   Response r;
@@ -280,19 +278,16 @@ Response NgsiLdApi::Impl::DistributedBatch(Request& req, const PathParams& p, st
       return std::move(state->local);  // the batch itself is invalid: it goes nowhere
     }
   }
-  auto respond = [this, state](const std::vector<ForwardOutcome>& outcomes) {
-    Response answer = CombineBatch(*state, outcomes, [&](int status, std::string text) { return Json(status, std::move(text), state->call); });
-    AddForwardedHeader(answer, outcomes);
+  auto respond = [this, state](std::vector<ForwardOutcome>& outcomes) {
+    return CombineBatch(*state, outcomes, [&](int status, std::string text) { return Json(status, std::move(text), state->call); });
+  };
+  if (requests.empty()) {
+    std::vector<ForwardOutcome> none;
+    Response answer = respond(none);
+    AddForwardedHeader(answer, none);
     return answer;
-  };
-  if (requests.empty()) return respond({});
-  Response r;
-  r.later = [forwarder = start->forwarder, respond, requests = std::move(requests)](ResponseSink sink) mutable {
-    forwarder->Send(std::move(requests), [respond, sink = std::move(sink)](std::vector<ForwardOutcome> outcomes) {
-      sink(respond(outcomes));
-    });
-  };
-  return r;
+  }
+  return AfterSources(start->forwarder, std::move(requests), respond);
 }
 
 }  // namespace citybed::broker

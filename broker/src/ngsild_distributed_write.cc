@@ -47,8 +47,6 @@ WriteKind KindOf(std::string_view operation) {
   return kKinds[0];
 }
 
-bool Success(int status) { return status >= 200 && status < 300 && status != 207; }
-
 // One part of a distributed write: this broker's or a registration's.
 struct Part {
   std::string registration;         // "" for this broker's part
@@ -85,7 +83,7 @@ std::vector<Part> Parts(WriteState& s, const std::vector<ForwardOutcome>& outcom
   };
   if (s.local_ran) {
     Part p;
-    p.ok = Success(s.local.status);
+    p.ok = WholeSuccess(s.local.status);
     p.status = s.local.status;
     p.names = &s.local_names;
     if (s.local.status == 207) p.partial = partial_of(s.local.body);
@@ -98,7 +96,7 @@ std::vector<Part> Parts(WriteState& s, const std::vector<ForwardOutcome>& outcom
     Part p;
     p.registration = r.id;
     p.names = &s.covered_names[i];
-    p.ok = o.answered() && Success(o.status);
+    p.ok = o.answered() && WholeSuccess(o.status);
     p.status = o.answered() ? o.status : o.error == "timeout" ? 504 : 502;
     if (p.ok) {
       parts.push_back(std::move(p));
@@ -380,17 +378,9 @@ Response NgsiLdApi::Impl::DistributedWrite(Request& req, const PathParams& p, st
     Response answer = Combine(*state, {}, [&](int status, std::string text) { return Json(status, std::move(text), state->call); });
     return answer;
   }
-  Response r;
-  r.later = [this, forwarder = start->forwarder, state, requests = std::move(requests)](ResponseSink sink) mutable {
-    forwarder->Send(std::move(requests), [this, state, sink = std::move(sink)](std::vector<ForwardOutcome> outcomes) {
-      Response answer = Combine(*state, outcomes, [&](int status, std::string text) {
-        return Json(status, std::move(text), state->call);
-      });
-      AddForwardedHeader(answer, outcomes);
-      sink(std::move(answer));
-    });
-  };
-  return r;
+  return AfterSources(start->forwarder, std::move(requests), [this, state](std::vector<ForwardOutcome>& outcomes) {
+    return Combine(*state, outcomes, [&](int status, std::string text) { return Json(status, std::move(text), state->call); });
+  });
 }
 
 std::optional<NgsiLdApi::Impl::WriteStart> NgsiLdApi::Impl::StartWrite(const Request& req, const CallOptions& opts) {
