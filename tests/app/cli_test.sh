@@ -310,17 +310,24 @@ expect "capacity: two instances are a projection" '[01]' 'model +K=2 .*\[project
 # A federation whose Tokyo broker citybed does not start (federation.external): the run writes
 # Tokyo's sources to that broker, registers it at the hub, and the manifest names it.
 # start_broker LOG ARGS...: a `citybed broker --port 0 ARGS` in the background; sets
-# started_pid, and started_url once its log names it (at most 10 s).
+# started_pid, and started_url from the line of its log that names it (read as it is written,
+# through a FIFO: no polling; at most 10 s). The rest of its log is copied to LOG.
 start_broker() {
   local log=$1; shift
-  "$bin" broker --port 0 "$@" >"$log" 2>&1 &
+  local fifo="$log.fifo" line
+  rm -f "$fifo"; mkfifo "$fifo"
+  "$bin" broker --port 0 "$@" >"$fifo" 2>&1 &
   started_pid=$!
   started_url=""
-  for _ in $(seq 1 100); do
-    started_url=$(grep -oE 'listening on http://[0-9.]+:[0-9]+' "$log" | head -1 | sed 's/listening on //')
+  exec 7<"$fifo"
+  : >"$log"
+  while IFS= read -r -t 10 -u 7 line; do
+    printf '%s\n' "$line" >>"$log"
+    started_url=$(grep -oE 'listening on http://[0-9.]+:[0-9]+' <<<"$line" | sed 's/listening on //')
     [[ -n $started_url ]] && break
-    sleep 0.1
   done
+  cat <&7 >>"$log" &  # keeps draining the broker's output until it exits
+  exec 7<&-
 }
 start_broker "$tmp/ext.log"
 ext_pid=$started_pid ext_url=$started_url
