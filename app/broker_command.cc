@@ -35,6 +35,7 @@ struct BrokerCommandOptions {
   std::string store_engine = "rocksdb";
   std::string shed_lag = "0";         // "0": never shed
   std::string auth;                   // "" : no access keys needed
+  std::vector<std::string> tenant_rate;  // "RATE[/BURST]" or "TENANT=RATE[/BURST]"
 };
 
 int RunBroker(const BrokerCommandOptions& o) {
@@ -81,6 +82,16 @@ int RunBroker(const BrokerCommandOptions& o) {
     }
     options.auth = std::make_shared<const broker::Authorizer>(std::move(*keys));
   }
+  for (const std::string& item : o.tenant_rate) {
+    const size_t eq = item.find('=');
+    auto limit = broker::RateLimit::Parse(eq == std::string::npos ? std::string_view(item) : std::string_view(item).substr(eq + 1));
+    if (!limit) {
+      std::fprintf(stderr, "citybed broker: --tenant-rate %s\n", limit.error().message.c_str());
+      return kExitUsage;
+    }
+    if (eq == std::string::npos) options.rate_limits.per_tenant = *limit;
+    else options.rate_limits.tenants[item.substr(0, eq)] = *limit;
+  }
 
   // Block the stop signals in every thread; this one waits for them.
   sigset_t signals;
@@ -99,6 +110,12 @@ int RunBroker(const BrokerCommandOptions& o) {
   if (options.auth) {
     CITYBED_LOG(kInfo) << "access keys from " << o.auth << " (" << options.auth->size()
                        << "): every request but /health and /version needs one";
+  }
+  if (options.rate_limits.active()) {
+    const auto& r = options.rate_limits.per_tenant;
+    CITYBED_LOG(kInfo) << "rate limits: " << (r.rate > 0 ? std::to_string(r.rate) + " requests/s per tenant, bursts of " + std::to_string(r.burst)
+                                                          : std::string("none by default"))
+                       << "; " << options.rate_limits.tenants.size() << " tenant(s) with their own; 429 beyond them";
   }
   if (broker::DurableStore* d = b.durable_store()) {
     const broker::DurableStats s = d->stats();
@@ -154,6 +171,9 @@ void RegisterBroker(CLI::App& app, Action& action) {
                   "Access keys (a JSON file, docs/reliability.md): every request but /health and /version needs "
                   "Authorization: Bearer <key> (or X-Auth-Token), good for its tenant and, to write, for writes; "
                   "401 without one, 403 when it is not good for the request. Default: open");
+  cmd->add_option("--tenant-rate", o->tenant_rate,
+                  "Rate limit: RATE[/BURST] requests per second for every tenant, or TENANT=RATE[/BURST] for one (\"\" the "
+                  "default tenant: =RATE); beyond it 429 with Retry-After. Repeatable. Default: none");
   cmd->add_flag("--no-forwarding", o->no_forwarding,
                 "Keep registrations without acting on them: retrieve and query answer from local data only");
   cmd->add_flag("--metrics-tenants", o->metrics_tenants,

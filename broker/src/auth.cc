@@ -144,8 +144,7 @@ std::optional<Problem> Authorizer::Check(const Request& req, bool write, std::st
     if (key->metrics) return std::nullopt;
     return MakeProblem(ErrorType::kForbidden, "key " + key->name + " may not read /metrics");
   }
-  const bool v2 = path == "/v2" || path.starts_with("/v2/");
-  const std::string tenant(req.HeaderOr(v2 ? "Fiware-Service" : "NGSILD-Tenant", ""));
+  const std::string tenant(req.Tenant());
   bool tenant_ok = false;
   for (const std::string& t : key->tenants) tenant_ok = tenant_ok || t == "*" || t == tenant;
   if (!tenant_ok) {

@@ -1,5 +1,9 @@
 #include "citybed/broker/broker.h"
 
+#include <algorithm>
+#include <cmath>
+
+
 #include "citybed/broker/json_writer.h"
 #include "citybed/common/log.h"
 #include "citybed/common/version.h"
@@ -69,6 +73,7 @@ Broker::Broker(BrokerOptions options)
       return ProblemResponse(MakeProblem(type, detail, status));
     };
   }
+  if (options_.rate_limits.active()) rate_limiter_ = std::make_unique<TenantRateLimiter>(options_.rate_limits);
   server_ = std::make_unique<HttpServer>(
       server_options, [this](Request& req, int* route) { return Dispatch(req, route); }, *metrics_);
   started_ = std::chrono::steady_clock::now();
@@ -100,6 +105,20 @@ Response Broker::Dispatch(Request& req, int* route) {
       Response r = v2 ? OrionErrorResponse(refused->HttpStatus(), refused->detail) : ProblemResponse(*refused);
       if (unauthorized) r.SetHeader("WWW-Authenticate", "Bearer realm=\"citybed\"");
       return r;
+    }
+  }
+  // How often each tenant may ask (rate_limit.h): after who asks is known, before any work.
+  if (rate_limiter_) {
+    const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+    if (path != "/health" && path != "/version" && path != "/metrics") {
+      if (auto wait = rate_limiter_->Admit(req.Tenant())) {
+        if (route) *route = -1;
+        const std::string tenant(req.Tenant());
+        const std::string detail = "tenant \"" + tenant + "\" is over its rate limit; retry after the time Retry-After gives";
+        Response r = v2 ? OrionErrorResponse(429, detail) : ProblemResponse(MakeProblem(ErrorType::kTooManyRequests, detail));
+        r.SetHeader("Retry-After", std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(*wait)))));
+        return r;
+      }
     }
   }
   if (durable_ != nullptr) {
@@ -448,6 +467,12 @@ std::string Broker::RenderMetrics() const {
                          "Requests refused for their access key: 401 (none or unknown), 403 (not good for the request).");
       AppendMetric(out, "citybed_auth_refused_total", "status=\"401\"", static_cast<double>(auth_refused_[0].load()));
       AppendMetric(out, "citybed_auth_refused_total", "status=\"403\"", static_cast<double>(auth_refused_[1].load()));
+    }
+    if (rate_limiter_) {
+      AppendMetricHeader(out, "citybed_rate_limited_total", "counter", "Requests answered 429: beyond their tenant's rate limit.");
+      AppendMetric(out, "citybed_rate_limited_total", "", static_cast<double>(rate_limiter_->refused()));
+      AppendMetricHeader(out, "citybed_rate_limited_tenants", "gauge", "Tenants whose request rate the limiter tracks.");
+      AppendMetric(out, "citybed_rate_limited_tenants", "", static_cast<double>(rate_limiter_->tracked()));
     }
     const NotifierCounters n = notifier_.Counters();
     AppendMetricHeader(out, "citybed_notifications_sent_total", "counter", "Notifications delivered (2xx).");

@@ -45,6 +45,11 @@ std::string_view Request::HeaderOr(std::string_view name, std::string_view fallb
   return v ? std::string_view(*v) : fallback;
 }
 
+std::string_view Request::Tenant() const {
+  const bool v2 = target == "/v2" || target.starts_with("/v2/") || target.starts_with("/v2?");
+  return HeaderOr(v2 ? "Fiware-Service" : "NGSILD-Tenant", "");
+}
+
 const std::string* Request::FindParam(std::string_view name) const {
   for (const auto& [k, v] : query) {
     if (k == name) return &v;

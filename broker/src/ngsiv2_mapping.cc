@@ -35,6 +35,7 @@ Response OrionErrorResponse(int status, std::string_view description) {
     case 411: name = "ContentLengthRequired"; break;
     case 413: name = "RequestEntityTooLarge"; break;
     case 415: name = "UnsupportedMediaType"; break;
+    case 429: name = "TooManyRequests"; break;
     case 431: name = "RequestHeaderFieldsTooLarge"; break;
     case 500: name = "InternalServerError"; break;
     case 503: name = "ServiceUnavailable"; break;

@@ -19,6 +19,7 @@ std::string_view TypeName(ErrorType type) {
     case ErrorType::kNonexistentTenant: return "NonexistentTenant";
     case ErrorType::kUnauthorized: return "Unauthorized";
     case ErrorType::kForbidden: return "Forbidden";
+    case ErrorType::kTooManyRequests: return "Too Many Requests";
   }
   return "InternalError";
 }
@@ -37,7 +38,8 @@ std::string_view TypeUri(ErrorType type) {
     case ErrorType::kNoMultiTenantSupport: return "https://uri.etsi.org/ngsi-ld/errors/NoMultiTenantSupport";
     case ErrorType::kNonexistentTenant: return "https://uri.etsi.org/ngsi-ld/errors/NonexistentTenant";
     case ErrorType::kUnauthorized:
-    case ErrorType::kForbidden: return "about:blank";
+    case ErrorType::kForbidden:
+    case ErrorType::kTooManyRequests: return "about:blank";
   }
   return "https://uri.etsi.org/ngsi-ld/errors/InternalError";
 }
@@ -57,6 +59,7 @@ int DefaultStatus(ErrorType type) {
     case ErrorType::kNoMultiTenantSupport: return 501;
     case ErrorType::kUnauthorized: return 401;
     case ErrorType::kForbidden: return 403;
+    case ErrorType::kTooManyRequests: return 429;
   }
   return 500;
 }

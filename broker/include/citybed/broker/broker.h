@@ -30,6 +30,7 @@
 #include "citybed/broker/ngsild_api.h"
 #include "citybed/broker/ngsiv2_api.h"
 #include "citybed/broker/auth.h"
+#include "citybed/broker/rate_limit.h"
 #include "citybed/broker/notifier.h"
 #include "citybed/broker/registrations.h"
 #include "citybed/broker/router.h"
@@ -61,6 +62,8 @@ struct BrokerOptions {
   bool metrics_per_tenant = false;
   // Access keys (auth.h): when set, every request but /health and /version needs one.
   std::shared_ptr<const Authorizer> auth;
+  // Per-tenant rate limits (rate_limit.h): 429 beyond them; inactive by default.
+  RateLimitOptions rate_limits;
 };
 
 class Broker {
@@ -115,6 +118,7 @@ class Broker {
   Forwarder forwarder_;
   std::string via_name_;
   std::atomic<uint64_t> auth_refused_[2] = {0, 0};  // 401, 403
+  std::unique_ptr<TenantRateLimiter> rate_limiter_;  // null: no rate limits
   SubscriptionManager subs_;
   SubscriptionManager csource_subs_;  // context source registration subscriptions (5.11)
   RegistrationManager registrations_;

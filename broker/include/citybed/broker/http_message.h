@@ -36,6 +36,8 @@ struct Request {
 
   const std::string* FindHeader(std::string_view name) const;
   std::string_view HeaderOr(std::string_view name, std::string_view fallback = {}) const;
+  // The tenant it names: NGSILD-Tenant, or Fiware-Service on /v2 paths ("": the default tenant).
+  std::string_view Tenant() const;
   const std::string* FindParam(std::string_view name) const;
   void SetHeader(std::string name, std::string value);
 };

@@ -24,6 +24,7 @@ enum class ErrorType {
   // the status): no or an unknown credential, a credential not good for this request.
   kUnauthorized,           // 401
   kForbidden,              // 403
+  kTooManyRequests,        // 429: beyond the tenant's rate limit (rate_limit.h)
 };
 
 std::string_view TypeUri(ErrorType type);   // "https://uri.etsi.org/ngsi-ld/errors/..."

@@ -1,0 +1,88 @@
+#include "citybed/broker/rate_limit.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+
+namespace citybed::broker {
+
+namespace {
+std::optional<double> ParsePositive(std::string_view s) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v <= 0 || v > 1e9) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+Expected<RateLimit> RateLimit::Parse(std::string_view text) {
+  const size_t slash = text.find('/');
+  const auto rate = ParsePositive(text.substr(0, slash));
+  if (!rate) return Unexpected(Error::InvalidArgument("\"" + std::string(text) + "\": the rate must be a number of requests per second above 0"));
+  RateLimit l;
+  l.rate = *rate;
+  l.burst = std::max(1.0, l.rate);
+  if (slash != std::string_view::npos) {
+    const auto burst = ParsePositive(text.substr(slash + 1));
+    if (!burst || *burst < 1) {
+      return Unexpected(Error::InvalidArgument("\"" + std::string(text) + "\": the burst must be a number of requests, at least 1"));
+    }
+    l.burst = *burst;
+  }
+  return l;
+}
+
+TenantRateLimiter::TenantRateLimiter(RateLimitOptions options) : options_(std::move(options)) {}
+
+const RateLimit& TenantRateLimiter::LimitOf(std::string_view tenant) const {
+  if (!options_.tenants.empty()) {
+    auto it = options_.tenants.find(std::string(tenant));
+    if (it != options_.tenants.end()) return it->second;
+  }
+  return options_.per_tenant;
+}
+
+size_t TenantRateLimiter::tracked() const {
+  size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += s.tat.size();
+  }
+  return n;
+}
+
+std::optional<double> TenantRateLimiter::Admit(std::string_view tenant, Clock::time_point now) {
+  const RateLimit& limit = LimitOf(tenant);
+  if (limit.rate <= 0) return std::nullopt;
+  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / limit.rate));
+  const auto tolerance = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>((limit.burst - 1) / limit.rate));
+  // The cell rate rule on one theoretical arrival time.
+  auto decide = [&](Clock::time_point& tat) -> std::optional<double> {
+    const Clock::time_point base = std::max(tat, now);
+    if (base - now > tolerance) {
+      refused_.fetch_add(1, std::memory_order_relaxed);
+      return std::chrono::duration<double>(base - now - tolerance).count();
+    }
+    tat = base + interval;
+    return std::nullopt;
+  };
+  Shard& shard = shards_[std::hash<std::string_view>{}(tenant) % kShards];
+  {
+    std::lock_guard lock(shard.mu);
+    auto it = shard.tat.find(std::string(tenant));
+    if (it != shard.tat.end()) return decide(it->second);
+    // A new tenant: room in this shard's share of the table, after dropping the tenants whose
+    // time has passed (they are as good as new).
+    const size_t share = std::max<size_t>(1, options_.max_tenants / kShards);
+    if (shard.tat.size() >= share) std::erase_if(shard.tat, [&](const auto& kv) { return kv.second <= now; });
+    if (shard.tat.size() < share) {
+      auto [added, ok] = shard.tat.emplace(std::string(tenant), Clock::time_point{});
+      return decide(added->second);
+    }
+  }
+  std::lock_guard lock(overflow_mu_);
+  return decide(overflow_tat_);
+}
+
+}  // namespace citybed::broker
