@@ -95,7 +95,8 @@ class Prober {
   std::vector<std::string> RunArgs(double m, size_t r, const std::string& out) const {
     std::vector<std::string> a = {"run", scenario_, "--speed", MultiplierText(m), "--seed", std::to_string(Seed(r)),
                                   "--out", out, "--quiet", "--force", "--log-level", "error"};
-    if (!emulation_) a.insert(a.end(), {"--model", calibration_, "--instances", std::to_string(instances_)});
+    a.insert(a.end(), {"--instances", std::to_string(instances_)});
+    if (!emulation_) a.insert(a.end(), {"--model", calibration_});
     return a;
   }
 
@@ -122,23 +123,41 @@ class Prober {
     return out;
   }
 
-  // One emulated replication: a fresh broker on CPU 0 (this process and the run on the others),
-  // its CPU seconds read before and after.
+  // One emulated replication: K fresh brokers, instance i on CPU i when the machine has a CPU
+  // for each and one more (this process and the run on the others), else unpinned; their CPU
+  // seconds read before and after.
   void RunEmulated(double m, size_t r, const std::string& rep) {
-    auto broker = ChildBroker::Start(threads_, std::thread::hardware_concurrency() > 1 ? 0 : -1);
-    if (!broker) {
-      std::fprintf(stderr, "citybed capacity: %s\n", broker.error().message.c_str());
-      return;
+    const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+    const bool pinned = cpus > instances_;
+    std::vector<std::unique_ptr<ChildBroker>> brokers;
+    std::string urls;
+    for (int i = 0; i < instances_; ++i) {
+      auto broker = ChildBroker::Start(threads_, pinned ? i : -1, pinned ? instances_ : 0);
+      if (!broker) {
+        std::fprintf(stderr, "citybed capacity: %s\n", broker.error().message.c_str());
+        return;
+      }
+      urls += (urls.empty() ? "" : ",") + (*broker)->url();
+      brokers.push_back(std::move(*broker));
     }
-    const std::string url = (*broker)->url();
-    const double cpu0 = BrokerCpuSeconds(url);
+    auto cpu = [&] {
+      double sum = 0;
+      for (const auto& b : brokers) {
+        const double c = BrokerCpuSeconds(b->url());
+        if (c < 0) return -1.0;
+        sum += c;
+      }
+      return sum;
+    };
+    const double cpu0 = cpu();
     std::vector<std::string> args = RunArgs(m, r, rep);
-    args.insert(args.end(), {"--broker", url});
+    args.insert(args.end(), {"--broker", urls});
     RunChildren({{args, rep + ".log"}}, 1);
-    const double cpu1 = BrokerCpuSeconds(url);
+    const double cpu1 = cpu();
     if (cpu0 >= 0 && cpu1 >= cpu0) {
       // Without it the probe's utilisation is unknown, nothing more.
-      (void)WriteFileAtomic(rep + "/broker_cpu.json", json{{"cpu_seconds", cpu1 - cpu0}}.dump() + "\n");
+      (void)WriteFileAtomic(rep + "/broker_cpu.json",
+                            json{{"cpu_seconds", cpu1 - cpu0}, {"instances", instances_}}.dump() + "\n");
     }
   }
 
@@ -156,7 +175,8 @@ class Prober {
       // The broker's CPU over the run's own clock (warm-up included) in broker seconds.
       const json c = json::parse(*cpu, nullptr, false);
       const double wall = s["window"].value("to_s", 0.0) / std::max(1e-9, s["window"].value("speed", 1.0));
-      if (!c.is_discarded() && wall > 0) util = c.value("cpu_seconds", 0.0) / wall;
+      // K instances: their mean utilisation.
+      if (!c.is_discarded() && wall > 0) util = c.value("cpu_seconds", 0.0) / wall / std::max(1, c.value("instances", 1));
     }
     auto csv = ReadFile(rep + "/timeseries.csv");
     p = results::ReadProbeRun(s, csv ? *csv : std::string(), util);
@@ -359,6 +379,21 @@ int Capacity(const CapacityOptions& o) {
     return kExitUsage;
   }
   if (instances->front() != 1) instances->insert(instances->begin(), 1);  // the per-instance figures rest on K = 1
+  std::vector<int> emulation_ks = *instances;
+  if (!o.emulation_instances.empty()) {
+    auto e = ParseInstanceList(o.emulation_instances);
+    if (!e) {
+      std::fprintf(stderr, "citybed capacity: --emulation-instances: %s\n", e.error().message.c_str());
+      return kExitUsage;
+    }
+    for (int k : *e) {
+      if (std::find(instances->begin(), instances->end(), k) == instances->end()) {
+        std::fprintf(stderr, "citybed capacity: --emulation-instances names %d, which --instances does not search\n", k);
+        return kExitUsage;
+      }
+    }
+    emulation_ks = *e;
+  }
   if (o.min_reps > o.max_reps) {
     std::fprintf(stderr, "citybed capacity: --min-replications (%d) is above --max-replications (%d)\n", o.min_reps, o.max_reps);
     return kExitUsage;
@@ -453,17 +488,36 @@ int Capacity(const CapacityOptions& o) {
   for (const json& s : searches) {
     if (s["instances"] == 1) model1 = &s;
   }
-  json emulation;
-  if (!o.no_emulation && model1 && (*model1)["lambda"]["multiplier"].get<double>() > 0) {
-    Prober prober(scenario_path, calibration_path, 1, true, seed, checked->broker.threads, out + "/emulation-k1");
-    emulation = Search(o, prober, (*model1)["lambda"]["multiplier"].get<double>(), "emulation K=1", 1.1,
-                       std::max(0.03, o.precision), static_cast<size_t>(o.min_reps),
-                       static_cast<size_t>(std::max(o.min_reps, std::min(o.max_reps, 5))),
-                       (*model1)["lambda"]["multiplier"].get<double>() / 10);
-    emulation["mode"] = "emulation";
-    emulation["instances"] = 1;
-    emulation["projection"] = false;
-    emulation["pinning"] = "broker: a fresh child process per replication on CPU 0; citybed on the other CPUs";
+  // Emulation around the model's answer, for each K this machine can emulate — a CPU for each
+  // broker instance and one more for citybed — or the Ks --emulation-instances names.
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  std::vector<int> emulated;
+  json skipped = json::array();
+  for (int k : emulation_ks) {
+    if (!o.emulation_instances.empty() || cpus > k || k == 1) emulated.push_back(k);
+    else skipped.push_back({{"instances", k}, {"why", "emulating " + std::to_string(k) + " instances needs " +
+                                                       std::to_string(k + 1) + " CPUs (one per broker, one for citybed); this "
+                                                       "machine has " + std::to_string(cpus) + ": the model's figure stands alone, a projection"}});
+  }
+  std::vector<json> emulations;
+  for (int k : o.no_emulation ? std::vector<int>{} : emulated) {
+    const json* model_k = nullptr;
+    for (const json& s : searches) {
+      if (s["instances"] == k) model_k = &s;
+    }
+    if (!model_k || (*model_k)["lambda"]["multiplier"].get<double>() <= 0) continue;
+    const double from = (*model_k)["lambda"]["multiplier"].get<double>();
+    Prober prober(scenario_path, calibration_path, k, true, seed, checked->broker.threads, out + "/emulation-k" + std::to_string(k));
+    json e = Search(o, prober, from, "emulation K=" + std::to_string(k), 1.1, std::max(0.03, o.precision),
+                    static_cast<size_t>(o.min_reps), static_cast<size_t>(std::max(o.min_reps, std::min(o.max_reps, 5))), from / 10);
+    e["mode"] = "emulation";
+    e["instances"] = k;
+    e["projection"] = false;
+    e["pinning"] = cpus > k ? (k == 1 ? std::string("broker: a fresh child process per replication on CPU 0; citybed on the other CPUs")
+                                      : "brokers: " + std::to_string(k) + " fresh child processes per replication, instance i on CPU i; "
+                                        "citybed on CPUs " + std::to_string(k) + " and up")
+                            : "none: " + std::to_string(k) + " broker processes and citybed share " + std::to_string(cpus) + " CPUs";
+    emulations.push_back(std::move(e));
   }
   json report;
   report["schema"] = results::kCapacitySchema;
@@ -484,7 +538,15 @@ int Capacity(const CapacityOptions& o) {
   report["slo"] = (*derived).value("slo", json::object());
   report["demand"] = *demand;
   report["searches"] = searches;
-  if (!emulation.is_null()) searches.push_back(emulation), report["searches"] = searches;
+  // A model search of K > 1 instances is a projection unless an emulation of K stands beside it.
+  for (json& s : searches) {
+    bool measured = false;
+    for (const json& e : emulations) measured = measured || e["instances"] == s["instances"];
+    s["projection"] = s["instances"].get<int>() > 1 && !measured;
+  }
+  for (json& e : emulations) searches.push_back(std::move(e));
+  report["searches"] = searches;
+  if (!skipped.empty()) report["emulation_skipped"] = skipped;
   report["settings"] = {{"precision", o.precision},   {"step_model", 1.25},         {"step_emulation", 1.1},
                         {"min_replications", o.min_reps}, {"max_replications", o.max_reps}, {"seed", seed},
                         {"headroom", o.headroom},     {"planned", o.planned},       {"target_utilisation", o.target},
@@ -511,8 +573,13 @@ void RegisterCapacity(CLI::App& app, Action& action, const std::string& command_
       "capacity", "Find the load at which the SLOs break, name the binding resource, size the rollout (docs/capacity.md)");
   cmd->add_option("file", o->file, "Scenario file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--model", o->model, "Calibration file (default: calibrate the embedded broker on this scenario first)");
-  cmd->add_option("--instances", o->instances, "Broker instances: 1, 1..4 or 1,2,4 (model mode; more than one is a projection)")
+  cmd->add_option("--instances", o->instances,
+                  "Broker instances: 1, 1..4 or 1,2,4; the model searches each, emulation those this machine has a CPU for "
+                  "per instance plus one (more in the model alone are projections)")
       ->capture_default_str();
+  cmd->add_option("--emulation-instances", o->emulation_instances,
+                  "The instance counts to emulate (default: those the machine has CPUs for); emulating more instances than "
+                  "the machine has spare CPUs shares them and says so");
   cmd->add_option("--slo", o->slo,
                   "Replace the scenario's SLOs: OP:pNN=DURATION (upsert:p99=100ms, notification:p99=1s) or "
                   "error-rate=FRACTION|PERCENT%; repeatable");

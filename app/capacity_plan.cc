@@ -412,6 +412,23 @@ int Conclude(const CapacityOptions& o, json& report) {
                        {"efficiency", l1 > 0 ? l / (l1 * s["instances"].get<double>()) : 0.0}});
   }
   p["scaling_model"] = scaling;
+  // Measured scaling: emulated K against K = 1 emulated, and the model's error at each K.
+  json measured = json::array();
+  double e1 = 0;
+  for (const json& s : report["searches"]) {
+    if (s["mode"] == "emulation" && s["instances"] == 1) e1 = rps_of(s);
+  }
+  for (const json& s : report["searches"]) {
+    if (s["mode"] != "emulation") continue;
+    const double l = rps_of(s);
+    json row = {{"instances", s["instances"]}, {"lambda_rps", l},
+                {"efficiency", e1 > 0 ? json(l / (e1 * s["instances"].get<double>())) : json(nullptr)}};
+    for (const json& m : report["searches"]) {
+      if (m["mode"] == "model" && m["instances"] == s["instances"] && l > 0) row["model_error"] = (rps_of(m) - l) / l;
+    }
+    measured.push_back(row);
+  }
+  if (!measured.empty()) p["scaling_emulation"] = measured;
   report["planner"] = p;
   const double needed = (1 + o.headroom) * planned;
   const bool fits = lambda_rps >= needed && lambda_rps > 0;

@@ -15,6 +15,9 @@ namespace citybed::app {
 
 struct CapacityOptions {
   std::string file, model, out, instances = "1", disaster, duration, command_line;
+  // The instance counts emulated around the model's answer ("": every K of `instances` for which
+  // this machine has a CPU per broker instance and one more for citybed).
+  std::string emulation_instances;
   std::string settle = "auto";  // the warm-up that fills the broker: auto, none or a duration
   std::vector<std::string> slo;
   int64_t seed = -1;

@@ -15,7 +15,7 @@
 
 namespace citybed::app {
 
-Expected<std::unique_ptr<ChildBroker>> ChildBroker::Start(int threads, int cpu) {
+Expected<std::unique_ptr<ChildBroker>> ChildBroker::Start(int threads, int cpu, int reserved) {
   std::unique_ptr<ChildBroker> b(new ChildBroker());
   b->cpu_ = cpu;
   b->log_ = "/tmp/citybed-child-broker-" + std::to_string(getpid()) + "-" +
@@ -50,7 +50,7 @@ Expected<std::unique_ptr<ChildBroker>> ChildBroker::Start(int threads, int cpu) 
     CPU_ZERO(&set);
     const int n = static_cast<int>(std::thread::hardware_concurrency());
     for (int i = 0; i < n; ++i) {
-      if (i != cpu) CPU_SET(i, &set);
+      if (i != cpu && i >= reserved) CPU_SET(i, &set);
     }
     if (CPU_COUNT(&set) > 0) sched_setaffinity(0, sizeof set, &set);
   }

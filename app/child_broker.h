@@ -16,8 +16,9 @@ namespace citybed::app {
 class ChildBroker {
  public:
   // `cpu` < 0: not pinned. When `cpu` >= 0, pins the calling thread (and threads it starts later)
-  // to every other CPU, until destroyed.
-  static Expected<std::unique_ptr<ChildBroker>> Start(int threads, int cpu);
+  // to every other CPU, and to none below `reserved` (the CPUs of other child brokers), until
+  // destroyed.
+  static Expected<std::unique_ptr<ChildBroker>> Start(int threads, int cpu, int reserved = 0);
   ~ChildBroker();
   ChildBroker(const ChildBroker&) = delete;
   ChildBroker& operator=(const ChildBroker&) = delete;

@@ -29,7 +29,9 @@ ChildJob JobOf(const RunOptions& o, const std::string& rep_dir, uint64_t seed) {
   if (!o.broker.empty()) args.insert(args.end(), {"--broker", o.broker});
   if (!o.duration.empty()) args.insert(args.end(), {"--duration", o.duration});
   if (o.speed > 0) args.insert(args.end(), {"--speed", std::to_string(o.speed)});
-  if (!o.model.empty()) args.insert(args.end(), {"--model", o.model, "--instances", std::to_string(o.instances)});
+  if (!o.model.empty()) args.insert(args.end(), {"--model", o.model});
+  if (o.instances > 0) args.insert(args.end(), {"--instances", std::to_string(o.instances)});
+  if (!o.placement.empty()) args.insert(args.end(), {"--placement", o.placement});
   args.insert(args.end(), {"--notify-host", o.notify_host});
   return {args, rep_dir + ".log"};
 }

@@ -19,6 +19,7 @@
 #include "citybed/common/url.h"
 #include "citybed/models/emulation.h"
 #include "citybed/models/model_run.h"
+#include "citybed/models/placement.h"
 #include "citybed/models/protocol.h"
 #include "citybed/models/scenario.h"
 #include "citybed/models/world.h"
@@ -109,6 +110,21 @@ nlohmann::json ModelStamp(const models::Calibration& c, int instances, const mod
   return m;
 }
 
+// "instance 0: 3 regions, 34 % of the demand; ...": how the placement split the scenario.
+std::string InstanceLoads(const models::World& world, const models::Scenario& s) {
+  const std::vector<int> of = models::PlaceRegions(world, s.broker.instances, s.broker.placement);
+  const std::vector<double> share = models::InstanceShares(world, of, s.broker.instances);
+  std::string out;
+  for (size_t i = 0; i < share.size(); ++i) {
+    const auto regions = std::count(of.begin(), of.end(), static_cast<int>(i));
+    char line[96];
+    std::snprintf(line, sizeof line, "%s#%zu %lld region%s %.0f %%", i == 0 ? "" : ", ", i, static_cast<long long>(regions),
+                  regions == 1 ? "" : "s", share[i] * 100);
+    out += line;
+  }
+  return out + " of the mean demand";
+}
+
 int RunScenario(const RunOptions& o, const std::string& command_line) {
   if (auto level = ParseLogLevel(o.log_level)) SetLogLevel(*level);
   auto scenario = Load(o.file);
@@ -127,18 +143,52 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   if (o.speed > 0) s.speed = o.speed;
   if (o.seed >= 0) s.seed = static_cast<uint64_t>(o.seed);
   if (!o.broker.empty()) {
+    // One URL, or a comma-separated list: instances of one broker that citybed does not start.
+    std::vector<std::string> urls;
     if (o.broker != "embedded") {
-      auto url = ParseHttpUrl(o.broker);
-      if (!url || url->scheme != "http") {
-        std::fprintf(stderr, "citybed run: --broker must be \"embedded\" or an http:// URL: %s\n",
-                     url ? "https is not supported" : url.error().message.c_str());
-        return kExitUsage;
+      for (const std::string_view part : Split(o.broker, ',')) {
+        const std::string one(Trim(part));
+        auto url = ParseHttpUrl(one);
+        if (!url || url->scheme != "http") {
+          std::fprintf(stderr, "citybed run: --broker must be \"embedded\", an http:// URL or a comma-separated list of them: %s\n",
+                       url ? "https is not supported" : url.error().message.c_str());
+          return kExitUsage;
+        }
+        urls.push_back(one);
       }
     }
-    s.broker.url = o.broker;
+    // "embedded" keeps the scenario's number of instances; one URL is one broker.
+    s.broker.url = urls.empty() ? "embedded" : urls.front();
+    s.broker.urls = urls.size() > 1 ? urls : std::vector<std::string>{};
+    if (!urls.empty()) s.broker.instances = static_cast<int>(urls.size());
     if (s.federation && o.broker != "embedded") {
       std::fprintf(stderr, "citybed run: %s federates embedded brokers (its \"federation\" section); --broker cannot "
                            "replace them\n", o.file.c_str());
+      return kExitUsage;
+    }
+  }
+  if (o.instances > 0) {
+    if (o.instances > 1 && s.federation) {
+      std::fprintf(stderr, "citybed run: %s federates brokers (a broker per region or block); --instances spreads the regions "
+                           "of one broker\n", o.file.c_str());
+      return kExitUsage;
+    }
+    if (!s.broker.urls.empty() && static_cast<size_t>(o.instances) != s.broker.urls.size()) {
+      std::fprintf(stderr, "citybed run: --instances %d, but %zu broker URLs are given\n", o.instances, s.broker.urls.size());
+      return kExitUsage;
+    }
+    if (o.instances > 1 && o.model.empty() && s.broker.url != "embedded" && s.broker.urls.empty()) {
+      std::fprintf(stderr, "citybed run: --instances %d needs the embedded broker or one URL per instance (--broker URL,URL,...)\n",
+                   o.instances);
+      return kExitUsage;
+    }
+    s.broker.instances = o.instances;
+  }
+  if (!o.placement.empty()) {
+    if (o.placement == "round-robin") s.broker.placement = models::Placement::kRoundRobin;
+    else if (o.placement == "balanced") s.broker.placement = models::Placement::kBalanced;
+    else {
+      std::fprintf(stderr, "citybed run: --placement must be round-robin or balanced\n");
       return kExitUsage;
     }
   }
@@ -195,9 +245,13 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   std::vector<std::string> site_urls, site_ld_urls;
   size_t external_sites = 0;
   std::string url = calibration ? std::string("model:") + o.model : s.broker.url;
+  if (!calibration && !s.broker.urls.empty()) {  // instances citybed does not start
+    site_urls = s.broker.urls;
+    url = site_urls.front();
+  }
   if (url == "embedded" && !calibration) {
     const models::Federation* fed = (*world)->federation();
-    const size_t n = fed ? fed->sites().size() : 1;
+    const size_t n = fed ? fed->sites().size() : static_cast<size_t>(std::max(1, s.broker.instances));
     for (size_t i = 0; i < n; ++i) {
       // A site served by a city's own broker (federation.external): citybed starts nothing.
       if (fed) {
@@ -223,10 +277,8 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                      fed ? (" of " + fed->sites()[i].id).c_str() : "", ok.error().message.c_str());
         return kExitRuntimeError;
       }
-      if (fed) {
-        site_urls.push_back(embedded.back()->url());
-        site_ld_urls.push_back(embedded.back()->url());
-      }
+      if (fed) site_ld_urls.push_back(embedded.back()->url());
+      if (fed || n > 1) site_urls.push_back(embedded.back()->url());
     }
     url = fed ? site_urls.front() : embedded.front()->url();
   }
@@ -250,8 +302,8 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                    "the broker calibrated in %s), as fast as it goes\n",
                    s.name.c_str(), static_cast<unsigned long long>((*world)->total_sources()),
                    static_cast<unsigned long long>((*world)->total_users()), s.regions.size(),
-                   s.regions.size() == 1 ? "" : "s", s.duration.ToString().c_str(), o.instances,
-                   o.instances == 1 ? "" : "s", o.model.c_str());
+                   s.regions.size() == 1 ? "" : "s", s.duration.ToString().c_str(), s.broker.instances,
+                   s.broker.instances == 1 ? "" : "s", o.model.c_str());
     } else {
       std::fprintf(stderr, "citybed run: %s — %llu sources, %llu users in %zu region%s; %s at %gx against %s%s\n",
                    s.name.c_str(), static_cast<unsigned long long>((*world)->total_sources()),
@@ -259,7 +311,11 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                    s.regions.size() == 1 ? "" : "s", s.duration.ToString().c_str(), s.speed, url.c_str(),
                    embedded.empty() ? "" : " (embedded)");
     }
-    if (site_urls.size() > 1) {
+    if (site_urls.size() > 1 && (*world)->federation() == nullptr) {
+      std::fprintf(stderr, "citybed run: %zu %s broker instances, regions placed %s: %s\n", site_urls.size(),
+                   embedded.empty() ? "external" : "embedded", std::string(models::PlacementName(s.broker.placement)).c_str(),
+                   InstanceLoads(**world, s).c_str());
+    } else if (site_urls.size() > 1) {
       const models::Federation& fed = *(*world)->federation();
       std::fprintf(stderr, "citybed run: federation of %zu brokers, %zu embedded and %zu external (%s topology, %zu registrations%s)\n",
                    site_urls.size(), site_urls.size() - external_sites, external_sites,
@@ -335,7 +391,8 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   if (calibration) {
     models::ModelOptions mo;
     mo.calibration = &*calibration;
-    mo.instances = o.instances;
+    mo.instances = s.broker.instances;
+    mo.placement = s.broker.placement;
     mo.interrupt = &g_interrupted;
     mo.on_progress = eo.on_progress;
     result = models::RunModel(**world, protocols, mo, live, &model_extra);
@@ -364,7 +421,17 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     if (result.wall_seconds > 0) info.broker_resources["cpu_share"] = std::round(cpu / result.wall_seconds * 1e4) / 1e4;
     info.broker_resources["rss_mib"] = ResidentMiB();
   }
-  if (calibration) info.model = ModelStamp(*calibration, o.instances, s, **world, model_extra, result);
+  if (s.broker.instances > 1) {
+    const std::vector<int> of = models::PlaceRegions(**world, s.broker.instances, s.broker.placement);
+    nlohmann::json region_map = nlohmann::json::object();
+    for (size_t r = 0; r < of.size(); ++r) region_map[s.regions[r].id] = of[r];
+    std::vector<double> shares = models::InstanceShares(**world, of, s.broker.instances);
+    for (double& x : shares) x = std::round(x * 1e4) / 1e4;
+    info.instances = {{"count", s.broker.instances}, {"placement", models::PlacementName(s.broker.placement)},
+                      {"instance_of_region", region_map}, {"demand_share", shares}};
+    if (!calibration) info.instances["urls"] = site_urls;
+  }
+  if (calibration) info.model = ModelStamp(*calibration, s.broker.instances, s, **world, model_extra, result);
   for (const auto& g : (*world)->sources()) {
     info.sources_by_domain[std::string(g.model->domain())] += g.count;
     info.sources_by_region[s.regions[static_cast<size_t>(g.region)].id] += g.count;
@@ -440,8 +507,8 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   }
   if (calibration) {
     std::printf("  model mode: %s calibration %s (sha256 %.12s), %d instance%s; %s\n",
-                calibration->Standing().c_str(), o.model.c_str(), calibration->sha256.c_str(), o.instances,
-                o.instances == 1 ? "" : "s",
+                calibration->Standing().c_str(), o.model.c_str(), calibration->sha256.c_str(), s.broker.instances,
+                s.broker.instances == 1 ? "" : "s",
                 info.model["in_domain"].get<bool>() ? "inside its domain" : "OUTSIDE its domain (see the manifest)");
   }
   std::printf("results: %s\n", dir.c_str());
@@ -586,7 +653,7 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
   auto o = std::make_shared<RunOptions>();
   CLI::App* run = app.add_subcommand("run", "Run a scenario against the embedded broker or a broker URL");
   run->add_option("scenario", o->file, "Scenario file (JSON)")->required()->check(CLI::ExistingFile);
-  run->add_option("--broker", o->broker, "\"embedded\" or the http:// URL of an NGSI-LD or NGSI-v2 broker (default: the scenario's broker.url)");
+  run->add_option("--broker", o->broker, "\"embedded\", the http:// URL of an NGSI-LD or NGSI-v2 broker, or a comma-separated list of URLs of its instances (default: the scenario's broker.url or broker.urls)");
   run->add_option("--notify-host", o->notify_host,
                   "Address of this machine the notification receiver listens on and names in subscriptions; a broker "
                   "in a container or on another machine needs one it can reach (Docker's bridge: 172.17.0.1)")
@@ -601,9 +668,14 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
                   "Model mode: serve the requests by the queueing model calibrated in this file (citybed calibrate), "
                   "as fast as the engine goes, instead of a broker")
       ->check(CLI::ExistingFile);
-  run->add_option("--instances", o->instances, "Model mode: broker instances, regions placed round robin")
-      ->check(Between(1, 100000))
-      ->capture_default_str();
+  run->add_option("--instances", o->instances,
+                  "Broker instances the regions are spread over (default: the scenario's broker.instances): embedded "
+                  "brokers started here, one per --broker URL, or stations in model mode")
+      ->check(Between(1, 100000));
+  run->add_option("--placement", o->placement,
+                  "How regions are placed on instances: round-robin (by region index) or balanced (groups of about equal "
+                  "demand); default: the scenario's broker.placement")
+      ->check(CLI::IsMember({"round-robin", "balanced"}));
   run->add_flag("--quiet", o->quiet, "No progress output");
   run->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   run->add_option("--replications", o->replications,

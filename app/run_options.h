@@ -19,7 +19,8 @@ struct RunOptions {
   bool force = false;
   std::string log_level = "warn";
   std::string model;      // model mode: the calibration file
-  int instances = 1;      // model mode: broker instances
+  int instances = 0;      // broker instances (0: the scenario's broker.instances)
+  std::string placement;  // "round-robin" or "balanced" ("": the scenario's broker.placement)
   int replications = 1;   // independent runs under named seed streams (replications.cc)
 };
 

@@ -13,6 +13,7 @@
 #include "citybed/common/url.h"
 #include "citybed/models/driver.h"
 #include "citybed/models/http_port.h"
+#include "citybed/models/placement.h"
 #include "citybed/models/workload.h"
 #include "citybed/sim/engine.h"
 #include "citybed/sim/http_listener.h"
@@ -88,7 +89,12 @@ class Emulation final : public RunObserver {
         port_(io_, executor_, SitePools(scenario_, options, host, port)),
         driver_(world, engine_, port_, *this, scenario_.broker.timeout),
         listener_(io_, [this](const sim::ListenerRequest& r) { return OnNotification(r.method, r.target, r.body); }),
-        notify_rng_(sim::RngStreams(scenario_.seed).Stream("network/notification-downlink")) {}
+        notify_rng_(sim::RngStreams(scenario_.seed).Stream("network/notification-downlink")) {
+    // Instances of one broker: a pool per instance, regions placed as the scenario says.
+    if (world_.federation() == nullptr && options.site_urls.size() > 1) {
+      port_.SetInstances(PlaceRegions(world_, static_cast<int>(options.site_urls.size()), scenario_.broker.placement));
+    }
+  }
 
   EmulationResult Run() {
     const auto wall_start = Clock::now();
@@ -122,7 +128,9 @@ class Emulation final : public RunObserver {
     if (!CheckBroker()) return Finish();
     if (world_.federation() != nullptr && !LinkSites()) return Finish();
     const BrokerCounters before = ReadBrokerCounters();
-    if (port_.sites() == 1) port_.pool().Warm();  // a federation's pools open as they are used
+    if (world_.federation() == nullptr) {  // a federation's pools open as they are used
+      for (int i = 0; i < static_cast<int>(port_.sites()); ++i) port_.pool(i).Warm();
+    }
     end_ = sim::Time() + scenario_.duration;
     Workload workload(world_, protocols_, engine_, driver_, wo);
     driver_.SetWorkload(&workload);

@@ -1,5 +1,7 @@
 #include "citybed/models/http_port.h"
 
+#include "citybed/models/workload.h"
+
 namespace citybed::models {
 
 HttpBrokerPort::HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor,
@@ -35,6 +37,11 @@ void HttpBrokerPort::Submit(uint32_t slot, int site, std::string&& wire, sim::Du
   const auto door = executor_.SimToWall(now);
   const auto deadline = budget == sim::Duration::Max() ? HttpClientPool::Clock::time_point::max()
                                                        : door + budget.chrono();
+  if (site < 0 && !instance_of_.empty() && client_ != nullptr) {
+    if (const WorkloadRequest* req = client_->RequestOf(slot); req != nullptr && static_cast<size_t>(req->about) < instance_of_.size()) {
+      site = instance_of_[static_cast<size_t>(req->about)];
+    }
+  }
   pool(site).Send(std::move(wire), {&HttpBrokerPort::OnDone, this, slot}, deadline);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "citybed/models/placement.h"
 #include "citybed/models/sources.h"
 #include "citybed/models/workload.h"
 #include "citybed/sim/network.h"
@@ -16,7 +17,7 @@ constexpr double kNotificationBytes = 700;  // a one-entity notification, nomina
 }  // namespace
 
 ModelBrokerPort::ModelBrokerPort(sim::Engine& engine, const Calibration& calibration, World& world, int instances,
-                                 const sim::RngStreams& streams, double speed)
+                                 const sim::RngStreams& streams, double speed, Placement placement)
     : engine_(engine),
       cal_(calibration),
       world_(world),
@@ -31,6 +32,7 @@ ModelBrokerPort::ModelBrokerPort(sim::Engine& engine, const Calibration& calibra
   scale_.resize(4097);
   for (size_t n = 1; n < scale_.size(); ++n) scale_[n] = calibration.DemandScale(static_cast<double>(n));
   scale_[0] = scale_[1];
+  instance_of_ = PlaceRegions(world, instances, placement);
   for (int i = 0; i < std::max(1, instances); ++i) {
     stations_.push_back(std::make_unique<sim::FifoStation>(engine_, std::max(1, calibration.Servers())));
     pools_.emplace_back();
@@ -66,7 +68,9 @@ void ModelBrokerPort::Submit(uint32_t slot, int, std::string&& wire, sim::Durati
   // client does); one already at the broker times out at the driver when its answer is late.
   p.deadline = budget >= sim::Duration::Max() - (engine_.Now() - sim::Time()) ? sim::Time::Max() : engine_.Now() + budget;
   const WorkloadRequest* req = client_->RequestOf(slot);
-  p.instance = static_cast<uint32_t>(static_cast<size_t>(req != nullptr ? req->about : 0) % stations_.size());
+  p.instance = req != nullptr && static_cast<size_t>(req->about) < instance_of_.size()
+                   ? static_cast<uint32_t>(instance_of_[static_cast<size_t>(req->about)])
+                   : 0;
   ++outstanding_;
   Pool& pool = pools_[p.instance];
   // The request rate at this instance, per broker (wall) second: an exponentially weighted

@@ -47,7 +47,7 @@ EmulationResult RunModel(World& world, Protocols protocols, const ModelOptions& 
   result.broker_version = "model of " + options.calibration->broker_version;
   sim::Engine engine;
   const sim::RngStreams streams(s.seed, options.replication);
-  ModelBrokerPort port(engine, *options.calibration, world, options.instances, streams, s.speed);
+  ModelBrokerPort port(engine, *options.calibration, world, options.instances, streams, s.speed, options.placement);
   Counting counting(observer);
   RequestDriver driver(world, engine, port, counting, s.broker.timeout);
   driver.MeasureContent(false);

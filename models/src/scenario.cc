@@ -639,6 +639,7 @@ int Scenario::RegionIndex(const std::string& id) const {
 }
 
 std::string_view ApiName(BrokerApi api) { return api == BrokerApi::kNgsiV2 ? "ngsi-v2" : "ngsi-ld"; }
+std::string_view PlacementName(Placement p) { return p == Placement::kBalanced ? "balanced" : "round-robin"; }
 
 std::string_view OpName(RequestSpec::Op op) {
   switch (op) {
@@ -705,7 +706,8 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   // Broker.
   if (const json* b = r.Get(doc, "", "broker", false)) {
     if (r.IsObject(*b, "/broker")) {
-      r.Keys(*b, "/broker", {"url", "tenancy", "tenant", "connections", "timeout", "threads", "api", "v2_writes", "token_env"});
+      r.Keys(*b, "/broker", {"url", "urls", "instances", "placement", "tenancy", "tenant", "connections", "timeout", "threads",
+                             "api", "v2_writes", "token_env"});
       if (auto api = ReadApi(r, *b, "/broker")) s.broker.api = *api;
       if (auto w = r.Str(*b, "/broker", "v2_writes")) {
         if (*w == "op-update") s.broker.v2_writes = V2Writes::kOpUpdate;
@@ -717,6 +719,40 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
           r.Error("/broker/url", "must be \"embedded\" or an http:// URL (got \"" + *url + "\")");
         }
         s.broker.url = *url;
+      }
+      // Instances: embedded ones, or a list of brokers citybed does not start.
+      const json* urls = r.Get(*b, "/broker", "urls", false);
+      if (urls != nullptr) {
+        if (!urls->is_array() || urls->empty()) {
+          r.Error("/broker/urls", "must be a non-empty array of http:// URLs, one per broker instance");
+        } else {
+          for (size_t i = 0; i < urls->size(); ++i) {
+            const json& u = (*urls)[i];
+            if (!u.is_string() || !StartsWith(u.get<std::string>(), "http://")) {
+              r.Error("/broker/urls/" + std::to_string(i), "must be an http:// URL");
+              continue;
+            }
+            s.broker.urls.push_back(u.get<std::string>());
+          }
+          if (b->contains("url")) r.Error("/broker/url", "give either url (one broker) or urls (one per instance), not both");
+        }
+      }
+      if (auto k = r.Int(*b, "/broker", "instances", false, 1, 256)) {
+        s.broker.instances = static_cast<int>(*k);
+        if (urls != nullptr && urls->is_array() && static_cast<int64_t>(urls->size()) != *k) {
+          r.Error("/broker/instances", "is " + std::to_string(*k) + " but urls lists " + std::to_string(urls->size()) +
+                                           " brokers (leave it out: urls gives the number)");
+        }
+      } else if (!s.broker.urls.empty()) {
+        s.broker.instances = static_cast<int>(s.broker.urls.size());
+      }
+      if (s.broker.instances > 1 && s.broker.url != "embedded" && s.broker.urls.empty()) {
+        r.Error("/broker/instances", "more than one instance needs the embedded broker or a list of urls, not one url");
+      }
+      if (auto pl = r.Str(*b, "/broker", "placement")) {
+        if (*pl == "round-robin") s.broker.placement = Placement::kRoundRobin;
+        else if (*pl == "balanced") s.broker.placement = Placement::kBalanced;
+        else r.Error("/broker/placement", "must be \"round-robin\" (by region index) or \"balanced\" (groups of about equal demand)");
       }
       if (auto t = r.Str(*b, "/broker", "tenancy")) {
         if (*t != "single" && *t != "per-region") r.Error("/broker/tenancy", "must be \"single\" or \"per-region\"");
@@ -769,6 +805,9 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   }
   ReadNetwork(r, doc, s);
   ReadFederation(r, doc, s);
+  if (s.federation && s.broker.instances > 1) {
+    r.Error("/broker/instances", "a federation has a broker per region or block; instances spread the regions of one broker");
+  }
 
   // Sources.
   std::set<std::string> types;

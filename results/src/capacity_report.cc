@@ -261,7 +261,18 @@ std::string BuildCapacityHtml(const json& c) {
       prow("model: λ* with " + std::to_string(k.value("instances", 0)) + " instance(s)" + (k.value("projection", false) ? " (projection)" : ""),
            AxisNumber(std::round(D(k, "lambda_rps"))) + " req/s, scaling efficiency " + Fmt(100 * D(k, "efficiency"), 0) + " %");
     }
+    if (p.contains("scaling_emulation")) {
+      for (const json& k : p["scaling_emulation"]) {
+        std::string v = AxisNumber(std::round(D(k, "lambda_rps"))) + " req/s";
+        if (k["efficiency"].is_number()) v += ", scaling efficiency " + Fmt(100 * D(k, "efficiency"), 0) + " %";
+        if (k.contains("model_error")) v += ", model " + Fmt(100 * D(k, "model_error"), 1) + " % off";
+        prow("emulation: λ* with " + std::to_string(k.value("instances", 0)) + " instance(s)", v);
+      }
+    }
     o << "</table><p class=\"note\">" << Esc(p.value("rule", "")) << "</p>";
+    if (c.contains("emulation_skipped")) {
+      for (const json& k : c["emulation_skipped"]) o << "<p class=\"note\">" << Esc(k.value("why", "")) << "</p>";
+    }
   }
 
   // Every probe.

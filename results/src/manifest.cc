@@ -74,6 +74,7 @@ json BuildManifest(const RunInfo& info) {
     broker["version"] = json::parse(info.result->broker_version, nullptr, false);
     if (broker["version"].is_discarded()) broker["version"] = info.result->broker_version;
   }
+  if (!info.instances.is_null()) broker["instances"] = info.instances;
   m["broker"] = broker;
   m["machine"] = MachineDescription();
   m["host"] = info.host;

@@ -332,6 +332,7 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
             {"wait_p99_ms", MsRounded(r.pool_wait.ValueAtPercentile(99))},
             {"wait_max_ms", MsRounded(r.pool_wait.Max())},
             {"requests", waited_count}};
+  if (s.broker.instances > 1) c["instances"] = s.broker.instances;  // `connections` to each
   j["connections"] = c;
   j["histograms"] = {{"relative_error", sim::LatencyHistogram().RelativeError()},
                      {"interval_relative_error", sim::LatencyHistogram(4).RelativeError()},

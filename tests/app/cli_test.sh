@@ -307,6 +307,24 @@ expect "capacity: two instances are a projection" '[01]' 'model +K=2 .*\[project
   "$bin" capacity "$root/scenarios/quickstart.json" --model "$cal" --no-emulation --instances 1,2 --out "$tmp/cap2" --quiet \
   --max-replications 3 --slo upsert:p99=50ms --slo error-rate=1%
 
+# Broker instances (docs/capacity.md, "Many instances"): the regions of one broker spread over two
+# embedded brokers, placed by demand; the manifest records the split. Refused with a federation,
+# and when the URLs and --instances disagree.
+expect "run: regions on two embedded broker instances" '[03]' '2 embedded broker instances, regions placed balanced: #0 1 region 54 %, #1 2 regions 46 %' -- \
+  "$bin" run "$fx/instances.json" --instances 2 --placement balanced --out "$tmp/inst"
+python3 - "$tmp/inst/manifest.json" <<'PY' && echo "ok   run: the manifest records the instances and the placement" || { echo "FAIL manifest of a run on instances"; fail=1; }
+import json, sys
+b = json.load(open(sys.argv[1]))["broker"]["instances"]
+assert b["count"] == 2 and b["placement"] == "balanced", b
+assert b["instance_of_region"] == {"big": 0, "mid": 1, "small": 1}, b
+assert len(b["urls"]) == 2 and b["urls"][0] != b["urls"][1], b
+assert abs(sum(b["demand_share"]) - 1) < 1e-3, b
+PY
+expect "run: instances are refused with a federation" 2 'federates brokers' -- \
+  "$bin" run "$root/scenarios/national-federation.json" --instances 2 --out "$tmp/never-inst"
+expect "run: --instances must match the broker URLs" 2 '--instances 3, but 2 broker URLs' -- \
+  "$bin" run "$fx/instances.json" --broker http://127.0.0.1:9,http://127.0.0.1:10 --instances 3 --out "$tmp/never-inst2"
+
 # A federation whose Tokyo broker citybed does not start (federation.external): the run writes
 # Tokyo's sources to that broker, registers it at the hub, and the manifest names it.
 # start_broker LOG ARGS...: a `citybed broker --port 0 ARGS` in the background; sets
@@ -376,5 +394,33 @@ PY
     "$bin" conformance --broker "$keyed_url" --only '^entity-create/'
 fi
 kill "$keyed_pid" 2>/dev/null; wait "$keyed_pid" 2>/dev/null
+
+# Per-tenant rate limits (docs/reliability.md): two requests at once per tenant, then one per 100 s;
+# the third is 429 with Retry-After, another tenant is still served; a bad limit stops the start.
+expect "broker: a bad --tenant-rate exits 2" 2 'the burst must be' -- "$bin" broker --port 0 --tenant-rate 10/0
+start_broker "$tmp/rate.log" --tenant-rate 0.01/2
+rate_pid=$started_pid rate_url=$started_url
+if [[ -z $rate_url ]]; then echo "FAIL the rate-limited broker did not start"; cat "$tmp/rate.log"; fail=1
+else
+  python3 - "$rate_url" <<'PY' && echo "ok   broker: --tenant-rate answers 429 with Retry-After beyond a tenant's limit" || { echo "FAIL --tenant-rate"; fail=1; }
+import json, sys, urllib.request, urllib.error
+url = sys.argv[1]
+def get(tenant):
+    req = urllib.request.Request(url + "/ngsi-ld/v1/types", headers={"NGSILD-Tenant": tenant})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+codes = [get("osaka")[0] for _ in range(2)]
+assert all(c != 429 for c in codes), codes
+status, headers, body = get("osaka")
+assert status == 429, status
+assert int(headers["Retry-After"]) >= 90, headers
+assert json.loads(body)["title"] == "Too Many Requests", body
+assert get("kobe")[0] != 429
+PY
+fi
+kill "$rate_pid" 2>/dev/null; wait "$rate_pid" 2>/dev/null
 
 exit $fail

@@ -12,6 +12,7 @@
 #include "citybed/broker/broker.h"
 #include "citybed/common/strings.h"
 #include "citybed/models/emulation.h"
+#include "citybed/models/placement.h"
 #include "citybed/models/protocol.h"
 #include "citybed/models/world.h"
 #include "citybed/results/recorder.h"
@@ -493,4 +494,80 @@ TEST_CASE("E2E: notifications the broker dropped are counted as missing, not sil
   CHECK(a.missing == a.triggered - result.notifications);
   CHECK(a.missing >= a.dropped);
   b.Stop();
+}
+
+TEST_CASE("E2E: regions spread over two broker instances: each region's data and subscriptions at its instance only",
+          "[e2e][timing][instances]") {
+  // Four regions of unequal demand on two instances, placed "balanced": the biggest region
+  // alone on one instance, the three others on the other.
+  Scenario s = Load(R"({
+    "name": "e2e-instances", "duration": "6s", "warmup": "0s", "seed": 5,
+    "regions": [{"id": "big", "lat": 35.68, "lon": 139.76, "population": 1e6, "radius_km": 5},
+                {"id": "s1", "lat": 34.69, "lon": 135.50, "population": 1e5, "radius_km": 5},
+                {"id": "s2", "lat": 43.06, "lon": 141.35, "population": 1e5, "radius_km": 5},
+                {"id": "s3", "lat": 33.59, "lon": 130.42, "population": 1e5, "radius_km": 5}],
+    "broker": {"tenancy": "per-region", "connections": 4, "instances": 2, "placement": "balanced"},
+    "sources": [
+      {"kind": "air-quality", "regions": ["big"], "count": 30, "arrival": {"process": "periodic", "period": "1s"}},
+      {"kind": "air-quality", "regions": ["s1", "s2", "s3"], "count": 8, "arrival": {"process": "periodic", "period": "1s"}},
+      {"kind": "parking-spot", "count": 5, "arrival": {"process": "poisson", "rate": 0.5}}
+    ],
+    "users": [
+      {"kind": "resident", "count": 2, "arrival": {"process": "poisson", "rate": 1},
+       "requests": [{"op": "get", "type": "ParkingSpot"}, {"op": "query", "type": "AirQualityObserved", "count": true}]},
+      {"kind": "app", "count": 1, "arrival": {"process": "periodic", "period": "2s"},
+       "requests": [{"op": "subscribe", "type": "ParkingSpot"}, {"op": "get", "type": "AirQualityObserved"}]}
+    ]
+  })");
+  auto world = World::Build(s);
+  REQUIRE(world);
+  const std::vector<int> of = PlaceRegions(**world, 2, Placement::kBalanced);
+  REQUIRE(of == std::vector<int>{0, 1, 1, 1});
+  std::vector<std::unique_ptr<broker::Broker>> brokers;
+  EmulationOptions eo;
+  for (int i = 0; i < 2; ++i) {
+    broker::BrokerOptions bo;
+    bo.server.port = 0;
+    brokers.push_back(std::make_unique<broker::Broker>(bo));
+    REQUIRE(brokers.back()->Start());
+    eo.site_urls.push_back(brokers.back()->url());
+  }
+  eo.broker_url = eo.site_urls.front();
+  auto protocol = MakeNgsiLdProtocol(brokers.front()->url().substr(7));
+  results::Recorder recorder(RecorderFor(s));
+  const EmulationResult result = RunEmulation(**world, *protocol, eo, recorder);
+  INFO((result.invalid_reasons.empty() ? std::string() : result.invalid_reasons[0]));
+  REQUIRE(result.valid());
+  CHECK(result.failed == 0);
+
+  // Every region's entities are at its instance, and none at the other.
+  for (size_t r = 0; r < s.regions.size(); ++r) {
+    size_t created = 0;
+    for (const SourceGroup& g : (*world)->sources()) {
+      if (static_cast<size_t>(g.region) != r) continue;
+      for (uint32_t i = 0; i < g.count; ++i) created += g.reports[i] > 0 ? 1 : 0;
+    }
+    const std::string& tenant = s.regions[r].id;
+    INFO("region " << tenant);
+    CHECK(created > 0);
+    CHECK(brokers[static_cast<size_t>(of[r])]->store().Count(tenant) == created);
+    CHECK(brokers[static_cast<size_t>(1 - of[r])]->store().Count(tenant) == 0);
+  }
+  // Both instances served; the requests they counted add up to the workload's; the
+  // notifications each triggered arrived (the counters are read from both).
+  double requests = 0, notified = 0;
+  for (const auto& b : brokers) {
+    const std::string metrics = b->RenderMetrics();
+    const double served = Metric(metrics, "citybed_http_requests_total{") - Metric(metrics, R"(citybed_http_requests_total{route="/metrics")") - 1;
+    CHECK(served > 0);
+    requests += served;
+    notified += Metric(metrics, "citybed_notifications_sent_total ");
+  }
+  CHECK(requests == static_cast<double>(recorder.all_scheduled()));
+  CHECK(notified > 0);
+  CHECK(static_cast<double>(result.notifications) == notified);
+  CHECK(result.broker_notifications.known);
+  CHECK(static_cast<double>(result.broker_notifications.triggered) == notified);
+  CHECK(result.broker_notifications.missing == 0);
+  for (auto& b : brokers) b->Stop();
 }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "citybed/models/arrivals.h"
+#include "citybed/models/placement.h"
 #include "citybed/models/protocol.h"
 #include "citybed/models/world.h"
 
@@ -277,4 +278,37 @@ TEST_CASE("The offered load is the expected request rate of sources, users and c
   // After the crowd has joined, only its decaying actions remain.
   const OfferedLoad later = (*w)->OfferedAt(Duration::Minutes(80).ns());
   CHECK(later.crowds == Approx(100 * 0.1 * std::exp(-1200.0 / 3600)));
+}
+
+TEST_CASE("Placement: round robin by region index, balanced puts the heaviest regions first on the least loaded instance",
+          "[models][instances]") {
+  // Demand per region (weather stations reporting once a minute): a 90, b 30, c 30, d 30, e 20 per minute.
+  Scenario s = Load(R"({"name": "t", "duration": "1h",
+    "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}, {"id": "b", "lat": 34, "lon": 135, "population": 1000},
+                {"id": "c", "lat": 33, "lon": 130, "population": 1000}, {"id": "d", "lat": 43, "lon": 141, "population": 1000},
+                {"id": "e", "lat": 38, "lon": 140, "population": 1000}],
+    "sources": [{"kind": "weather", "regions": ["a"], "count": 90, "arrival": {"process": "periodic", "period": "1m"}},
+                {"kind": "weather", "regions": ["b", "c", "d"], "count": 30, "arrival": {"process": "periodic", "period": "1m"}},
+                {"kind": "weather", "regions": ["e"], "count": 20, "arrival": {"process": "periodic", "period": "1m"}}]})");
+  auto w = World::Build(s);
+  REQUIRE(w);
+  const std::vector<double> demand = RegionDemand(**w);
+  REQUIRE(demand.size() == 5);
+  CHECK(demand[0] == Approx(1.5));
+  CHECK(demand[1] == Approx(0.5));
+  CHECK(demand[4] == Approx(20.0 / 60));
+
+  CHECK(PlaceRegions(**w, 2, Placement::kRoundRobin) == std::vector<int>{0, 1, 0, 1, 0});
+  CHECK(PlaceRegions(**w, 1, Placement::kBalanced) == std::vector<int>{0, 0, 0, 0, 0});
+  // a (90) on #0; b, c, d (30 each) on #1 (90 in all); e (20): a tie, the first instance.
+  const std::vector<int> balanced = PlaceRegions(**w, 2, Placement::kBalanced);
+  CHECK(balanced == std::vector<int>{0, 1, 1, 1, 0});
+  const std::vector<double> share = InstanceShares(**w, balanced, 2);
+  CHECK(share[0] == Approx(110.0 / 200));
+  CHECK(share[1] == Approx(90.0 / 200));
+  // Round robin puts a, c and e together: 140 of 200.
+  CHECK(InstanceShares(**w, PlaceRegions(**w, 2, Placement::kRoundRobin), 2)[0] == Approx(140.0 / 200));
+  // More instances than regions: every region alone, the rest idle.
+  const std::vector<int> seven = PlaceRegions(**w, 7, Placement::kBalanced);
+  CHECK(std::set<int>(seven.begin(), seven.end()).size() == 5);
 }

@@ -47,6 +47,8 @@ struct EmulationOptions {
   // Federation: the broker of each site (Federation::sites(), by index); empty otherwise. The
   // emulation links them with the topology's registrations (through its relay when the
   // scenario asks for one) before the run starts.
+  // Without a federation, more than one URL: instances of one broker, each serving the regions
+  // the scenario's broker.placement puts on it (placement.h); nothing links them.
   std::vector<std::string> site_urls;
   // Per site, the NGSI-LD URL other brokers register and forward to (an adapter in front of an
   // NGSI-v2 broker); empty: site_urls.

@@ -21,6 +21,9 @@ class HttpBrokerPort final : public BrokerPort {
  public:
   // One pool of connections per broker site (federation), or one for the one broker.
   HttpBrokerPort(boost::asio::io_context& io, sim::RealtimeExecutor& executor, std::vector<HttpClientOptions> sites);
+  // Instances of one broker (no federation): pool i serves the regions placed on instance i
+  // (placement.h); a request goes to the instance of the region it is about.
+  void SetInstances(std::vector<int> instance_of_region) { instance_of_ = std::move(instance_of_region); }
   void Bind(PortClient& client) override { client_ = &client; }
   void Submit(uint32_t slot, int site, std::string&& wire, sim::Duration budget) override;
   // Shuts the pools down: every waiting or in-flight request completes as "cancelled".
@@ -40,6 +43,7 @@ class HttpBrokerPort final : public BrokerPort {
   PortClient* client_ = nullptr;
   std::vector<sim::Time> dispatched_;  // by slot: simulated dispatch time
   std::vector<uint8_t> pending_;       // by slot: submitted and not completed
+  std::vector<int> instance_of_;       // by region, when the pools are instances
 };
 
 }  // namespace citybed::models

@@ -29,8 +29,8 @@
 // broker.connections keep-alive connections; a request waits for a free one (its wait is
 // reported as emulation reports it).
 //
-// Instances: regions are placed on `instances` stations by region index (round robin); a request
-// goes to the instance of the region it is about.
+// Instances: regions are placed on `instances` stations by the scenario's placement
+// (placement.h); a request goes to the instance of the region it is about.
 //
 // Not thread-safe; lives with its Engine.
 #pragma once
@@ -65,7 +65,7 @@ class ModelBrokerPort final : public BrokerPort {
   // model does the same: service and fixed delays take k times as long in simulated time, and
   // the broker's part is reported divided by k.
   ModelBrokerPort(sim::Engine& engine, const Calibration& calibration, World& world, int instances,
-                  const sim::RngStreams& streams, double speed = 1.0);
+                  const sim::RngStreams& streams, double speed = 1.0, Placement placement = Placement::kRoundRobin);
   void Bind(PortClient& client) override { client_ = &client; }
   void Submit(uint32_t slot, int site, std::string&& wire, sim::Duration budget) override;
   void CancelAll() override;
@@ -107,6 +107,7 @@ class ModelBrokerPort final : public BrokerPort {
   World& world_;
   PortClient* client_ = nullptr;
   std::vector<std::unique_ptr<sim::FifoStation>> stations_, notifiers_;
+  std::vector<int> instance_of_;  // by region
   sim::Rng service_rng_, status_rng_, notify_rng_, select_rng_, delay_rng_;
   std::vector<Pending> pending_;  // by slot
   size_t outstanding_ = 0;

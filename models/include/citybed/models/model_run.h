@@ -22,6 +22,7 @@ namespace citybed::models {
 struct ModelOptions {
   const Calibration* calibration = nullptr;
   int instances = 1;          // broker instances (stations)
+  Placement placement = Placement::kRoundRobin;  // of the regions on the instances
   uint64_t replication = 0;   // independent replications use independent named streams
   std::function<void(const EmulationProgress&)> on_progress;  // about once per wall second
   const std::atomic<bool>* interrupt = nullptr;

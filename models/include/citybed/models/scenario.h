@@ -56,6 +56,10 @@ enum class BrokerApi { kNgsiLd, kNgsiV2 };
 std::string_view ApiName(BrokerApi api);
 // How NGSI-v2 sources write (broker.v2_writes): POST /v2/op/update, or POST /v2/entities?options=upsert.
 enum class V2Writes { kOpUpdate, kEntities };
+// How regions are spread over broker instances (broker.placement): by region index, or in
+// groups of about equal demand (placement.h).
+enum class Placement { kRoundRobin, kBalanced };
+std::string_view PlacementName(Placement p);
 
 struct RegionSpec {
   std::string id;
@@ -176,6 +180,12 @@ struct BrokerSpec {
   // The environment variable holding the access key the driver sends (Authorization: Bearer)
   // to a broker that needs one; "" : none.
   std::string token_env;
+  // Broker instances the regions are spread over (docs/capacity.md, "Many instances"): `instances`
+  // embedded brokers citybed starts, or the brokers at `urls` (then instances = their number).
+  // A request goes to the instance of the region it is about.
+  int instances = 1;
+  std::vector<std::string> urls;
+  Placement placement = Placement::kRoundRobin;
 };
 
 // Federation (docs/federation.md): instead of one broker for every region, an embedded broker

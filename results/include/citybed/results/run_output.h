@@ -49,6 +49,9 @@ struct RunInfo {
   // Model mode (models/model_run.h): the calibration it served by — file, sha256, confidence,
   // instances, its domain of validity and whether the run stayed inside it; null in emulation.
   nlohmann::json model;
+  // Instances of one broker (broker.instances > 1): their URLs (emulation), the placement, the
+  // instance of each region and each instance's share of the mean demand; null for one broker.
+  nlohmann::json instances;
 };
 
 // The measurement window: intended send times in [from, to). `to` is where the run's clock
