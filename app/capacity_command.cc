@@ -483,11 +483,6 @@ int Capacity(const CapacityOptions& o) {
     s["projection"] = k > 1;
     searches.push_back(s);
   }
-  // Emulation around the model's answer for one instance.
-  const json* model1 = nullptr;
-  for (const json& s : searches) {
-    if (s["instances"] == 1) model1 = &s;
-  }
   // Emulation around the model's answer, for each K this machine can emulate — a CPU for each
   // broker instance and one more for citybed — or the Ks --emulation-instances names.
   const int cpus = static_cast<int>(std::thread::hardware_concurrency());
