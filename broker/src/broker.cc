@@ -111,7 +111,9 @@ Response Broker::Dispatch(Request& req, int* route) {
   if (rate_limiter_) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (path != "/health" && path != "/version" && path != "/metrics") {
-      if (auto wait = rate_limiter_->Admit(req.Tenant())) {
+      // Names no handler would accept share one allowance: they cannot grow the table by their length.
+      const std::string_view tenant_key = ValidTenantName(req.Tenant()) ? req.Tenant() : std::string_view("\x01invalid");
+      if (auto wait = rate_limiter_->Admit(tenant_key)) {
         if (route) *route = -1;
         const std::string tenant(req.Tenant());
         const std::string detail = "tenant \"" + tenant + "\" is over its rate limit; retry after the time Retry-After gives";
@@ -142,8 +144,10 @@ Response Broker::Dispatch(Request& req, int* route) {
     if (const std::string* allow = r.FindHeader("Allow")) orion.SetHeader("Allow", *allow);
     return orion;
   }
-  // CIM 009, 6.3.14: an NGSI-LD response names the tenant the request named.
-  if (const std::string* tenant = req.FindHeader("NGSILD-Tenant"); tenant && req.target.rfind("/ngsi-ld/", 0) == 0) {
+  // CIM 009, 6.3.14: an NGSI-LD response names the tenant the request named (a valid name only:
+  // the request was refused for any other, and the name may not be fit for a header).
+  if (const std::string* tenant = req.FindHeader("NGSILD-Tenant");
+      tenant && ValidTenantName(*tenant) && req.target.rfind("/ngsi-ld/", 0) == 0) {
     if (r.deferred()) {  // a distributed operation's answer, produced later: named when it comes
       r.later = [later = std::move(r.later), tenant = *tenant](ResponseSink sink) {
         later([sink = std::move(sink), tenant](Response answer) {

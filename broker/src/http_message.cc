@@ -45,6 +45,14 @@ std::string_view Request::HeaderOr(std::string_view name, std::string_view fallb
   return v ? std::string_view(*v) : fallback;
 }
 
+bool ValidTenantName(std::string_view t) {
+  if (t.size() > 64) return false;
+  for (unsigned char c : t) {
+    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
 std::string_view Request::Tenant() const {
   const bool v2 = target == "/v2" || target.starts_with("/v2/") || target.starts_with("/v2?");
   return HeaderOr(v2 ? "Fiware-Service" : "NGSILD-Tenant", "");

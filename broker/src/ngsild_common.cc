@@ -9,14 +9,6 @@ namespace json = boost::json;
 
 namespace {
 
-bool ValidTenant(std::string_view t) {
-  if (t.size() > 64) return false;
-  for (unsigned char c : t) {
-    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return true;
-}
-
 // The Link header's context URL: <url>; rel="http://www.w3.org/ns/json-ld#context"
 Expected<std::string, Problem> LinkContext(std::string_view link) {
   for (std::string_view part : Split(link, ',')) {
@@ -65,7 +57,7 @@ bool ParseCount(std::string_view s, size_t& out) {
 Expected<Call, Problem> NgsiLdApi::Impl::Prepare(const Request& req, const CallOptions& opts) {
   Call call;
   if (const std::string* t = req.FindHeader("NGSILD-Tenant")) {
-    if (!ValidTenant(*t)) {
+    if (!ValidTenantName(*t)) {
       return Unexpected(MakeProblem(ErrorType::kBadRequestData,
                                     "invalid NGSILD-Tenant \"" + *t + "\" (letters, digits, - _ . up to 64)"));
     }

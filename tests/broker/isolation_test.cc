@@ -198,3 +198,21 @@ TEST_CASE("Tenants: read-only requests cannot fill the name table all tenants sh
   CHECK(b.names().size() == before + 1);
   CHECK(Body(Do(b, Method::kGet, "/ngsi-ld/v1/entities/urn:ngsi-ld:Vault:1?attrs=fresh", "", kA)).at("fresh").at("value") == 1);
 }
+
+TEST_CASE("Tenants: a tenant name unfit for a header is refused and never echoed (found by fuzzing)", "[broker][isolation]") {
+  Broker b;
+  for (const std::string bad : {std::string("osaka\r\nX-Injected: 1"), std::string("a\0b", 3), std::string(65, 'a'),
+                                std::string("caf\xC3\xA9")}) {
+    INFO(bad);
+    for (const std::string target : {"/ngsi-ld/v1/entities?type=Room", "/ngsi-ld/v1/no-such-resource"}) {
+      const Response r = Do(b, Method::kGet, target, "", {{"NGSILD-Tenant", bad}});
+      CHECK(r.status >= 400);
+      CHECK(r.FindHeader("NGSILD-Tenant") == nullptr);
+      for (const Header& h : r.headers) CHECK(h.value.find_first_of("\r\n") == std::string::npos);
+    }
+  }
+  // A valid name is echoed (CIM 009 6.3.14).
+  const Response ok = Do(b, Method::kGet, "/ngsi-ld/v1/entities?type=Room", "", {{"NGSILD-Tenant", "osaka-1.a_b"}});
+  REQUIRE(ok.FindHeader("NGSILD-Tenant") != nullptr);
+  CHECK(*ok.FindHeader("NGSILD-Tenant") == "osaka-1.a_b");
+}

@@ -42,6 +42,10 @@ struct Request {
   void SetHeader(std::string name, std::string value);
 };
 
+// A tenant name the broker accepts: letters, digits, - _ . and at most 64 of them (an answer
+// names the tenant in a header; a name beyond these is refused, never echoed).
+bool ValidTenantName(std::string_view t);
+
 struct Response;
 // Delivers a response that was produced later; callable once, from any thread.
 using ResponseSink = std::function<void(Response)>;
