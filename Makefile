@@ -1,14 +1,16 @@
 # The two commands of the README, and a few helpers. Everything builds into build/.
 #   make run    install what is missing, build the citybed program (Release), run the default scenario
-#   make test   install what is missing, build everything, run every test through ctest
+#   make test   install what is missing, build everything, run every test through ctest, then the
+#               fuzz targets for FUZZ_SECONDS each under ASan and UBSan (scripts/fuzz.sh, build-fuzz/)
 # Builds are quiet: warnings, errors and one progress line (the full log is build/build.log).
 #   make bench  build and run the benchmark suites (see docs/performance.md)
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 SCENARIO ?= scenarios/quickstart.json
 CTEST_ARGS ?=
+FUZZ_SECONDS ?= 20
 
-.PHONY: all bootstrap configure build citybed run test bench clean
+.PHONY: all bootstrap configure build citybed run test fuzz bench clean
 
 all: build
 
@@ -34,9 +36,13 @@ run: citybed
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+	@JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz: bootstrap
+	@JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: build
 	bench/run.sh
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) build-fuzz

@@ -8,7 +8,8 @@ set -euo pipefail
 
 build_pkgs=(g++ cmake make ninja-build git pkg-config ca-certificates curl python3 python3-jsonschema
             libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libeigen3-dev nlohmann-json3-dev catch2 libbenchmark-dev
-            libcli11-dev libgoogle-perftools-dev libssl-dev libre2-dev librocksdb-dev liblmdb-dev libsqlite3-dev)
+            libcli11-dev libgoogle-perftools-dev libssl-dev libre2-dev librocksdb-dev liblmdb-dev libsqlite3-dev
+            clang libclang-rt-14-dev)  # the last two: libFuzzer and the sanitizers (scripts/fuzz.sh)
 bench_pkgs=(wrk nginx-light libns3-dev libsimdjson-dev util-linux procps)
 
 want=("${build_pkgs[@]}")

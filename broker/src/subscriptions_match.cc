@@ -280,8 +280,9 @@ void SubscriptionManager::Tick() {
       continue;
     }
     std::vector<EntityPtr> hold;
+    const Subscription& sub = *s;  // a structured binding is not captured (Clang 14)
     scan_(tenant, [&](const EntityPtr& e) {
-      if (Selects(*s, *e)) hold.push_back(e);
+      if (Selects(sub, *e)) hold.push_back(e);
       return hold.size() < 1000;
     });
     if (hold.empty()) continue;
