@@ -141,23 +141,27 @@ class Prober {
       brokers.push_back(std::move(*broker));
     }
     auto cpu = [&] {
-      double sum = 0;
-      for (const auto& b : brokers) {
-        const double c = BrokerCpuSeconds(b->url());
-        if (c < 0) return -1.0;
-        sum += c;
-      }
-      return sum;
+      std::vector<double> each;
+      for (const auto& b : brokers) each.push_back(BrokerCpuSeconds(b->url()));
+      return each;
     };
-    const double cpu0 = cpu();
+    const std::vector<double> cpu0 = cpu();
     std::vector<std::string> args = RunArgs(m, r, rep);
     args.insert(args.end(), {"--broker", urls});
     RunChildren({{args, rep + ".log"}}, 1);
-    const double cpu1 = cpu();
-    if (cpu0 >= 0 && cpu1 >= cpu0) {
-      // Without it the probe's utilisation is unknown, nothing more.
-      (void)WriteFileAtomic(rep + "/broker_cpu.json",
-                            json{{"cpu_seconds", cpu1 - cpu0}, {"instances", instances_}}.dump() + "\n");
+    const std::vector<double> cpu1 = cpu();
+    double sum = 0, busiest = 0;
+    bool known = true;
+    for (size_t i = 0; i < brokers.size(); ++i) {
+      known = known && cpu0[i] >= 0 && cpu1[i] >= cpu0[i];
+      sum += cpu1[i] - cpu0[i];
+      busiest = std::max(busiest, cpu1[i] - cpu0[i]);
+    }
+    if (known) {
+      // Without it the probe's utilisation is unknown, nothing more. The busiest instance's CPU
+      // is what saturates first.
+      (void)WriteFileAtomic(rep + "/broker_cpu.json", json{{"cpu_seconds", sum}, {"busiest_instance_cpu_seconds", busiest},
+                                                          {"instances", instances_}}.dump() + "\n");
     }
   }
 
@@ -175,8 +179,8 @@ class Prober {
       // The broker's CPU over the run's own clock (warm-up included) in broker seconds.
       const json c = json::parse(*cpu, nullptr, false);
       const double wall = s["window"].value("to_s", 0.0) / std::max(1e-9, s["window"].value("speed", 1.0));
-      // K instances: their mean utilisation.
-      if (!c.is_discarded() && wall > 0) util = c.value("cpu_seconds", 0.0) / wall / std::max(1, c.value("instances", 1));
+      // K instances: the busiest one's utilisation (the one that saturates first).
+      if (!c.is_discarded() && wall > 0) util = c.value("busiest_instance_cpu_seconds", c.value("cpu_seconds", 0.0)) / wall;
     }
     auto csv = ReadFile(rep + "/timeseries.csv");
     p = results::ReadProbeRun(s, csv ? *csv : std::string(), util);

@@ -173,7 +173,7 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                            "of one broker\n", o.file.c_str());
       return kExitUsage;
     }
-    if (!s.broker.urls.empty() && static_cast<size_t>(o.instances) != s.broker.urls.size()) {
+    if (o.model.empty() && !s.broker.urls.empty() && static_cast<size_t>(o.instances) != s.broker.urls.size()) {
       std::fprintf(stderr, "citybed run: --instances %d, but %zu broker URLs are given\n", o.instances, s.broker.urls.size());
       return kExitUsage;
     }
@@ -315,6 +315,10 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
       std::fprintf(stderr, "citybed run: %zu %s broker instances, regions placed %s: %s\n", site_urls.size(),
                    embedded.empty() ? "external" : "embedded", std::string(models::PlacementName(s.broker.placement)).c_str(),
                    InstanceLoads(**world, s).c_str());
+      if (s.broker.tenancy == "single") {
+        std::fprintf(stderr, "citybed run: note: single tenancy on several instances — a query or subscription that does not "
+                             "narrow itself to its region sees only the regions of its instance (docs/capacity.md)\n");
+      }
     } else if (site_urls.size() > 1) {
       const models::Federation& fed = *(*world)->federation();
       std::fprintf(stderr, "citybed run: federation of %zu brokers, %zu embedded and %zu external (%s topology, %zu registrations%s)\n",

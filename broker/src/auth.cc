@@ -144,7 +144,7 @@ std::optional<Problem> Authorizer::Check(const Request& req, bool write, std::st
     if (key->metrics) return std::nullopt;
     return MakeProblem(ErrorType::kForbidden, "key " + key->name + " may not read /metrics");
   }
-  const std::string tenant(req.Tenant());
+  const std::string tenant = req.Tenant();
   bool tenant_ok = false;
   for (const std::string& t : key->tenants) tenant_ok = tenant_ok || t == "*" || t == tenant;
   if (!tenant_ok) {

@@ -112,10 +112,11 @@ Response Broker::Dispatch(Request& req, int* route) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (path != "/health" && path != "/version" && path != "/metrics") {
       // Names no handler would accept share one allowance: they cannot grow the table by their length.
-      const std::string_view tenant_key = ValidTenantName(req.Tenant()) ? req.Tenant() : std::string_view("\x01invalid");
+      const std::string named = req.Tenant();
+      const std::string_view tenant_key = ValidTenantName(named) ? std::string_view(named) : std::string_view("\x01invalid");
       if (auto wait = rate_limiter_->Admit(tenant_key)) {
         if (route) *route = -1;
-        const std::string tenant(req.Tenant());
+        const std::string& tenant = named;
         const std::string detail = "tenant \"" + tenant + "\" is over its rate limit; retry after the time Retry-After gives";
         Response r = v2 ? OrionErrorResponse(429, detail) : ProblemResponse(MakeProblem(ErrorType::kTooManyRequests, detail));
         r.SetHeader("Retry-After", std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(*wait)))));

@@ -53,9 +53,10 @@ bool ValidTenantName(std::string_view t) {
   return true;
 }
 
-std::string_view Request::Tenant() const {
-  const bool v2 = target == "/v2" || target.starts_with("/v2/") || target.starts_with("/v2?");
-  return HeaderOr(v2 ? "Fiware-Service" : "NGSILD-Tenant", "");
+std::string Request::Tenant() const {
+  const bool v2 = target == "/v2" || target.starts_with("/v2/");
+  if (!v2) return std::string(HeaderOr("NGSILD-Tenant", ""));
+  return AsciiLower(Trim(HeaderOr("Fiware-Service", "")));
 }
 
 const std::string* Request::FindParam(std::string_view name) const {

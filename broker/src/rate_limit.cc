@@ -11,7 +11,7 @@ namespace {
 std::optional<double> ParsePositive(std::string_view s) {
   double v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v <= 0 || v > 1e9) return std::nullopt;
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v <= 0 || v > 1e6) return std::nullopt;
   return v;
 }
 }  // namespace
@@ -19,21 +19,28 @@ std::optional<double> ParsePositive(std::string_view s) {
 Expected<RateLimit> RateLimit::Parse(std::string_view text) {
   const size_t slash = text.find('/');
   const auto rate = ParsePositive(text.substr(0, slash));
-  if (!rate) return Unexpected(Error::InvalidArgument("\"" + std::string(text) + "\": the rate must be a number of requests per second above 0"));
+  if (!rate || *rate < 1e-3) {
+    return Unexpected(Error::InvalidArgument("\"" + std::string(text) +
+                                             "\": the rate must be a number of requests per second from 0.001 to 1000000"));
+  }
   RateLimit l;
   l.rate = *rate;
   l.burst = std::max(1.0, l.rate);
   if (slash != std::string_view::npos) {
     const auto burst = ParsePositive(text.substr(slash + 1));
     if (!burst || *burst < 1) {
-      return Unexpected(Error::InvalidArgument("\"" + std::string(text) + "\": the burst must be a number of requests, at least 1"));
+      return Unexpected(Error::InvalidArgument("\"" + std::string(text) + "\": the burst must be a number of requests from 1 to 1000000"));
     }
     l.burst = *burst;
   }
   return l;
 }
 
-TenantRateLimiter::TenantRateLimiter(RateLimitOptions options) : options_(std::move(options)) {}
+TenantRateLimiter::TenantRateLimiter(RateLimitOptions options) : options_(std::move(options)) {
+  // Tenants with their own limit are always tracked: no flood of invented names can push them
+  // into the overflow allowance.
+  for (const auto& [tenant, limit] : options_.tenants) configured_.emplace(tenant, std::make_unique<Configured>());
+}
 
 const RateLimit& TenantRateLimiter::LimitOf(std::string_view tenant) const {
   if (!options_.tenants.empty()) {
@@ -67,15 +74,25 @@ std::optional<double> TenantRateLimiter::Admit(std::string_view tenant, Clock::t
     tat = base + interval;
     return std::nullopt;
   };
+  if (!configured_.empty()) {
+    if (auto c = configured_.find(tenant); c != configured_.end()) {
+      std::lock_guard lock(c->second->mu);
+      return decide(c->second->tat);
+    }
+  }
   Shard& shard = shards_[std::hash<std::string_view>{}(tenant) % kShards];
   {
     std::lock_guard lock(shard.mu);
     auto it = shard.tat.find(std::string(tenant));
     if (it != shard.tat.end()) return decide(it->second);
     // A new tenant: room in this shard's share of the table, after dropping the tenants whose
-    // time has passed (they are as good as new).
+    // time has passed (they are as good as new) — at most one sweep per shard every 100 ms, so
+    // that a stream of new names cannot make every request walk a full shard.
     const size_t share = std::max<size_t>(1, options_.max_tenants / kShards);
-    if (shard.tat.size() >= share) std::erase_if(shard.tat, [&](const auto& kv) { return kv.second <= now; });
+    if (shard.tat.size() >= share && now - shard.swept >= std::chrono::milliseconds(100)) {
+      shard.swept = now;
+      std::erase_if(shard.tat, [&](const auto& kv) { return kv.second <= now; });
+    }
     if (shard.tat.size() < share) {
       auto [added, ok] = shard.tat.emplace(std::string(tenant), Clock::time_point{});
       return decide(added->second);

@@ -156,9 +156,10 @@ void ModelBrokerPort::Complete(uint32_t slot, uint64_t generation, uint32_t inst
   if (req != nullptr && ok) {
     if (p.cls == OpClass::kSubscription && req->op == OpKind::kSubscribe && req->spec != nullptr) {
       const RegionRuntime& about = world_.regions()[static_cast<size_t>(req->about)];
-      subscriptions_[about.tenant + '\n' + req->spec->entity_type].push_back(req->region);
+      // Kept by the instance that holds it: a write notifies the subscriptions of its own instance.
+      subscriptions_[std::to_string(instance) + '\n' + about.tenant + '\n' + req->spec->entity_type].push_back(req->region);
     } else if ((p.cls == OpClass::kUpsert || p.cls == OpClass::kBatchUpsert) && req->group >= 0 && notify_) {
-      Notify(req->about, *req, p.submitted);
+      Notify(static_cast<int>(instance), *req, p.submitted);
     }
   }
   // The answer reaches citybed after the fixed delay: complete then, unless cancelled meanwhile.
@@ -177,7 +178,7 @@ void ModelBrokerPort::Complete(uint32_t slot, uint64_t generation, uint32_t inst
 void ModelBrokerPort::Notify(int instance, const WorkloadRequest& write, sim::Time reached) {
   const SourceGroup& g = world_.sources()[static_cast<size_t>(write.group)];
   const RegionRuntime& region = world_.regions()[static_cast<size_t>(g.region)];
-  auto it = subscriptions_.find(region.tenant + '\n' + std::string(g.model->entity_type()));
+  auto it = subscriptions_.find(std::to_string(instance) + '\n' + region.tenant + '\n' + std::string(g.model->entity_type()));
   if (it == subscriptions_.end()) return;
   const sim::Time observed =
       sim::Time::FromNs((write.observed_us - world_.scenario().start_unix_us) * 1000);

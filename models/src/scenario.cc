@@ -13,6 +13,7 @@
 #include "citybed/common/file.h"
 #include "citybed/common/strings.h"
 #include "citybed/common/units.h"
+#include "citybed/common/url.h"
 #include "citybed/models/generators.h"
 #include "citybed/models/protocol.h"
 #include "citybed/models/sources.h"
@@ -728,7 +729,7 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
         } else {
           for (size_t i = 0; i < urls->size(); ++i) {
             const json& u = (*urls)[i];
-            if (!u.is_string() || !StartsWith(u.get<std::string>(), "http://")) {
+            if (!u.is_string() || !StartsWith(u.get<std::string>(), "http://") || !ParseHttpUrl(u.get<std::string>())) {
               r.Error("/broker/urls/" + std::to_string(i), "must be an http:// URL");
               continue;
             }
@@ -807,6 +808,9 @@ Expected<Scenario, std::vector<ScenarioError>> ParseScenario(const std::string& 
   ReadFederation(r, doc, s);
   if (s.federation && s.broker.instances > 1) {
     r.Error("/broker/instances", "a federation has a broker per region or block; instances spread the regions of one broker");
+  }
+  if (s.federation && !s.broker.urls.empty()) {
+    r.Error("/broker/urls", "a federation has a broker per region or block (federation.external names the ones citybed does not start)");
   }
 
   // Sources.

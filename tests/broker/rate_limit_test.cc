@@ -62,7 +62,7 @@ TEST_CASE("Rate limits: a tenant's own limit, and RATE/BURST parsing", "[broker]
   REQUIRE(l);
   CHECK(l->burst == 1);  // at least one request
   CHECK(RateLimit::Parse("20")->burst == 20);
-  for (const char* bad : {"", "0", "-3", "x", "10/0.5", "10/", "1e400", "nan", "5/abc"}) {
+  for (const char* bad : {"", "0", "-3", "x", "10/0.5", "10/", "1e400", "nan", "5/abc", "1e-12", "0.01/1e9", "2e6"}) {
     INFO(bad);
     CHECK_FALSE(RateLimit::Parse(bad));
   }
@@ -71,6 +71,7 @@ TEST_CASE("Rate limits: a tenant's own limit, and RATE/BURST parsing", "[broker]
 TEST_CASE("Rate limits: inventing tenant names cannot grow the table past its bound", "[broker][rate]") {
   RateLimitOptions o = Limits(1, 1);
   o.max_tenants = 64;
+  o.tenants["vip"] = {1, 1};
   TenantRateLimiter limiter(o);
   const Clock::time_point t0 = Clock::now();
   // 10,000 names at one instant: the table stays within its bound; the names beyond it share
@@ -80,6 +81,9 @@ TEST_CASE("Rate limits: inventing tenant names cannot grow the table past its bo
   CHECK(limiter.tracked() <= 64);
   CHECK(admitted <= 64 + 1);
   CHECK(admitted >= 16);  // every shard took at least one
+  // A tenant with its own limit keeps its own allowance whatever the flood did.
+  CHECK_FALSE(limiter.Admit("vip", t0));
+  CHECK(limiter.Admit("vip", t0));
   // A second later the old names are as good as new and make room.
   CHECK_FALSE(limiter.Admit("late", t0 + milliseconds(1001)));
   CHECK(limiter.tracked() <= 64);

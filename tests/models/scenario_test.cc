@@ -321,6 +321,14 @@ TEST_CASE("Broker instances: embedded or a list of URLs, a placement, never with
     "broker": {"instances": 2}, "federation": {"topology": "star"}})");
   INFO(Dump(e));
   CHECK(Has(e, "/broker/instances", "federation"));
+  e = Errors(R"({"name": "t", "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000},
+                                          {"id": "b", "lat": 34, "lon": 135, "population": 1000}],
+    "broker": {"urls": ["http://10.0.0.1:1026"]}, "federation": {"topology": "star"}})");
+  INFO(Dump(e));
+  CHECK(Has(e, "/broker/urls", "federation"));
+  e = Errors(R"({"name": "t", "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
+    "broker": {"urls": ["http://a b:1026", "http://c:1026"]}})");
+  CHECK(Has(e, "/broker/urls/0", "must be an http:// URL"));
   e = Errors(R"({"name": "t", "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}], "broker": {"instances": 0}})");
   CHECK(Has(e, "/broker/instances", "between 1 and 256"));
 }

@@ -36,8 +36,9 @@ struct Request {
 
   const std::string* FindHeader(std::string_view name) const;
   std::string_view HeaderOr(std::string_view name, std::string_view fallback = {}) const;
-  // The tenant it names: NGSILD-Tenant, or Fiware-Service on /v2 paths ("": the default tenant).
-  std::string_view Tenant() const;
+  // The tenant it names, as the handlers read it: NGSILD-Tenant, or on /v2 paths Fiware-Service
+  // trimmed and in lower case, as Orion reads it ("": the default tenant).
+  std::string Tenant() const;
   const std::string* FindParam(std::string_view name) const;
   void SetHeader(std::string name, std::string value);
 };

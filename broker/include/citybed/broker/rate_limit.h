@@ -11,13 +11,15 @@
 //
 // Memory is bounded: at most `max_tenants` tenants are tracked (a tenant whose TAT has passed is
 // as good as new and is dropped first); beyond them, tenants share one overflow limit, so that
-// inventing tenant names cannot grow the table. Thread-safe (sharded locks).
+// inventing tenant names cannot grow the table. Tenants with their own limit are always tracked.
+// Rates from 0.001 to 10^6 per second, bursts from 1 to 10^6. Thread-safe (sharded locks).
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -57,11 +59,19 @@ class TenantRateLimiter {
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<std::string, Clock::time_point> tat;
+    Clock::time_point swept{};
+  };
+  struct Configured {
+    std::mutex mu;
+    Clock::time_point tat{};
   };
   const RateLimit& LimitOf(std::string_view tenant) const;
   static constexpr size_t kShards = 16;
   RateLimitOptions options_;
   std::array<Shard, kShards> shards_;
+  // Tenants with their own limit, made at construction and never dropped (the map is read-only
+  // afterwards; each entry has its own lock).
+  std::map<std::string, std::unique_ptr<Configured>, std::less<>> configured_;
   std::mutex overflow_mu_;
   Clock::time_point overflow_tat_{};
   std::atomic<uint64_t> refused_{0};

@@ -119,7 +119,7 @@ class ModelBrokerPort final : public BrokerPort {
   int connections_;
   std::vector<Pool> pools_;
   // Subscriptions: tenant + '\n' + entity type → subscriber regions.
-  std::unordered_map<std::string, std::vector<int>> subscriptions_;
+  std::unordered_map<std::string, std::vector<int>> subscriptions_;  // "instance\ntenant\ntype" → subscriber regions
   std::function<void(const NotificationRecord&)> notify_;
   ModelPortStats stats_;
 };
