@@ -295,14 +295,14 @@ TEST_CASE("A deeply nested document is refused before anything recurses on it", 
 
 TEST_CASE("Broker instances: embedded or a list of URLs, a placement, never with a federation", "[models][instances]") {
   auto ok = ParseScenario(R"({"name": "t", "duration": "10s", "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
-    "broker": {"urls": ["http://10.0.0.1:1026", "http://10.0.0.2:1026"], "placement": "balanced"}})", "x.json");
+    "broker": {"urls": ["http://127.0.0.1:1026", "http://127.0.0.1:1027"], "placement": "balanced"}})", "x.json");
   REQUIRE(ok);
   CHECK(ok->broker.instances == 2);
   CHECK(ok->broker.urls.size() == 2);
   CHECK(ok->broker.placement == Placement::kBalanced);
 
   auto e = Errors(R"({"name": "t", "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
-    "broker": {"url": "http://10.0.0.1:1026", "urls": ["http://10.0.0.2:1026", "ftp://x", 3], "instances": 4,
+    "broker": {"url": "http://127.0.0.1:1026", "urls": ["http://127.0.0.1:1027", "ftp://x", 3], "instances": 4,
                "placement": "random"}})");
   INFO(Dump(e));
   CHECK(Has(e, "/broker/urls/1", "must be an http:// URL"));
@@ -312,7 +312,7 @@ TEST_CASE("Broker instances: embedded or a list of URLs, a placement, never with
   CHECK(Has(e, "/broker/placement", "round-robin"));
 
   e = Errors(R"({"name": "t", "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
-    "broker": {"url": "http://10.0.0.1:1026", "instances": 2}})");
+    "broker": {"url": "http://127.0.0.1:1026", "instances": 2}})");
   INFO(Dump(e));
   CHECK(Has(e, "/broker/instances", "embedded broker or a list of urls"));
 
@@ -323,7 +323,7 @@ TEST_CASE("Broker instances: embedded or a list of URLs, a placement, never with
   CHECK(Has(e, "/broker/instances", "federation"));
   e = Errors(R"({"name": "t", "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000},
                                           {"id": "b", "lat": 34, "lon": 135, "population": 1000}],
-    "broker": {"urls": ["http://10.0.0.1:1026"]}, "federation": {"topology": "star"}})");
+    "broker": {"urls": ["http://127.0.0.1:1026"]}, "federation": {"topology": "star"}})");
   INFO(Dump(e));
   CHECK(Has(e, "/broker/urls", "federation"));
   e = Errors(R"({"name": "t", "regions": [{"id": "a", "lat": 35, "lon": 139, "population": 1000}],
