@@ -24,6 +24,8 @@ struct BrokerCommandOptions {
   std::string idle_timeout = "60s";
   std::string log_level = "info";
   size_t notification_queue = 10000;
+  std::string notification_queue_bytes = "256MiB";
+  std::string tenant_notification_bytes = "64MiB";
   size_t max_limit = 1000;
   std::string via_name;               // "" : host:port
   std::string forward_timeout = "3s";
@@ -36,6 +38,9 @@ struct BrokerCommandOptions {
   std::string shed_lag = "0";         // "0": never shed
   std::string auth;                   // "" : no access keys needed
   std::vector<std::string> tenant_rate;  // "RATE[/BURST]" or "TENANT=RATE[/BURST]"
+  broker::QuotaOptions quotas;
+  std::string max_name_bytes = "1MiB";
+  size_t max_batch = 10000;
 };
 
 int RunBroker(const BrokerCommandOptions& o) {
@@ -46,7 +51,12 @@ int RunBroker(const BrokerCommandOptions& o) {
   auto forward_timeout = ParseDurationNs(o.forward_timeout);
   auto forward_cooldown = ParseDurationNs(o.forward_cooldown);
   auto shed_lag = ParseDurationNs(o.shed_lag);
+  auto name_bytes = ParseSize(o.max_name_bytes);
+  auto queue_bytes = ParseSize(o.notification_queue_bytes);
+  auto tenant_queue_bytes = ParseSize(o.tenant_notification_bytes);
   for (const Error* e : {level ? nullptr : &level.error(), body ? nullptr : &body.error(),
+                         name_bytes ? nullptr : &name_bytes.error(), queue_bytes ? nullptr : &queue_bytes.error(),
+                         tenant_queue_bytes ? nullptr : &tenant_queue_bytes.error(),
                          header_timeout ? nullptr : &header_timeout.error(), idle_timeout ? nullptr : &idle_timeout.error(),
                          forward_timeout ? nullptr : &forward_timeout.error(),
                          forward_cooldown ? nullptr : &forward_cooldown.error(), shed_lag ? nullptr : &shed_lag.error()}) {
@@ -64,7 +74,13 @@ int RunBroker(const BrokerCommandOptions& o) {
   options.server.header_timeout = std::chrono::milliseconds(*header_timeout / 1000000);
   options.server.idle_timeout = std::chrono::milliseconds(*idle_timeout / 1000000);
   options.notifier.queue_capacity = o.notification_queue;
+  options.notifier.queue_bytes = *queue_bytes;
+  options.notifier.tenant_queue_bytes = *tenant_queue_bytes;
   options.api.max_limit = o.max_limit;
+  options.api.max_batch = o.max_batch;
+  options.v2.max_batch = o.max_batch;
+  options.quotas = o.quotas;
+  options.quotas.max_name_bytes_per_tenant = *name_bytes;
   options.forwarding = !o.no_forwarding;
   options.server.service_metrics = !o.no_service_metrics;
   options.via_name = o.via_name;
@@ -147,7 +163,35 @@ void RegisterBroker(CLI::App& app, Action& action) {
   cmd->add_option("--idle-timeout", o->idle_timeout, "Time an idle keep-alive connection is kept")->capture_default_str();
   cmd->add_option("--notification-queue", o->notification_queue, "Notifications queued before dropping")
       ->capture_default_str();
+  cmd->add_option("--notification-queue-bytes", o->notification_queue_bytes,
+                  "Bytes of notifications queued before dropping (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--tenant-notification-bytes", o->tenant_notification_bytes,
+                  "Bytes of notifications one tenant may have queued (its endpoints slow or hanging) before its next "
+                  "ones are dropped, so the others' still go (0: no limit)")
+      ->capture_default_str();
   cmd->add_option("--max-limit", o->max_limit, "Largest page size (limit) a query may ask for")->capture_default_str();
+  cmd->add_option("--max-batch", o->max_batch, "Entities a batch operation may hold (NGSI-LD entityOperations, NGSI-v2 op/update; 400 beyond)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-attrs", o->quotas.max_attrs_per_entity,
+                  "Attribute instances one entity may hold (400 for a write that would leave more; 0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--max-tenants", o->quotas.max_tenants,
+                  "Tenants that may write: a new tenant's first write beyond them is refused with 403 (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--max-names", o->quotas.max_names_per_tenant,
+                  "New names (types, attribute names, datasetIds) one tenant's writes may add to the name table all "
+                  "tenants share (403 beyond; 0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--max-name-bytes", o->max_name_bytes, "The same allowance in bytes of those names (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--max-subscriptions", o->quotas.max_subscriptions_per_tenant,
+                  "Subscriptions one tenant may hold (NGSI-LD and NGSI-v2 together; 403 beyond; 0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--max-registrations", o->quotas.max_registrations_per_tenant,
+                  "Context source registrations one tenant may hold (403 beyond; 0: no limit)")
+      ->capture_default_str();
   cmd->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   cmd->add_option("--via-name", o->via_name,
                   "This broker's name in Via headers of forwarded requests (loop detection; default host:port)");

@@ -39,6 +39,15 @@ Broker::Broker(BrokerOptions options)
   });
   api_.Register(router_);
   v2_.Register(router_);
+  // A handler's failure on a /v2 path is answered in Orion's shape.
+  router_.SetErrorRenderer([](const Request& req, const Problem& p) {
+    if (req.target == "/v2" || req.target.rfind("/v2/", 0) == 0) return OrionErrorResponse(p.HttpStatus(), p.detail);
+    return ProblemResponse(p);
+  });
+  // Quotas: the store is loaded (a lower limit never loses what it holds); its tenants may go on writing.
+  store_->LimitAttributes(options_.quotas.max_attrs_per_entity);
+  for (const std::string& tenant : store_->Tenants()) quotas_.Admit(tenant, true);
+  SetDocumentLimits(true);
   router_.Add(Method::kGet, "/version", [this](Request&, const PathParams&) { return Version(); });
   router_.Add(Method::kGet, "/health", [](Request&, const PathParams&) {
     Response r;
@@ -124,6 +133,26 @@ Response Broker::Dispatch(Request& req, int* route) {
       }
     }
   }
+  // Tenant quotas (quotas.h): a write may come from a new tenant only while there is room for
+  // one, and the names it adds to the shared name table count against its tenant's allowance.
+  NameAllowance* allowance = nullptr;
+  if (IsWrite(req)) {
+    const std::string tenant = req.Tenant();
+    if (ValidTenantName(tenant)) {  // otherwise the handler refuses it
+      allowance = quotas_.Admit(tenant);
+      if (allowance == nullptr) {
+        if (store_->HasTenant(tenant) || subs_.HasTenant(tenant) || registrations_.HasTenant(tenant)) {
+          allowance = quotas_.Admit(tenant, true);
+        } else {
+          if (route) *route = -1;
+          const std::string detail = "the broker serves at most " + std::to_string(options_.quotas.max_tenants) +
+                                     " tenants (citybed broker --max-tenants); tenant \"" + tenant + "\" would be one more";
+          return v2 ? OrionErrorResponse(403, detail) : ProblemResponse(MakeProblem(ErrorType::kForbidden, detail));
+        }
+      }
+    }
+  }
+  Interner::Charge charge(allowance);
   if (durable_ != nullptr) {
     durable_->TakeTicket();  // nothing of an earlier request
     // While the durable store cannot commit, writes are refused before they change anything.
@@ -248,9 +277,18 @@ void Broker::StoredLdSubscription(JsonWriter& w, const SubscriptionManager& subs
   subs.Render(w, s, s.context ? *s.context : *contexts_.Core(), false);
 }
 
+void Broker::SetDocumentLimits(bool on) {
+  const QuotaOptions& q = options_.quotas;
+  subs_.SetMaxPerTenant(on ? q.max_subscriptions_per_tenant : 0);
+  csource_subs_.SetMaxPerTenant(on ? q.max_subscriptions_per_tenant : 0);
+  registrations_.SetMaxPerTenant(on ? q.max_registrations_per_tenant : 0);
+}
+
 void Broker::RestoreDocuments() {
   size_t restored = 0, failed = 0;
+  SetDocumentLimits(false);  // a lower limit never loses what is stored
   for (const StoredDocument& d : durable_->TakeDocuments()) {
+    quotas_.Admit(d.tenant, true);
     const boost::json::object* o = d.doc.if_object();
     const boost::json::value* doc = o ? o->if_contains("doc") : nullptr;
     auto number = [&](const char* key) {
@@ -283,6 +321,7 @@ void Broker::RestoreDocuments() {
                           << " not restored: " << ok.error().detail;
     }
   }
+  SetDocumentLimits(true);
   if (restored + failed > 0) {
     CITYBED_LOG(kInfo) << "durable store: " << restored << " subscriptions and registrations restored, " << failed
                        << " not";
@@ -484,12 +523,23 @@ std::string Broker::RenderMetrics() const {
     AppendMetric(out, "citybed_notifications_sent_total", "", static_cast<double>(n.sent));
     AppendMetricHeader(out, "citybed_notifications_failed_total", "counter", "Notifications given up after every attempt.");
     AppendMetric(out, "citybed_notifications_failed_total", "", static_cast<double>(n.failed));
-    AppendMetricHeader(out, "citybed_notifications_dropped_total", "counter", "Notifications dropped: queue full or shutdown.");
+    AppendMetricHeader(out, "citybed_notifications_dropped_total", "counter",
+                       "Notifications dropped: queue full (jobs or bytes), the tenant's share of it full, or shutdown.");
     AppendMetric(out, "citybed_notifications_dropped_total", "", static_cast<double>(n.dropped));
+    AppendMetricHeader(out, "citybed_notifications_dropped_tenant_share_total", "counter",
+                       "Of the dropped notifications: their tenant's share of the queue was full (its endpoints slow).");
+    AppendMetric(out, "citybed_notifications_dropped_tenant_share_total", "", static_cast<double>(n.dropped_tenant_share));
+    AppendMetricHeader(out, "citybed_notification_queue_bytes", "gauge", "Bytes of notifications queued or in flight.");
+    AppendMetric(out, "citybed_notification_queue_bytes", "", static_cast<double>(n.queued_bytes));
     AppendMetricHeader(out, "citybed_notifications_retried_total", "counter", "Notification attempts retried.");
     AppendMetric(out, "citybed_notifications_retried_total", "", static_cast<double>(n.retried));
     AppendMetricHeader(out, "citybed_notification_queue_depth", "gauge", "Notifications queued or in flight.");
     AppendMetric(out, "citybed_notification_queue_depth", "", static_cast<double>(n.queued));
+    AppendMetricHeader(out, "citybed_names", "gauge", "Names in the name table all tenants share.");
+    AppendMetric(out, "citybed_names", "", static_cast<double>(names_.size()));
+    AppendMetricHeader(out, "citybed_writing_tenants", "gauge",
+                       "Tenants that have written since start or hold data (at most --max-tenants new ones).");
+    AppendMetric(out, "citybed_writing_tenants", "", static_cast<double>(quotas_.tenants()));
     const SubscriptionCounters s = subs_.Counters();
     AppendMetricHeader(out, "citybed_subscriptions", "gauge", "Subscriptions stored.");
     AppendMetric(out, "citybed_subscriptions", "", static_cast<double>(subs_.Count()));

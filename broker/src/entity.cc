@@ -351,8 +351,25 @@ bool ContainsNgsiLdNull(const Entity& e) {
   return false;
 }
 
+namespace {
+Expected<Entity, Problem> ParseEntityBody(const json::object& body, const Codec& codec, int64_t now, bool require_id,
+                                          bool require_type);
+}  // namespace
+
+// A name the tenant may not add (the name table's quota, interner.h) refuses this entity only:
+// in a batch, the others go on.
 Expected<Entity, Problem> ParseEntity(const json::object& body, const Codec& codec, int64_t now, bool require_id,
                                       bool require_type) {
+  try {
+    return ParseEntityBody(body, codec, now, require_id, require_type);
+  } catch (const ProblemError& e) {
+    return Unexpected(e.problem());
+  }
+}
+
+namespace {
+Expected<Entity, Problem> ParseEntityBody(const json::object& body, const Codec& codec, int64_t now, bool require_id,
+                                          bool require_type) {
   Entity e;
   e.created_at = now;
   e.modified_at = now;
@@ -404,5 +421,6 @@ Expected<Entity, Problem> ParseEntity(const json::object& body, const Codec& cod
   }
   return e;
 }
+}  // namespace
 
 }  // namespace citybed::broker

@@ -234,7 +234,26 @@ double HaversineMetres(const GeoPoint& a, const GeoPoint& b) {
   return 2 * kEarthRadius * std::asin(std::min(1.0, std::sqrt(h)));
 }
 
+namespace {
+// Positions in a coordinates array (a position is an array whose first member is a number),
+// counting no further than `limit`; GeoJSON nests at most four levels (MultiPolygon).
+size_t CountPositions(const json::value& c, size_t limit, int depth = 0) {
+  if (!c.is_array() || depth > 4) return 0;
+  const json::array& a = c.get_array();
+  if (!a.empty() && a[0].is_number()) return 1;
+  size_t n = 0;
+  for (const json::value& part : a) {
+    n += CountPositions(part, limit - std::min(n, limit), depth + 1);
+    if (n > limit) break;
+  }
+  return n;
+}
+}  // namespace
+
 Expected<Geometry, std::string> ParseGeometry(std::string_view type, const json::value& c) {
+  if (const size_t n = CountPositions(c, kMaxGeoPositions); n > kMaxGeoPositions) {
+    return Unexpected("a geometry may have at most " + std::to_string(kMaxGeoPositions) + " positions");
+  }
   if (type == "Point") return Wrap(Position(c));
   if (type == "LineString") return Wrap(Positions<GeoLine>(c, 2, "LineString"));
   if (type == "MultiPoint") return Wrap(Positions<GeoMultiPoint>(c, 1, "MultiPoint"));

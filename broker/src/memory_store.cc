@@ -9,9 +9,11 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <set>
 #include <shared_mutex>
+#include <string>
 #include <unordered_map>
 
 #include "citybed/broker/store.h"
@@ -90,7 +92,9 @@ bool SameGeo(const Entity& a, const Entity& b) {
 
 class MemoryStore final : public Store {
  public:
-  MemoryStore(Interner& names, int shards) : names_(names), shard_count_(std::max(1, shards)) {}
+  explicit MemoryStore(int shards) : shard_count_(std::max(1, shards)) {}
+
+  void LimitAttributes(size_t max) override { max_attrs_.store(max, std::memory_order_relaxed); }
 
   Expected<Change, Problem> Mutate(std::string_view tenant_name, const std::string& id,
                                    const Mutator& fn) override {
@@ -99,6 +103,7 @@ class MemoryStore final : public Store {
     if (tenant == nullptr) {  // no tenant yet: only a creation can happen
       auto next = fn(nullptr);
       if (!next) return Unexpected(std::move(next).error());
+      if (auto over = OverLimit(nullptr, *next)) return Unexpected(std::move(*over));
       if (*next == nullptr) return change;
       tenant = GetOrCreateTenant(tenant_name);
     }
@@ -108,6 +113,7 @@ class MemoryStore final : public Store {
     EntityPtr current = it == shard.entities.end() ? nullptr : it->second;
     auto next = fn(current);
     if (!next) return Unexpected(std::move(next).error());
+    if (auto over = OverLimit(current, *next)) return Unexpected(std::move(*over));
     change.before = current;
     change.after = *next;
     if (current == *next) return change;
@@ -290,6 +296,16 @@ class MemoryStore final : public Store {
   }
 
  private:
+  // A write that would leave the entity with more attribute instances than allowed, growing it.
+  std::optional<Problem> OverLimit(const EntityPtr& current, const EntityPtr& next) const {
+    const size_t max = max_attrs_.load(std::memory_order_relaxed);
+    if (max == 0 || next == nullptr || next->attrs.size() <= max) return std::nullopt;
+    if (current != nullptr && next->attrs.size() <= current->attrs.size()) return std::nullopt;
+    return BadRequestData("an entity may hold at most " + std::to_string(max) +
+                          " attribute instances (citybed broker --max-attrs); this write would leave " + next->id + " with " +
+                          std::to_string(next->attrs.size()));
+  }
+
   size_t ShardOf(std::string_view id) const { return std::hash<std::string_view>{}(id) % shard_count_; }
 
   const Tenant* FindTenant(std::string_view name) const {
@@ -339,8 +355,8 @@ class MemoryStore final : public Store {
     }
   }
 
-  Interner& names_;
   const size_t shard_count_;
+  std::atomic<size_t> max_attrs_{0};  // 0: no limit
   mutable std::shared_mutex tenants_mu_;
   std::unordered_map<std::string, std::unique_ptr<Tenant>, StringHash, std::equal_to<>> tenants_;
 };
@@ -348,7 +364,8 @@ class MemoryStore final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> MakeMemoryStore(Interner& names, int shards) {
-  return std::make_unique<MemoryStore>(names, shards);
+  (void)names;  // names are interned by the codecs; the store compares ids only
+  return std::make_unique<MemoryStore>(shards);
 }
 
 }  // namespace citybed::broker

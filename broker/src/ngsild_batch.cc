@@ -73,7 +73,7 @@ static Response RunBatch(NgsiLdApi::Impl& api, Request& req, BatchKind kind) {
   if (items.empty()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a batch needs at least one entity"));
   if (items.size() > api.options_.max_batch) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData,
-                                       "a batch may hold at most " + std::to_string(api.options_.max_batch) + " entities"));
+                                       "a batch may hold at most " + std::to_string(api.options_.max_batch) + " entities (citybed broker --max-batch)"));
   }
   if (kind != BatchKind::kCreate && kind != BatchKind::kUpsertReplace && kind != BatchKind::kUpsertUpdate &&
       !api.TenantExists(call->tenant)) {
@@ -232,7 +232,7 @@ Response NgsiLdApi::Impl::BatchMerge(Request& req, const PathParams&) {
   if (items.empty()) return ProblemResponse(MakeProblem(ErrorType::kBadRequestData, "a batch needs at least one entity"));
   if (items.size() > options_.max_batch) {
     return ProblemResponse(MakeProblem(ErrorType::kBadRequestData,
-                                       "a batch may hold at most " + std::to_string(options_.max_batch) + " entities"));
+                                       "a batch may hold at most " + std::to_string(options_.max_batch) + " entities (citybed broker --max-batch)"));
   }
   if (!TenantExists(call->tenant)) return ProblemResponse(TenantMissing(call->tenant));
   BatchResult result;

@@ -52,6 +52,10 @@ Response NgsiV2Api::Impl::UpdateOp(Request& req, const PathParams&) {
   const json::value* ents = o.if_contains("entities");
   if (ents == nullptr) return OrionResponse(V2BadRequest("entities is missing"));
   if (!ents->is_array()) return OrionResponse(V2BadRequest("entities must be an array"));
+  if (ents->get_array().size() > options_.max_batch) {
+    return OrionResponse(V2BadRequest("a batch update may hold at most " + std::to_string(options_.max_batch) +
+                                      " entities (citybed broker --max-batch)"));
+  }
   for (const auto& kv : o) {
     if (kv.key() != "actionType" && kv.key() != "entities") {
       return OrionResponse(V2BadRequest("unrecognized member of a batch update: " + std::string(kv.key())));

@@ -147,6 +147,7 @@ void SubscriptionManager::ConsiderV2(const Subscription& s, const std::string& t
     }
   }
   job.body = std::move(body);
+  job.tenant = tenant;
   job.headers.push_back({"Content-Type", "application/json"});
   job.headers.push_back({"Accept", "application/json"});
   if (!tenant.empty()) job.headers.push_back({"Fiware-Service", tenant});

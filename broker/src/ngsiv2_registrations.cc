@@ -160,6 +160,7 @@ OrionError FromProblem(const Problem& p) {
   switch (p.HttpStatus()) {
     case 404: return OrionError{404, "NotFound", "The requested registration has not been found. Check id"};
     case 409: return OrionError{422, "Unprocessable", "Already Exists"};
+    case 403: return OrionError{403, "Forbidden", p.detail};
     default: return V2BadRequest(p.detail);
   }
 }

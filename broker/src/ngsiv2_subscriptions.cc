@@ -486,7 +486,7 @@ Response NgsiV2Api::Impl::CreateSubscription(Request& req, const PathParams&) {
   if (!built) return OrionResponse(built.error());
   auto s = std::move(*built);
   s->created_at = s->modified_at = UnixMicrosNow();
-  if (auto added = subs_.Add(call->tenant, s); !added) return OrionResponse(V2BadRequest(added.error().detail));
+  if (auto added = subs_.Add(call->tenant, s); !added) return OrionErrorResponse(added.error().HttpStatus(), added.error().detail);
   Response r;
   r.status = 201;
   r.SetHeader("Location", "/v2/subscriptions/" + s->id);

@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -52,6 +53,9 @@ class Notifier::Impl {
       dropped_.fetch_add(1);
       return false;
     }
+    job.bytes = job.uri.size() + job.body.size();
+    for (const Header& h : job.headers) job.bytes += h.name.size() + h.value.size();
+    if (!TakeShare(job)) return false;
     queued_.fetch_add(1);
     job.queued = std::chrono::steady_clock::now();
     auto shared = std::make_shared<NotificationJob>(std::move(job));
@@ -75,6 +79,11 @@ class Notifier::Impl {
     c.dropped = dropped_.load();
     c.retried = retried_.load();
     c.queued = queued_.load();
+    c.dropped_tenant_share = dropped_share_.load();
+    {
+      std::lock_guard lock(share_mu_);
+      c.queued_bytes = queued_bytes_;
+    }
     return c;
   }
 
@@ -104,10 +113,43 @@ class Notifier::Impl {
     thread_.join();
     const size_t left = queued_.exchange(0);
     dropped_.fetch_add(left);
+    std::lock_guard lock(share_mu_);
+    queued_bytes_ = 0;
+    tenant_bytes_.clear();
   }
 
-  // A job ended (delivered or given up): wakes whoever waits on the counters.
-  void Finish() {
+  // Room for the job in the queue's bytes and in its tenant's share; false: dropped (counted).
+  bool TakeShare(const NotificationJob& job) {
+    std::lock_guard lock(share_mu_);
+    if (options_.queue_bytes != 0 && queued_bytes_ + job.bytes > options_.queue_bytes) {
+      dropped_.fetch_add(1);
+      return false;
+    }
+    if (options_.tenant_queue_bytes != 0) {
+      auto it = tenant_bytes_.find(job.tenant);
+      const size_t held = it == tenant_bytes_.end() ? 0 : it->second;
+      if (held + job.bytes > options_.tenant_queue_bytes) {
+        dropped_.fetch_add(1);
+        dropped_share_.fetch_add(1);
+        return false;
+      }
+      if (it == tenant_bytes_.end()) tenant_bytes_.emplace(job.tenant, job.bytes);
+      else it->second += job.bytes;
+    }
+    queued_bytes_ += job.bytes;
+    return true;
+  }
+
+  // A job ended (delivered or given up): gives back its share and wakes whoever waits on the counters.
+  void Finish(const NotificationJob& job) {
+    {
+      std::lock_guard lock(share_mu_);
+      queued_bytes_ -= std::min(queued_bytes_, job.bytes);
+      if (auto it = tenant_bytes_.find(job.tenant); it != tenant_bytes_.end()) {
+        it->second -= std::min(it->second, job.bytes);
+        if (it->second == 0) tenant_bytes_.erase(it);
+      }
+    }
     queued_.fetch_sub(1);
     std::lock_guard lock(mu_);
     cv_.notify_all();
@@ -226,7 +268,7 @@ class Notifier::Impl {
     job->status->failing.store(false);
     sent_.fetch_add(1);
     Release(key, conn, keep);
-    Finish();
+    Finish(*job);
   }
 
   void Fail(const JobPtr& job, const ConnPtr& conn, const std::string* key, const std::string& why, bool retryable,
@@ -245,7 +287,7 @@ class Notifier::Impl {
     job->status->last_failure.store(UnixMicrosNow());
     job->status->failing.store(true);
     failed_.fetch_add(1);
-    Finish();
+    Finish(*job);
   }
 
   void Release(const std::string& key, const ConnPtr& conn, bool keep) {
@@ -308,7 +350,10 @@ class Notifier::Impl {
   std::unordered_map<std::string, Endpoint> endpoints_;  // io thread only
   std::atomic<bool> accepting_{false};
   std::atomic<size_t> queued_{0};
-  std::atomic<uint64_t> sent_{0}, failed_{0}, dropped_{0}, retried_{0};
+  std::atomic<uint64_t> sent_{0}, failed_{0}, dropped_{0}, retried_{0}, dropped_share_{0};
+  mutable std::mutex share_mu_;  // the queue's bytes, in all and per tenant
+  size_t queued_bytes_ = 0;
+  std::unordered_map<std::string, size_t> tenant_bytes_;
   std::mutex mu_;
   std::condition_variable cv_;
 };

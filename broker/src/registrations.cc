@@ -315,6 +315,10 @@ Expected<std::string, Problem> RegistrationManager::Create(const std::string& te
   if (t.count((*r)->id)) {
     return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "registration " + (*r)->id + " already exists"));
   }
+  if (const size_t max = max_per_tenant_.load(std::memory_order_relaxed); max != 0 && t.size() >= max) {
+    return Unexpected(MakeProblem(ErrorType::kForbidden, "the tenant holds " + std::to_string(t.size()) +
+                                                             " registrations, as many as it may (citybed broker --max-registrations)"));
+  }
   const std::string id = (*r)->id;
   RegistrationPtr created = std::move(*r);
   t.emplace(id, created);

@@ -93,9 +93,12 @@ Response Router::Handle(Request& req, int* route) const {
     if (route) *route = r.pattern_id;
     try {
       return r.handler(req, params);
+    } catch (const ProblemError& e) {
+      return error_renderer_ ? error_renderer_(req, e.problem()) : ProblemResponse(e.problem());
     } catch (const std::exception& e) {
       CITYBED_LOG(kError) << ToString(req.method) << " " << req.target << ": " << e.what();
-      return ProblemResponse(MakeProblem(ErrorType::kInternalError, std::string("internal error: ") + e.what()));
+      const Problem internal = MakeProblem(ErrorType::kInternalError, std::string("internal error: ") + e.what());
+      return error_renderer_ ? error_renderer_(req, internal) : ProblemResponse(internal);
     }
   }
   if (!allow.empty()) {

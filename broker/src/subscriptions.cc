@@ -281,6 +281,7 @@ Expected<std::string, Problem> SubscriptionManager::Create(const std::string& te
   if (t.by_id.count(s->id)) {
     return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "subscription " + s->id + " already exists"));
   }
+  if (auto full = Full(t)) return Unexpected(std::move(*full));
   t.by_id[s->id] = s;
   Reindex(t);
   lock.unlock();
@@ -325,6 +326,13 @@ Expected<void, Problem> SubscriptionManager::Update(const std::string& tenant, c
   return {};
 }
 
+std::optional<Problem> SubscriptionManager::Full(const TenantSubs& t) const {
+  const size_t max = max_per_tenant_.load(std::memory_order_relaxed);
+  if (max == 0 || t.by_id.size() < max) return std::nullopt;
+  return MakeProblem(ErrorType::kForbidden, "the tenant holds " + std::to_string(t.by_id.size()) +
+                                                " subscriptions, as many as it may (citybed broker --max-subscriptions)");
+}
+
 Expected<void, Problem> SubscriptionManager::Add(const std::string& tenant, std::shared_ptr<Subscription> s) {
   s->tenant = tenant;
   std::unique_lock lock(mu_);
@@ -332,6 +340,7 @@ Expected<void, Problem> SubscriptionManager::Add(const std::string& tenant, std:
   if (t.by_id.count(s->id)) {
     return Unexpected(MakeProblem(ErrorType::kAlreadyExists, "subscription " + s->id + " already exists"));
   }
+  if (auto full = Full(t)) return Unexpected(std::move(*full));
   const std::string id = s->id;
   t.by_id[id] = std::move(s);
   Reindex(t);

@@ -203,6 +203,7 @@ void SubscriptionManager::Deliver(const Subscription& s, const std::string& tena
   job.status = s.status;
   job.uri = s.endpoint;
   job.body = std::move(body);
+  job.tenant = tenant;
   if (s.accept == "application/ld+json") {
     job.headers.push_back({"Content-Type", "application/ld+json"});
   } else {

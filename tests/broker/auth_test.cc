@@ -28,7 +28,6 @@ BrokerOptions WithKeys() {
   return o;
 }
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
 Headers Key(const std::string& key, const std::string& tenant = "") {
   Headers h{{"Authorization", "Bearer " + key}};
   if (!tenant.empty()) h.push_back({"NGSILD-Tenant", tenant});

@@ -20,14 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-const Headers kA = {{"NGSILD-Tenant", "citya"}};
-const Headers kB = {{"NGSILD-Tenant", "cityb"}};
-const Headers kDefault = {};
-const Headers kV2A = {{"Fiware-Service", "citya"}};
-const Headers kV2B = {{"Fiware-Service", "cityb"}};
-
 const char* kSecret =
     R"({"id":"urn:ngsi-ld:Vault:1","type":"Vault","secret":{"type":"Property","value":42},)"
     R"("location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[139.7,35.6]}}})";

@@ -10,6 +10,15 @@
 
 namespace citybed::broker::testing {
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Two tenants as each API names them, and the default tenant.
+inline const Headers kA = {{"NGSILD-Tenant", "citya"}};
+inline const Headers kB = {{"NGSILD-Tenant", "cityb"}};
+inline const Headers kDefault = {};
+inline const Headers kV2A = {{"Fiware-Service", "citya"}};
+inline const Headers kV2B = {{"Fiware-Service", "cityb"}};
+
 inline Request Make(Method m, std::string target, std::string body = "",
                     std::string content_type = "application/json") {
   Request r;

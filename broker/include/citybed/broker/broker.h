@@ -30,6 +30,7 @@
 #include "citybed/broker/ngsild_api.h"
 #include "citybed/broker/ngsiv2_api.h"
 #include "citybed/broker/auth.h"
+#include "citybed/broker/quotas.h"
 #include "citybed/broker/rate_limit.h"
 #include "citybed/broker/notifier.h"
 #include "citybed/broker/registrations.h"
@@ -64,6 +65,8 @@ struct BrokerOptions {
   std::shared_ptr<const Authorizer> auth;
   // Per-tenant rate limits (rate_limit.h): 429 beyond them; inactive by default.
   RateLimitOptions rate_limits;
+  // What one tenant may put into what all tenants share (quotas.h): 403 beyond it.
+  QuotaOptions quotas;
 };
 
 class Broker {
@@ -84,6 +87,7 @@ class Broker {
   Store& store() { return *store_; }
   DurableStore* durable_store() { return durable_; }  // null: in memory only
   Interner& names() { return names_; }
+  const TenantQuotas& quotas() const { return quotas_; }
   Metrics& metrics() { return *metrics_; }
   Notifier& notifier() { return notifier_; }
   Forwarder& forwarder() { return forwarder_; }
@@ -105,8 +109,11 @@ class Broker {
   Response Dispatch(Request& req, int* route);
   // Puts back the durable store's subscriptions and registrations and starts persisting theirs.
   void RestoreDocuments();
+  // The per-tenant limits of subscriptions and registrations, on or (while restoring) off.
+  void SetDocumentLimits(bool on);
 
   BrokerOptions options_;
+  TenantQuotas quotas_{options_.quotas};
   std::shared_ptr<ServiceMetrics> service_ = std::make_shared<ServiceMetrics>();
   Interner names_;
   ContextResolver contexts_;

@@ -89,6 +89,7 @@ class DurableStore final : public Store {
     return memory_->FindAlias(tenant, alias);
   }
   bool HasAliases(std::string_view tenant) const override { return memory_->HasAliases(tenant); }
+  void LimitAttributes(size_t max) override { memory_->LimitAttributes(max); }
   std::vector<std::pair<uint32_t, size_t>> TypeCounts(std::string_view tenant) const override {
     return memory_->TypeCounts(tenant);
   }

@@ -16,6 +16,7 @@
 #include <boost/geometry/geometries/point.hpp>
 #include <boost/geometry/geometries/polygon.hpp>
 #include <boost/json/value.hpp>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -35,7 +36,12 @@ using GeoMultiLine = bgm::multi_linestring<GeoLine>;
 using GeoMultiPolygon = bgm::multi_polygon<GeoPolygon>;
 using Geometry = std::variant<GeoPoint, GeoLine, GeoPolygon, GeoMultiPoint, GeoMultiLine, GeoMultiPolygon>;
 
+// The most positions one geometry may have (all its rings and parts together): geo-queries
+// and geo-subscriptions compare geometries in time that grows with their sizes.
+inline constexpr size_t kMaxGeoPositions = 10000;
+
 // Parses a GeoJSON geometry object {"type": ..., "coordinates": ...}. Errors name the problem.
+// Geometries beyond kMaxGeoPositions are refused.
 Expected<Geometry, std::string> ParseGeoJson(const boost::json::value& v);
 // Parses a geometry given as a type name and coordinates (GET /entities?geometry=&coordinates=).
 Expected<Geometry, std::string> ParseGeometry(std::string_view type, const boost::json::value& coordinates);

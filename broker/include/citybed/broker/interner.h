@@ -2,7 +2,13 @@
 // dense 32-bit ids, so entities store and compare names as integers. Id 0 means "none".
 // Intern and Find are thread-safe (a shared mutex); Name(id) is lock-free for any id that the
 // caller obtained from Intern/Find, because the string is written before its id is published
-// and chunks never move. Capacity: kMaxNames; beyond it Intern throws std::length_error.
+// and chunks never move. Capacity: kMaxNames; beyond it Intern throws a ProblemError (507).
+//
+// The table is shared by every tenant, so no tenant may fill it: while an Interner::Charge is
+// alive on a thread (the broker sets one around each write, quotas.h), every name that thread
+// adds to the table for the first time counts against the charge's NameAllowance, and a name
+// beyond the allowance is not added: Intern throws NameQuotaExceeded. Names already in the table
+// cost nothing, whoever added them.
 #pragma once
 
 #include <array>
@@ -15,13 +21,43 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "citybed/broker/problem.h"
+
 namespace citybed::broker {
+
+// What one tenant may add to the name table: names and their bytes. Counted under the
+// interner's lock; read anywhere.
+struct NameAllowance {
+  size_t max_names = 0;  // 0: no limit
+  size_t max_bytes = 0;  // 0: no limit
+  std::atomic<size_t> names{0};
+  std::atomic<size_t> bytes{0};
+};
+
+// A 403 (about:blank "Forbidden") that names the allowance.
+class NameQuotaExceeded : public ProblemError {
+ public:
+  explicit NameQuotaExceeded(std::string detail) : ProblemError(MakeProblem(ErrorType::kForbidden, std::move(detail))) {}
+};
 
 class Interner {
  public:
+  // Charges the names this thread adds to `allowance` (null: to nobody) until destroyed.
+  // Nests: the previous charge is restored.
+  class Charge {
+   public:
+    explicit Charge(NameAllowance* allowance);
+    ~Charge();
+    Charge(const Charge&) = delete;
+    Charge& operator=(const Charge&) = delete;
+
+   private:
+    NameAllowance* previous_;
+  };
+
   static constexpr uint32_t kChunkBits = 12;
-  static constexpr uint32_t kMaxChunks = 1024;
-  static constexpr uint32_t kMaxNames = kMaxChunks << kChunkBits;  // 4 M
+  static constexpr uint32_t kMaxChunks = 4096;
+  static constexpr uint32_t kMaxNames = kMaxChunks << kChunkBits;  // 16 M: the default quotas (1,000 tenants × 16,384 names) fit
   // The id read-only requests use for a name nobody has written (Context::FindId): reserved at
   // construction for a text no attribute or type can be named (it has spaces), so it matches
   // nothing and renders harmlessly. Reads never intern, so they cannot fill the table.

@@ -26,6 +26,7 @@ struct V2Options {
   size_t default_limit = 20;         // entities per page when `limit` is absent (Orion: 20)
   size_t max_limit = 1000;           // a larger `limit` is 400 BadRequest (Orion: 1000)
   size_t max_body_bytes = 1 << 20;   // Orion's default inbound payload limit: 1 MB
+  size_t max_batch = 10000;          // entities per POST /v2/op/update (400 beyond)
   ContextPtr context;                // v2 names <-> NGSI-LD IRIs; null: the core context
 };
 

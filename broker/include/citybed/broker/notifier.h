@@ -1,5 +1,6 @@
 // Notifier: delivers notifications to subscribers' HTTP endpoints asynchronously, never on a
-// request's path. Jobs go through a bounded queue (a full queue drops the job and counts it);
+// request's path. Jobs go through a queue bounded in jobs and bytes, and in bytes per tenant (a
+// full queue or share drops the job and counts it);
 // a worker thread with its own io_context keeps a few keep-alive connections per endpoint
 // (closed when idle too long or too many: NotifierOptions),
 // retries failed deliveries with exponential back-off, and reports every outcome to the
@@ -36,12 +37,19 @@ struct NotificationJob {
   std::string uri;  // http://host:port/path
   std::vector<Header> headers;
   std::string body;
+  std::string tenant;  // whose share of the queue it uses (NotifierOptions::tenant_queue_bytes)
   int attempt = 0;
   std::chrono::steady_clock::time_point queued;  // set by Enqueue
+  size_t bytes = 0;                              // set by Enqueue: URI, headers and body
 };
 
 struct NotifierOptions {
+  // Jobs queued or being delivered, in all: beyond, a new one is dropped and counted.
   size_t queue_capacity = 10000;
+  // The same in bytes, in all and per tenant: one tenant whose endpoint hangs fills its own
+  // share, not the queue every tenant's notifications wait in. 0: no limit.
+  size_t queue_bytes = 256u << 20;
+  size_t tenant_queue_bytes = 64u << 20;
   int max_attempts = 3;
   std::chrono::milliseconds first_backoff{100};  // doubles after each failed attempt
   std::chrono::milliseconds timeout{5000};       // per attempt: connect + send + answer
@@ -56,7 +64,9 @@ struct NotifierOptions {
 
 struct NotifierCounters {
   uint64_t sent = 0, failed = 0, dropped = 0, retried = 0;
+  uint64_t dropped_tenant_share = 0;  // of `dropped`: the tenant's share of the queue was full
   size_t queued = 0;
+  size_t queued_bytes = 0;
 };
 
 class Notifier {

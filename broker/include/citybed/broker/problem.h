@@ -3,6 +3,7 @@
 // URIs below. Operations return Problem inside Expected; the router renders it.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,18 @@ struct Problem {
 inline Problem MakeProblem(ErrorType type, std::string detail, int status = 0) {
   return Problem{type, std::move(detail), status, {}};
 }
+// Thrown where a Problem cannot be returned (below a handler, e.g. the name table's quota,
+// interner.h): parsers that can return one turn it into their result; the router answers any
+// other as the Problem says.
+class ProblemError : public std::runtime_error {
+ public:
+  explicit ProblemError(Problem problem) : std::runtime_error(problem.detail), problem_(std::move(problem)) {}
+  const Problem& problem() const { return problem_; }
+
+ private:
+  Problem problem_;
+};
+
 // The most common one: a request whose data is not valid (400 BadRequestData).
 inline Problem BadRequestData(std::string detail) { return MakeProblem(ErrorType::kBadRequestData, std::move(detail)); }
 

@@ -99,6 +99,9 @@ class RegistrationManager {
   std::vector<RegistrationPtr> List(const std::string& tenant, const RegistrationFilter& filter) const;
   bool HasTenant(const std::string& tenant) const;
   size_t Count() const;
+  // At most `max` registrations per tenant (0: no limit): Create beyond it answers 403; Restore
+  // is not limited.
+  void SetMaxPerTenant(size_t max) { max_per_tenant_ = max; }
 
   void Render(JsonWriter& w, const Registration& r, const Context& ctx, bool sys_attrs) const;
 
@@ -121,6 +124,7 @@ class RegistrationManager {
   Expected<std::shared_ptr<Registration>, Problem> Parse(const boost::json::object& body, const Context& ctx) const;
 
   Interner& names_;
+  std::atomic<size_t> max_per_tenant_{0};
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::map<std::string, RegistrationPtr>> tenants_;
   std::atomic<uint64_t> next_id_{1};

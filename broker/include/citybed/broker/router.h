@@ -35,6 +35,11 @@ class Router {
   // Parses req.target into req.path and req.query, then dispatches. `route` receives the
   // index of the matched pattern in Patterns(), or -1 when no route matched.
   Response Handle(Request& req, int* route = nullptr) const;
+  // How a handler's failure is answered: a thrown ProblemError as its Problem says, any other
+  // exception as a 500 InternalError. Default: ProblemResponse; the broker answers /v2 in
+  // Orion's shape.
+  using ErrorRenderer = std::function<Response(const Request&, const Problem&)>;
+  void SetErrorRenderer(ErrorRenderer renderer) { error_renderer_ = std::move(renderer); }
   // The distinct patterns, in the order they were first added.
   const std::vector<std::string>& Patterns() const { return patterns_; }
 
@@ -48,6 +53,7 @@ class Router {
   static bool Match(const Route& r, const std::vector<std::string_view>& segs, PathParams& params);
   std::vector<Route> routes_;
   std::vector<std::string> patterns_;
+  ErrorRenderer error_renderer_;
 };
 
 }  // namespace citybed::broker

@@ -68,6 +68,10 @@ class Store {
   virtual bool HasAliases(std::string_view tenant) const = 0;
   // Entity types present in the tenant, with how many entities have each.
   virtual std::vector<std::pair<uint32_t, size_t>> TypeCounts(std::string_view tenant) const = 0;
+  // Refuses (400 BadRequestData) a write that would leave an entity with more than `max`
+  // attribute instances (0: no limit); an entity already beyond it may still shrink. Set once
+  // the store is loaded, so that a lower limit never loses what is stored.
+  virtual void LimitAttributes(size_t max) = 0;
 };
 
 std::unique_ptr<Store> MakeMemoryStore(Interner& names, int shards = 16);

@@ -140,6 +140,9 @@ class SubscriptionManager {
   bool HasTenant(const std::string& tenant) const;
   // Stores a subscription parsed elsewhere (NGSI-v2); its id must be set. Errors: AlreadyExists.
   Expected<void, Problem> Add(const std::string& tenant, std::shared_ptr<Subscription> s);
+  // At most `max` subscriptions per tenant (0: no limit): Create and Add beyond it answer 403.
+  // Restores are not limited (a lower limit never loses what is stored).
+  void SetMaxPerTenant(size_t max) { max_per_tenant_ = max; }
   // Replaces a stored subscription by one with the same id. Errors: ResourceNotFound.
   Expected<void, Problem> Replace(const std::string& tenant, std::shared_ptr<Subscription> s);
 
@@ -200,6 +203,8 @@ class SubscriptionManager {
   // Random per process: in generated subscription and notification ids.
   static const std::string& ProcessPrefix();
   void Reindex(TenantSubs& t);
+  // The problem of adding one more subscription to `t` (403 at the per-tenant limit), if any.
+  std::optional<Problem> Full(const TenantSubs& t) const;
   void Consider(const Subscription& s, const std::string& tenant, const Change& change,
                 const std::vector<uint32_t>& touched, int64_t now);
   // NGSI-v2 subscriptions: their own matching (alteration types, service paths, expressions)
@@ -230,6 +235,7 @@ class SubscriptionManager {
 
   Interner& names_;
   Notifier& notifier_;
+  std::atomic<size_t> max_per_tenant_{0};
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, TenantSubs> tenants_;
   std::atomic<uint64_t> matched_{0}, throttled_{0}, changes_{0};
