@@ -105,9 +105,12 @@ bool IsWrite(const Request& req) {
 Response Broker::Dispatch(Request& req, int* route) {
   int matched = -1;
   const bool v2 = req.target == "/v2" || req.target.rfind("/v2/", 0) == 0;
+  const bool write = IsWrite(req);
+  // The tenant the request names, as the handlers read it; wanted by the rate limit and quotas.
+  const std::string tenant = rate_limiter_ || write ? req.Tenant() : std::string();
   // Who may ask (auth.h): before anything else, and before anything changes.
   if (options_.auth) {
-    if (auto refused = options_.auth->Check(req, IsWrite(req))) {
+    if (auto refused = options_.auth->Check(req, write)) {
       if (route) *route = -1;
       const bool unauthorized = refused->type == ErrorType::kUnauthorized;
       auth_refused_[unauthorized ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
@@ -121,11 +124,9 @@ Response Broker::Dispatch(Request& req, int* route) {
     const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
     if (path != "/health" && path != "/version" && path != "/metrics") {
       // Names no handler would accept share one allowance: they cannot grow the table by their length.
-      const std::string named = req.Tenant();
-      const std::string_view tenant_key = ValidTenantName(named) ? std::string_view(named) : std::string_view("\x01invalid");
+      const std::string_view tenant_key = ValidTenantName(tenant) ? std::string_view(tenant) : std::string_view("\x01invalid");
       if (auto wait = rate_limiter_->Admit(tenant_key)) {
         if (route) *route = -1;
-        const std::string& tenant = named;
         const std::string detail = "tenant \"" + tenant + "\" is over its rate limit; retry after the time Retry-After gives";
         Response r = v2 ? OrionErrorResponse(429, detail) : ProblemResponse(MakeProblem(ErrorType::kTooManyRequests, detail));
         r.SetHeader("Retry-After", std::to_string(std::max<int64_t>(1, static_cast<int64_t>(std::ceil(*wait)))));
@@ -136,8 +137,7 @@ Response Broker::Dispatch(Request& req, int* route) {
   // Tenant quotas (quotas.h): a write may come from a new tenant only while there is room for
   // one, and the names it adds to the shared name table count against its tenant's allowance.
   NameAllowance* allowance = nullptr;
-  if (IsWrite(req)) {
-    const std::string tenant = req.Tenant();
+  if (write) {
     if (ValidTenantName(tenant)) {  // otherwise the handler refuses it
       allowance = quotas_.Admit(tenant);
       if (allowance == nullptr) {
@@ -156,7 +156,7 @@ Response Broker::Dispatch(Request& req, int* route) {
   if (durable_ != nullptr) {
     durable_->TakeTicket();  // nothing of an earlier request
     // While the durable store cannot commit, writes are refused before they change anything.
-    if (IsWrite(req)) {
+    if (write) {
       if (auto refused = durable_->Refusal()) {
         if (route) *route = -1;
         return v2 ? OrionErrorResponse(refused->HttpStatus(), refused->detail) : ProblemResponse(*refused);

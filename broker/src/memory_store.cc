@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "citybed/broker/store.h"
+#include "citybed/common/string_hash.h"
 
 namespace citybed::broker {
 namespace {
@@ -39,11 +40,7 @@ struct RTreeEqual {
 };
 using RTree = bgi::rtree<RTreeValue, bgi::quadratic<16>, bgi::indexable<RTreeValue>, RTreeEqual>;
 
-// Lookups by string_view without building a std::string (heterogeneous lookup).
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
+using citybed::StringHash;
 
 struct Shard {
   mutable std::shared_mutex mu;

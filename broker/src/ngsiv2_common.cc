@@ -74,15 +74,14 @@ NgsiV2Api::NgsiV2Api(Store& store, ContextResolver& contexts, Interner& names, S
 
 Expected<NgsiV2Api::Impl::Call, OrionError> NgsiV2Api::Impl::Prepare(const Request& req, bool write, bool has_body) {
   Call call;
-  if (const std::string* service = req.FindHeader("Fiware-Service")) {
-    const std::string_view t = Trim(*service);
-    if (t.size() > 50) return Unexpected(V2BadRequest("bad length - a tenant name can be max 50 characters long"));
-    for (char c : t) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
-        return Unexpected(V2BadRequest("bad character in tenant name - only underscore and alphanumeric characters are allowed"));
-      }
+  // Fiware-Service, trimmed and in lower case as Orion reads it (Request::Tenant, which the
+  // broker's rate limits and quotas use too).
+  call.tenant = req.Tenant();
+  if (call.tenant.size() > 50) return Unexpected(V2BadRequest("bad length - a tenant name can be max 50 characters long"));
+  for (char c : call.tenant) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+      return Unexpected(V2BadRequest("bad character in tenant name - only underscore and alphanumeric characters are allowed"));
     }
-    call.tenant = AsciiLower(t);  // Orion interprets the service in lower case
   }
   auto scope = v2::ParseServicePath(req, write);
   if (!scope) return Unexpected(std::move(scope).error());

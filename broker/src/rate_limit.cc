@@ -39,15 +39,11 @@ Expected<RateLimit> RateLimit::Parse(std::string_view text) {
 TenantRateLimiter::TenantRateLimiter(RateLimitOptions options) : options_(std::move(options)) {
   // Tenants with their own limit are always tracked: no flood of invented names can push them
   // into the overflow allowance.
-  for (const auto& [tenant, limit] : options_.tenants) configured_.emplace(tenant, std::make_unique<Configured>());
-}
-
-const RateLimit& TenantRateLimiter::LimitOf(std::string_view tenant) const {
-  if (!options_.tenants.empty()) {
-    auto it = options_.tenants.find(std::string(tenant));
-    if (it != options_.tenants.end()) return it->second;
+  for (const auto& [tenant, limit] : options_.tenants) {
+    auto c = std::make_unique<Configured>();
+    c->limit = limit;
+    configured_.emplace(tenant, std::move(c));
   }
-  return options_.per_tenant;
 }
 
 size_t TenantRateLimiter::tracked() const {
@@ -60,7 +56,12 @@ size_t TenantRateLimiter::tracked() const {
 }
 
 std::optional<double> TenantRateLimiter::Admit(std::string_view tenant, Clock::time_point now) {
-  const RateLimit& limit = LimitOf(tenant);
+  // A tenant with its own limit (found without building a string), else the default.
+  Configured* own = nullptr;
+  if (!configured_.empty()) {
+    if (auto c = configured_.find(tenant); c != configured_.end()) own = c->second.get();
+  }
+  const RateLimit& limit = own != nullptr ? own->limit : options_.per_tenant;
   if (limit.rate <= 0) return std::nullopt;
   const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / limit.rate));
   const auto tolerance = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>((limit.burst - 1) / limit.rate));
@@ -74,16 +75,14 @@ std::optional<double> TenantRateLimiter::Admit(std::string_view tenant, Clock::t
     tat = base + interval;
     return std::nullopt;
   };
-  if (!configured_.empty()) {
-    if (auto c = configured_.find(tenant); c != configured_.end()) {
-      std::lock_guard lock(c->second->mu);
-      return decide(c->second->tat);
-    }
+  if (own != nullptr) {
+    std::lock_guard lock(own->mu);
+    return decide(own->tat);
   }
   Shard& shard = shards_[std::hash<std::string_view>{}(tenant) % kShards];
   {
     std::lock_guard lock(shard.mu);
-    auto it = shard.tat.find(std::string(tenant));
+    auto it = shard.tat.find(tenant);
     if (it != shard.tat.end()) return decide(it->second);
     // A new tenant: room in this shard's share of the table, after dropping the tenants whose
     // time has passed (they are as good as new) — at most one sweep per shard every 100 ms, so

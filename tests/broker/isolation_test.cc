@@ -193,7 +193,7 @@ TEST_CASE("Tenants: read-only requests cannot fill the name table all tenants sh
 
 TEST_CASE("Tenants: a tenant name unfit for a header is refused and never echoed (found by fuzzing)", "[broker][isolation]") {
   Broker b;
-  for (const std::string bad : {std::string("osaka\r\nX-Injected: 1"), std::string("a\0b", 3), std::string(65, 'a'),
+  for (const std::string& bad : {std::string("osaka\r\nX-Injected: 1"), std::string("a\0b", 3), std::string(65, 'a'),
                                 std::string("caf\xC3\xA9")}) {
     INFO(bad);
     for (const std::string target : {"/ngsi-ld/v1/entities?type=Room", "/ngsi-ld/v1/no-such-resource"}) {

@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "citybed/broker/interner.h"
+#include "citybed/common/string_hash.h"
 
 namespace citybed::broker {
 
@@ -46,13 +47,9 @@ class TenantQuotas {
   const QuotaOptions& options() const { return options_; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   QuotaOptions options_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::unique_ptr<NameAllowance>, Hash, std::equal_to<>> tenants_;
+  std::unordered_map<std::string, std::unique_ptr<NameAllowance>, StringHash, std::equal_to<>> tenants_;
 };
 
 }  // namespace citybed::broker

@@ -27,6 +27,7 @@
 #include <unordered_map>
 
 #include "citybed/common/expected.h"
+#include "citybed/common/string_hash.h"
 
 namespace citybed::broker {
 
@@ -58,14 +59,14 @@ class TenantRateLimiter {
  private:
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, Clock::time_point> tat;
+    std::unordered_map<std::string, Clock::time_point, StringHash, std::equal_to<>> tat;
     Clock::time_point swept{};
   };
   struct Configured {
+    RateLimit limit;
     std::mutex mu;
     Clock::time_point tat{};
   };
-  const RateLimit& LimitOf(std::string_view tenant) const;
   static constexpr size_t kShards = 16;
   RateLimitOptions options_;
   std::array<Shard, kShards> shards_;
