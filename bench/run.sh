@@ -24,4 +24,6 @@ section "simulator memory and set-up: the rollout-100 scenario (about a million 
 section "latency knee of the super-city scenario"
 SPEEDS=$([[ $quick = 1 ]] && echo "50 200 400" || echo "20 50 100 150 200 250 300 350 400") WALL=$([[ $quick = 1 ]] && echo 8 || echo 20) \
   "$here/knee/sweep.sh" "$root/scenarios/super-city.json" || rc=1
+section "overload: three times the broker's capacity for 60 s (docs/reliability.md)"
+"$here/overload/run.sh" "${TMPDIR:-/tmp}/citybed-overload" || rc=1
 exit $rc

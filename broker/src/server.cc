@@ -41,8 +41,10 @@ struct Worker {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::unordered_set<Session*> sessions;  // this worker's thread only
   std::optional<asio::steady_timer> sweeper;
-  std::optional<asio::steady_timer> probe;          // load shedding: how late the loop runs
-  std::chrono::steady_clock::duration lag{};        // as the last probe measured it
+  // Load shedding: a timer due every shed_lag / 4 (at most 10 ms). While it is overdue by more
+  // than shed_lag, the loop runs that far behind its work: requests read then are shed.
+  std::optional<asio::steady_timer> probe;
+  std::chrono::steady_clock::time_point probe_due{};
   bool stopping = false;
   bool sweeping = true;  // false once Stop() ended the sweeps (a queued sweep must not re-arm)
   std::thread thread;
@@ -210,7 +212,12 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = msg.keep_alive();
     int route = -1;
     // Overloaded (the loop runs behind): answer at once instead of adding to the backlog.
-    if (server_.options.shed_lag.count() > 0 && worker_.lag > server_.options.shed_lag && !AlwaysServed(req)) {
+    // The lag is read live, when the request is (how overdue the probe is now), not as the last
+    // probe measured it: within one long round over many ready connections, the requests read
+    // after the loop fell shed_lag behind are shed, so an admitted request waits about shed_lag
+    // at most, instead of the whole round.
+    if (server_.options.shed_lag.count() > 0 && std::chrono::steady_clock::now() > worker_.probe_due + server_.options.shed_lag &&
+        !AlwaysServed(req)) {
       server_.metrics.Shed();
       Response r = ErrorAnswer(503, req.target, "the broker is overloaded; retry after the time Retry-After gives");
       r.SetHeader("Retry-After", "1");
@@ -415,11 +422,10 @@ Expected<void> HttpServer::Impl::Start() {
 void HttpServer::Impl::Probe(Worker& w) {
   const auto interval = std::clamp<Clock::duration>(options.shed_lag / 4, std::chrono::milliseconds(1),
                                                     std::chrono::milliseconds(10));
-  const auto due = Clock::now() + interval;
-  w.probe->expires_at(due);
-  w.probe->async_wait([this, &w, due](const beast::error_code& ec) {
+  w.probe_due = Clock::now() + interval;
+  w.probe->expires_at(w.probe_due);
+  w.probe->async_wait([this, &w](const beast::error_code& ec) {
     if (ec || !w.sweeping) return;
-    w.lag = std::max<Clock::duration>(Clock::duration::zero(), Clock::now() - due);
     Probe(w);
   });
 }
