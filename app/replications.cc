@@ -32,6 +32,7 @@ ChildJob JobOf(const RunOptions& o, const std::string& rep_dir, uint64_t seed) {
   if (!o.model.empty()) args.insert(args.end(), {"--model", o.model});
   if (o.instances > 0) args.insert(args.end(), {"--instances", std::to_string(o.instances)});
   if (!o.placement.empty()) args.insert(args.end(), {"--placement", o.placement});
+  if (o.request_log) args.push_back("--request-log");
   args.insert(args.end(), {"--notify-host", o.notify_host});
   return {args, rep_dir + ".log"};
 }

@@ -24,6 +24,7 @@
 #include "citybed/models/scenario.h"
 #include "citybed/models/world.h"
 #include "citybed/results/recorder.h"
+#include "citybed/results/request_log.h"
 #include "citybed/results/run_output.h"
 #include "commands.h"
 #include "host_probe.h"
@@ -294,6 +295,16 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   ro.domains = models::DomainNames();
   ro.start_hour = (*world)->HourAt(0);
   results::Recorder recorder(ro);
+  std::unique_ptr<results::RequestLog> request_log;
+  if (o.request_log) {
+    auto opened = results::RequestLog::Open(dir, ro.regions, ro.domains);
+    if (!opened) {
+      std::fprintf(stderr, "citybed run: %s\n", opened.error().message.c_str());
+      return kExitRuntimeError;
+    }
+    request_log = std::move(*opened);
+    recorder.SetLog(request_log.get());
+  }
 
   const bool tty = isatty(STDERR_FILENO) && !o.quiet;
   if (!o.quiet) {
@@ -366,17 +377,20 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     if (!tty && static_cast<int64_t>(p.wall_seconds) % 10 != 0) return;  // a plain line every 10 s
     const double rate = static_cast<double>(p.completed - last_ok) / std::max(1e-3, p.wall_seconds - last_wall);
     const double p99 = static_cast<double>(live.recent.ValueAtPercentile(99)) / 1e6;  // 0 when none arrived
+    const unsigned long long answers = live.recent.Count();
+    const char* phase = p.now < sim::Time() + s.warmup ? " (warm-up)" : "";
     last_ok = p.completed;
     last_wall = p.wall_seconds;
     live.recent.Reset();
     if (tty) {
-      std::fprintf(stderr, "\r[%s] %5.0fs/%.0fs ETA %4.0fs %7.0f ok/s (wall) p99 %7.2f ms failed %llu outstanding %llu  ",
-                   Bar(frac, 24).c_str(), p.now.seconds(), p.duration.seconds(), eta, rate, p99,
+      std::fprintf(stderr, "\r[%s] %5.0fs/%.0fs%s ETA %4.0fs %7.0f ok per wall s, p99 %7.2f ms of %llu answers; %llu failed, "
+                   "%llu outstanding  ",
+                   Bar(frac, 24).c_str(), p.now.seconds(), p.duration.seconds(), phase, eta, rate, p99, answers,
                    static_cast<unsigned long long>(p.failed), static_cast<unsigned long long>(p.outstanding));
     } else {
-      std::fprintf(stderr, "t=%.0fs/%.0fs %.0f ok/s (wall) p99 %.2f ms failed %llu outstanding %llu\n", p.now.seconds(),
-                   p.duration.seconds(), rate, p99, static_cast<unsigned long long>(p.failed),
-                   static_cast<unsigned long long>(p.outstanding));
+      std::fprintf(stderr, "t=%.0fs/%.0fs%s %.0f ok per wall s, p99 %.2f ms of %llu answers; %llu failed, %llu outstanding\n",
+                   p.now.seconds(), p.duration.seconds(), phase, rate, p99, answers,
+                   static_cast<unsigned long long>(p.failed), static_cast<unsigned long long>(p.outstanding));
     }
   };
 
@@ -459,6 +473,17 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   files.csv = results::BuildTimeseriesCsv(recorder, info);
   files.csv_metadata = results::BuildTimeseriesMetadata(recorder);
   if (s.outputs.report) files.html = results::BuildReportHtml(files.summary, files.manifest, recorder);
+  // The sample files first: summary.json, written last, says the folder is complete.
+  std::vector<std::string> samples;
+  if (request_log) {
+    auto finished = request_log->Finish();
+    if (!finished) {
+      for (auto& b : embedded) b->Stop();
+      std::fprintf(stderr, "citybed run: cannot write the request log: %s\n", finished.error().message.c_str());
+      return kExitRuntimeError;
+    }
+    samples = std::move(*finished);
+  }
   auto written = results::WriteRunFolder(dir, files);
   for (auto& b : embedded) b->Stop();
   if (!written) {
@@ -504,6 +529,11 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
         std::snprintf(buf, sizeof buf, " (measured %.2f ms over %s samples)", obj["measured_ms"].get<double>(),
                       obj["samples"].dump().c_str());
         measured_text = buf;
+      } else if (obj.contains("measured") && obj["measured"].is_number()) {  // the error rate: failed / scheduled
+        char buf[96];
+        std::snprintf(buf, sizeof buf, " (measured %.3g %% over %s requests)", obj["measured"].get<double>() * 100,
+                      obj["samples"].dump().c_str());
+        measured_text = buf;
       }
       std::printf("  SLO %-15s %s%s\n", verdict == "pass" ? "pass" : verdict == "fail" ? "FAIL" : verdict.c_str(),
                   obj["objective"].get<std::string>().c_str(), measured_text.c_str());
@@ -516,6 +546,10 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
                 info.model["in_domain"].get<bool>() ? "inside its domain" : "OUTSIDE its domain (see the manifest)");
   }
   std::printf("results: %s\n", dir.c_str());
+  if (request_log) {
+    std::printf("samples: %llu requests (warm-up and drain included, each marked) in %s, with the notifications beside it\n",
+                static_cast<unsigned long long>(request_log->requests()), samples.front().c_str());
+  }
   if (!result.valid() || !measured) return kExitInvalidRun;
   if (!slo.pass || !slo.judged) return kExitSloFailed;
   return kExitOk;
@@ -680,6 +714,9 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
                   "How regions are placed on instances: round-robin (by region index) or balanced (groups of about equal "
                   "demand); default: the scenario's broker.placement")
       ->check(CLI::IsMember({"round-robin", "balanced"}));
+  run->add_flag("--request-log", o->request_log,
+                "Also write requests.csv and notifications.csv: every request and notification, one line each, to "
+                "recompute any figure from the samples (large for long runs; docs/results.md)");
   run->add_flag("--quiet", o->quiet, "No progress output");
   run->add_option("--log-level", o->log_level, "trace, debug, info, warn, error or off")->capture_default_str();
   run->add_option("--replications", o->replications,

@@ -22,6 +22,7 @@ struct RunOptions {
   int instances = 0;      // broker instances (0: the scenario's broker.instances)
   std::string placement;  // "round-robin" or "balanced" ("": the scenario's broker.placement)
   int replications = 1;   // independent runs under named seed streams (replications.cc)
+  bool request_log = false;  // requests.csv and notifications.csv: every sample (results/request_log.h)
 };
 
 // Runs o.replications runs of o.file as child processes (in parallel on the machine's cores in

@@ -1,5 +1,7 @@
 #include "citybed/results/recorder.h"
 
+#include "citybed/results/request_log.h"
+
 #include <algorithm>
 
 namespace citybed::results {
@@ -96,7 +98,9 @@ void Recorder::OnRequest(const models::RequestRecord& r) {
     const int64_t index = std::max(r.completed, r.intended).ns() / options_.interval.ns();
     if (index > kOpenIntervals) CompactBefore(static_cast<size_t>(index - kOpenIntervals));
   }
-  if (r.intended < sim::Time() + options_.warmup || r.intended >= sim::Time() + options_.duration) return;
+  const bool in_window = r.intended >= sim::Time() + options_.warmup && r.intended < sim::Time() + options_.duration;
+  if (log_ != nullptr) log_->Request(r, in_window);
+  if (!in_window) return;
   total_.Add(r);
   ops_[static_cast<size_t>(r.op)].Add(r);
   if (r.region >= 0 && static_cast<size_t>(r.region) < regions_.size()) regions_[static_cast<size_t>(r.region)].Add(r);
@@ -112,7 +116,9 @@ void Recorder::OnRequest(const models::RequestRecord& r) {
 
 void Recorder::OnNotification(const models::NotificationRecord& n) {
   ++IntervalAt(n.arrival).notifications;
-  if (n.arrival < sim::Time() + options_.warmup) return;
+  const bool in_window = n.arrival >= sim::Time() + options_.warmup;
+  if (log_ != nullptr) log_->Notification(n, in_window);
+  if (!in_window) return;
   ++notifications_;
   freshness_.Record(n.freshness.ns());
 }

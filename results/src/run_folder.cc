@@ -35,6 +35,10 @@ Expected<void> PrepareRunFolder(const std::string& dir, bool force) {
   }
   fs::create_directories(dir, ec);
   if (ec) return Unexpected(Error::Io("cannot create " + dir + ": " + ec.message()));
+  // A replaced run's sample files would pass for this run's (request_log.h writes them only when asked).
+  for (const char* name : {"requests.csv", "notifications.csv", "requests.csv.partial", "notifications.csv.partial"}) {
+    fs::remove(fs::path(dir) / name, ec);
+  }
   // Writable? Try it rather than trust permission bits (read-only mounts, ACLs, root).
   const std::string probe = (fs::path(dir) / ".citybed-write-check").string();
   if (auto ok = WriteFileAtomic(probe, "citybed\n"); !ok) {

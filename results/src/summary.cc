@@ -102,11 +102,11 @@ GeneratorVerdict JudgeGenerator(const models::Scenario& s, const models::Emulati
     g.rule = "the scenario's generator.lag_bound";
   } else if (tightest) {
     g.bound = std::max(floor, *tightest * 0.05);
-    g.rule = "max(1 ms, 5 % of the tightest latency SLO, " + tightest->ToString() + ")";
+    g.rule = "max(1 ms, 5 % of the tightest latency SLO (" + tightest->ToString() + "))";
   } else {
     const sim::Duration p99 = sim::Duration::Nanoseconds(rec.total().latency.ValueAtPercentile(99));
     g.bound = std::max(floor, p99 * 0.05);
-    g.rule = "max(1 ms, 5 % of the measured p99 latency of all requests, " + p99.ToString() + ")";
+    g.rule = "max(1 ms, 5 % of the measured p99 latency of all requests (" + p99.ToString() + "))";
   }
   if (tightest && tightest->ns() > 0) g.share_of_tightest_slo = g.measured / *tightest;
   if (r.executor.lag.Count() > 0 && g.measured > g.bound) {

@@ -73,6 +73,28 @@ assert sum(t["entities"] for t in s["entity_types"].values()) == n
 PY
 python3 -c "import json,sys; m=json.load(open('$tmp/run/manifest.json')); sys.exit(0 if len(m['scenario']['sha256']) == 64 and m['machine']['cores'] > 0 else 1)" \
   || { echo "FAIL manifest.json lacks the scenario hash or machine"; fail=1; }
+# --request-log: every sample, and the summary's figures recomputed from them.
+expect "run: --request-log writes every sample"   0 'samples: [0-9]+ requests' -- "$bin" run "$fx/tiny.json" --out "$tmp/samples" --quiet --request-log
+python3 - "$tmp/samples" <<'PY' || { echo "FAIL requests.csv does not give the summary's figures"; fail=1; }
+import csv, json, math, os, sys
+d = sys.argv[1]
+s = json.load(open(f"{d}/summary.json"))
+assert not os.path.exists(f"{d}/requests.csv.partial")
+rows = list(csv.DictReader(open(f"{d}/requests.csv")))
+assert len(rows) == s["generator"]["requests_emitted"], (len(rows), s["generator"]["requests_emitted"])
+w = [r for r in rows if r["in_window"] == "1"]
+assert len(w) == s["requests"]["scheduled"] and sum(r["outcome"] == "ok" for r in w) == s["requests"]["ok"]
+lat = sorted(int(r["latency_ns"]) for r in w)
+assert abs(lat[-1] / 1e6 - s["requests"]["latency_ms"]["max"]) <= 0.0005
+p99 = lat[math.ceil(0.99 * len(lat)) - 1] / 1e6
+assert abs(p99 - s["requests"]["latency_ms"]["p99"]) <= p99 / 256 + 0.001, (p99, s["requests"]["latency_ms"]["p99"])
+notes = [r for r in csv.DictReader(open(f"{d}/notifications.csv")) if r["in_window"] == "1"]
+assert len(notes) == s["notifications"]["in_window"]
+PY
+# A run replacing it without the flag leaves no sample files of the old run behind.
+"$bin" run "$fx/tiny.json" --out "$tmp/samples" --quiet --force > /dev/null 2>&1 || true
+[[ ! -e $tmp/samples/requests.csv ]] && echo "ok   run --force removes the replaced run's samples" \
+  || { echo "FAIL run --force left the replaced run's requests.csv"; fail=1; }
 expect "run: a failed SLO exits 1"                1 'SLO FAIL' -- "$bin" run "$fx/tight_slo.json" --out "$tmp/tight" --quiet
 expect "run: an unreachable broker exits 3"       3 'does not answer' -- "$bin" run "$fx/tiny.json" --broker http://127.0.0.1:9 --out "$tmp/dead" --quiet
 # Ctrl-C: the run ends cleanly within bounded time and writes partial results marked incomplete.

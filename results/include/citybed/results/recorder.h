@@ -28,6 +28,8 @@
 
 namespace citybed::results {
 
+class RequestLog;
+
 constexpr size_t kOps = static_cast<size_t>(models::OpKind::kCount);
 constexpr size_t kOutcomes = static_cast<size_t>(models::Outcome::kCount);
 
@@ -90,6 +92,9 @@ class Recorder : public models::RunObserver {
   // Reads measured against the ground truth, intended in the measurement window.
   void OnInterop(const models::InteropRecord& r) override;
   const InteropStats& interop() const { return interop_; }
+  // Every request and notification also goes to `log` (request_log.h), marked as counted in the
+  // summary's window or not by the same rule as here; null: none (the default).
+  void SetLog(RequestLog* log) { log_ = log; }
   // Notifications the broker triggered that never arrived (or were lost on the simulated
   // downlink): each counts in the freshness percentiles as a failure, recorded at `as` (the
   // run's length with its drain: older than anything a run can measure).
@@ -121,6 +126,7 @@ class Recorder : public models::RunObserver {
   void CompactBefore(size_t index);
 
   RecorderOptions options_;
+  RequestLog* log_ = nullptr;
   RequestStats total_;
   std::array<RequestStats, kOps> ops_;
   std::vector<RequestStats> regions_;
