@@ -26,6 +26,7 @@ struct BrokerCommandOptions {
   size_t notification_queue = 10000;
   std::string notification_queue_bytes = "256MiB";
   std::string tenant_notification_bytes = "64MiB";
+  size_t tenant_notification_queue = 2500;
   size_t max_limit = 1000;
   std::string via_name;               // "" : host:port
   std::string forward_timeout = "3s";
@@ -76,6 +77,7 @@ int RunBroker(const BrokerCommandOptions& o) {
   options.notifier.queue_capacity = o.notification_queue;
   options.notifier.queue_bytes = *queue_bytes;
   options.notifier.tenant_queue_bytes = *tenant_queue_bytes;
+  options.notifier.tenant_queue_jobs = o.tenant_notification_queue;
   options.api.max_limit = o.max_limit;
   options.api.max_batch = o.max_batch;
   options.v2.max_batch = o.max_batch;
@@ -165,6 +167,10 @@ void RegisterBroker(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--notification-queue-bytes", o->notification_queue_bytes,
                   "Bytes of notifications queued before dropping (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--tenant-notification-queue", o->tenant_notification_queue,
+                  "Notifications one tenant may have queued (its endpoints slow or hanging) before its next ones are "
+                  "dropped (0: no limit)")
       ->capture_default_str();
   cmd->add_option("--tenant-notification-bytes", o->tenant_notification_bytes,
                   "Bytes of notifications one tenant may have queued (its endpoints slow or hanging) before its next "

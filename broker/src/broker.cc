@@ -98,6 +98,7 @@ bool IsWrite(const Request& req) {
   if (req.method != Method::kPost) return true;
   std::string_view path(req.target);
   path = path.substr(0, path.find('?'));
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);  // the router accepts a trailing slash
   return !path.ends_with("/entityOperations/query") && path != "/v2/op/query";
 }
 }  // namespace
@@ -105,6 +106,14 @@ bool IsWrite(const Request& req) {
 Response Broker::Dispatch(Request& req, int* route) {
   int matched = -1;
   const bool v2 = req.target == "/v2" || req.target.rfind("/v2/", 0) == 0;
+  // The router skips empty path segments, so "//v2/entities" would reach the NGSI-v2 handlers
+  // while everything deciding by the target's prefix (the API, hence the tenant header read by
+  // access keys, rate limits and quotas) took it for another API: refused, whatever it names.
+  if (const std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+      path.find("//") != std::string_view::npos) {
+    if (route) *route = -1;
+    return ProblemResponse(MakeProblem(ErrorType::kInvalidRequest, "a path with an empty segment (\"//\") names no resource", 400));
+  }
   const bool write = IsWrite(req);
   // The tenant the request names, as the handlers read it; wanted by the rate limit and quotas.
   const std::string tenant = rate_limiter_ || write ? req.Tenant() : std::string();
@@ -137,9 +146,10 @@ Response Broker::Dispatch(Request& req, int* route) {
   // Tenant quotas (quotas.h): a write may come from a new tenant only while there is room for
   // one, and the names it adds to the shared name table count against its tenant's allowance.
   NameAllowance* allowance = nullptr;
+  bool new_tenant = false;  // admitted by this request: forgotten again if it leaves nothing
   if (write) {
     if (ValidTenantName(tenant)) {  // otherwise the handler refuses it
-      allowance = quotas_.Admit(tenant);
+      allowance = quotas_.Admit(tenant, false, &new_tenant);
       if (allowance == nullptr) {
         if (store_->HasTenant(tenant) || subs_.HasTenant(tenant) || registrations_.HasTenant(tenant)) {
           allowance = quotas_.Admit(tenant, true);
@@ -165,6 +175,12 @@ Response Broker::Dispatch(Request& req, int* route) {
   }
   Response r = router_.Handle(req, &matched);
   if (route) *route = matched;
+  // A new tenant whose first write failed (404, 400, 403, ...) and left nothing behind does not
+  // keep a place among --max-tenants: otherwise failed writes under invented names would fill them.
+  if (new_tenant && !r.deferred() && (r.status < 200 || r.status >= 300) && allowance->names.load() == 0 &&
+      !store_->HasTenant(tenant) && !subs_.HasTenant(tenant) && !registrations_.HasTenant(tenant)) {
+    quotas_.Forget(tenant);
+  }
   // The router's own answers (no such resource, method not allowed) on /v2 paths: Orion's shape.
   if (matched < 0 && v2) {
     std::string description = r.status == 405   ? "method not allowed"

@@ -205,7 +205,7 @@ Expected<void, Problem> NgsiLdApi::Impl::MergeOne(const std::string& tenant, con
     for (auto& kv : fragment) {
       if (kv.value().is_object() && kv.value().get_object().contains("type")) continue;
       if (kv.value().is_string() && kv.value().get_string() == kNullUri) continue;
-      const Attribute* existing = current->Find(ctx->ExpandToId(kv.key(), names_));
+      const Attribute* existing = current->Find(ctx->FindId(kv.key(), names_));  // interned by the check above
       if (existing == nullptr || existing->kind == AttrKind::kProperty) continue;
       json::object full;
       full["type"] = std::string(ToString(existing->kind));
@@ -364,11 +364,12 @@ Response NgsiLdApi::Impl::DeleteAttr(Request& req, const PathParams& p) {
   const std::string& id = p.Get("entityId");
   if (auto bad = BadEntityId(id)) return ProblemResponse(*bad);
   const std::string& attr = p.Get("attrId");
-  const uint32_t name = call->ctx->ExpandToId(attr, names_);
+  // A delete looks names up, never adds them: a name nobody wrote matches nothing (404).
+  const uint32_t name = call->ctx->FindId(attr, names_);
   const std::string* ds_param = req.FindParam("datasetId");
   const std::string* all_param = req.FindParam("deleteAll");
   const bool delete_all = all_param && *all_param == "true";
-  const uint32_t dataset = ds_param ? names_.Intern(*ds_param) : 0;
+  const uint32_t dataset = ds_param ? names_.Find(*ds_param).value_or(Interner::kUnknown) : 0;
   const int64_t now = UnixMicrosNow();
   auto change = store_.Mutate(call->tenant, id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
     if (!current) return Unexpected(NotFound(id));

@@ -69,6 +69,7 @@ Response NgsiV2Api::Impl::UpdateOp(Request& req, const PathParams&) {
     std::string id;
     std::string type;  // empty: not given
     std::vector<v2::V2Attr> attrs;
+    uint32_t type_id = 0;  // the type an append creates the entity with (interned here, before any write)
   };
   std::vector<Item> items;
   items.reserve(ents->get_array().size());
@@ -92,12 +93,15 @@ Response NgsiV2Api::Impl::UpdateOp(Request& req, const PathParams&) {
       for (const auto& kv : eo) {
         if (kv.key() == "id" || kv.key() == "type") continue;
         v2::V2Attr a;
-        a.attr.name = codec.context.ExpandToId(kv.key(), names_);
+        a.attr.name = codec.context.FindId(kv.key(), names_);  // looked up: a delete adds no name
         it.attrs.push_back(std::move(a));
       }
     } else {
       auto attrs = v2::ParseAttrs(eo, codec, opts->key_values, now, true);
       if (!attrs) return OrionResponse(attrs.error());
+      if (action == Action::kAppend || action == Action::kAppendStrict) {
+        it.type_id = codec.context.ExpandToId(it.type.empty() ? "Thing" : it.type, names_);
+      }
       it.attrs = std::move(*attrs);
     }
     items.push_back(std::move(it));
@@ -122,7 +126,7 @@ Response NgsiV2Api::Impl::UpdateOp(Request& req, const PathParams&) {
           if (action == Action::kAppend || action == Action::kAppendStrict) {
             Entity e;
             e.id = it.id;
-            e.types.push_back(codec.context.ExpandToId(it.type.empty() ? "Thing" : it.type, names_));
+            e.types.push_back(it.type_id);
             e.created_at = e.modified_at = now;
             e.service_path = call->scope.items.empty() ? "/" : call->scope.items[0].path;
             for (v2::V2Attr& a : it.attrs) {
@@ -201,6 +205,10 @@ Response NgsiV2Api::Impl::UpdateOp(Request& req, const PathParams&) {
         return EntityPtr(next);
       });
       if (refused) return OrionResponse(*refused);
+      if (RefusedByStore(change)) {  // a limit (--max-attrs): this entity fails with its reason
+        attr_failures.push_back(it.id + " - " + change.error().detail);
+        break;
+      }
       if (!resolved && (mismatch || !change || !change->before)) {
         // Not there, or another entity: resolve the id the general way (which may create it).
         resolved = true;

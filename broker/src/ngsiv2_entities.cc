@@ -101,6 +101,7 @@ Response NgsiV2Api::Impl::CreateEntity(Request& req, const PathParams&) {
         return EntityPtr(next);
       });
       if (refused) return OrionResponse(*refused);
+      if (RefusedByStore(change)) return OrionResponse(V2BadRequest(change.error().detail));
       if (change && change->after) {
         Notify(call->tenant, *change, out.written, opts->forced_update);
         return NoContent();
@@ -179,6 +180,7 @@ Response NgsiV2Api::Impl::DeleteEntity(Request& req, const PathParams& p) {
   auto change = store_.Mutate(call->tenant, (*found)->id, [](const EntityPtr&) -> Expected<EntityPtr, Problem> {
     return EntityPtr();
   });
+  if (RefusedByStore(change)) return OrionResponse(V2BadRequest(change.error().detail));
   if (!change || !change->before) return OrionResponse(V2EntityNotFound());
   Notify(call->tenant, *change, AllAttributeNames(*change->before), false);
   return NoContent();
@@ -225,6 +227,7 @@ Response NgsiV2Api::Impl::WriteAttrsOf(Request& req, const PathParams& p, bool u
     return out.written.empty() ? current : EntityPtr(next);
   });
   if (refused) return OrionResponse(*refused);
+  if (RefusedByStore(change)) return OrionResponse(V2BadRequest(change.error().detail));
   if (!change || !change->before) return OrionResponse(V2EntityNotFound());
   if (!out.written.empty()) Notify(call->tenant, *change, out.written, opts->forced_update);
   if (!out.missing.empty() || !out.existing.empty()) return OrionResponse(AttrsRefused(out));
@@ -261,6 +264,7 @@ Response NgsiV2Api::Impl::ReplaceAttrs(Request& req, const PathParams& p) {
     return EntityPtr(next);
   });
   if (refused) return OrionResponse(*refused);
+  if (RefusedByStore(change)) return OrionResponse(V2BadRequest(change.error().detail));
   if (!change || !change->before) return OrionResponse(V2EntityNotFound());
   Notify(call->tenant, *change, touched, opts->forced_update);
   return NoContent();
@@ -303,6 +307,7 @@ Response NgsiV2Api::Impl::UpdateAttr(Request& req, const PathParams& p) {
     out = WriteAttrs(*next, {*attr}, WriteMode::kUpdateOnly, opts->override_metadata, now);
     return out.written.empty() ? current : EntityPtr(next);
   });
+  if (RefusedByStore(change)) return OrionResponse(V2BadRequest(change.error().detail));
   if (!change || !change->before) return OrionResponse(V2EntityNotFound());
   if (out.written.empty()) return OrionResponse(V2AttributeNotFound());
   Notify(call->tenant, *change, out.written, opts->forced_update);
@@ -314,7 +319,7 @@ Response NgsiV2Api::Impl::DeleteAttr(Request& req, const PathParams& p) {
   if (!call) return OrionResponse(call.error());
   auto found = FindOne(*call, p.Get("entityId"), req.FindParam("type"));
   if (!found) return OrionResponse(found.error());
-  const uint32_t name = context().ExpandToId(p.Get("attrName"), names_);
+  const uint32_t name = context().FindId(p.Get("attrName"), names_);  // looked up: a delete adds no name
   const int64_t now = UnixMicrosNow();
   bool had = false;
   auto change = store_.Mutate(call->tenant, (*found)->id, [&](const EntityPtr& current) -> Expected<EntityPtr, Problem> {
@@ -325,6 +330,7 @@ Response NgsiV2Api::Impl::DeleteAttr(Request& req, const PathParams& p) {
     next->modified_at = now;
     return EntityPtr(next);
   });
+  if (RefusedByStore(change)) return OrionResponse(V2BadRequest(change.error().detail));
   if (!change || !change->before) return OrionResponse(V2EntityNotFound());
   if (!had) return OrionResponse(V2AttributeNotFound());
   Notify(call->tenant, *change, {name}, false);
@@ -425,6 +431,7 @@ Response NgsiV2Api::Impl::UpdateValue(Request& req, const PathParams& p) {
     return EntityPtr(next);
   });
   if (refused) return OrionResponse(*refused);
+  if (RefusedByStore(change)) return OrionResponse(V2BadRequest(change.error().detail));
   if (!change || !change->before) return OrionResponse(V2EntityNotFound());
   Notify(call->tenant, *change, {id}, opts->forced_update);
   return NoContent();

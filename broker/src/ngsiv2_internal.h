@@ -46,6 +46,11 @@ OrionError V2BadRequest(std::string description);
 OrionError V2EntityNotFound();     // 404 "The requested entity has not been found. Check type and id"
 OrionError V2AttributeNotFound();  // 404 "The entity does not have such an attribute"
 OrionError V2ParseError(std::string description);
+// The store refused the write itself (a limit such as --max-attrs: 400 BadRequestData), as
+// opposed to "no such entity": the answer gives its reason.
+inline bool RefusedByStore(const Expected<Change, Problem>& change) {
+  return !change && change.error().type == ErrorType::kBadRequestData;
+}
 
 namespace v2 {
 

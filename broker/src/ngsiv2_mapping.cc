@@ -193,6 +193,8 @@ Expected<Attribute, OrionError> MakeValue(uint32_t name, std::string_view displa
     }
     auto geojson = SimpleLocation(type, value);
     if (!geojson) return Unexpected(V2BadRequest(where + ": " + geojson.error()));
+    // The GeoJSON it becomes must be one the geo-queries can read (positions limit included).
+    if (auto g = ParseGeoJson(*geojson); !g) return Unexpected(V2BadRequest(where + ": " + g.error()));
     a.kind = AttrKind::kGeoProperty;
     a.value = std::move(*geojson);
     a.v2_type = codec.names.Intern(type);

@@ -102,7 +102,8 @@ void SubscriptionManager::ConsiderV2(const Subscription& s, const std::string& t
   std::vector<std::string> attrs = v.attrs;
   const v2::Projection proj = [&] {
     v2::Projection p = v2::MakeProjection(attrs, v.metadata, codec);
-    for (const std::string& x : v.except_attrs) p.except.push_back(codec.context.ExpandToId(x, names_));
+    // Looked up, never interned: a notification is built after the write committed.
+    for (const std::string& x : v.except_attrs) p.except.push_back(codec.context.FindId(x, names_));
     // Only builtins named: the user attributes are not wanted ("attrs": ["alterationType"]).
     return p;
   }();

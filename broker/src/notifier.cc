@@ -125,16 +125,18 @@ class Notifier::Impl {
       dropped_.fetch_add(1);
       return false;
     }
-    if (options_.tenant_queue_bytes != 0) {
+    if (options_.tenant_queue_bytes != 0 || options_.tenant_queue_jobs != 0) {
       auto it = tenant_bytes_.find(job.tenant);
-      const size_t held = it == tenant_bytes_.end() ? 0 : it->second;
-      if (held + job.bytes > options_.tenant_queue_bytes) {
+      const TenantShare held = it == tenant_bytes_.end() ? TenantShare{} : it->second;
+      if ((options_.tenant_queue_bytes != 0 && held.bytes + job.bytes > options_.tenant_queue_bytes) ||
+          (options_.tenant_queue_jobs != 0 && held.jobs + 1 > options_.tenant_queue_jobs)) {
         dropped_.fetch_add(1);
         dropped_share_.fetch_add(1);
         return false;
       }
-      if (it == tenant_bytes_.end()) tenant_bytes_.emplace(job.tenant, job.bytes);
-      else it->second += job.bytes;
+      TenantShare& share = it == tenant_bytes_.end() ? tenant_bytes_[job.tenant] : it->second;
+      share.bytes += job.bytes;
+      ++share.jobs;
     }
     queued_bytes_ += job.bytes;
     return true;
@@ -146,8 +148,9 @@ class Notifier::Impl {
       std::lock_guard lock(share_mu_);
       queued_bytes_ -= std::min(queued_bytes_, job.bytes);
       if (auto it = tenant_bytes_.find(job.tenant); it != tenant_bytes_.end()) {
-        it->second -= std::min(it->second, job.bytes);
-        if (it->second == 0) tenant_bytes_.erase(it);
+        it->second.bytes -= std::min(it->second.bytes, job.bytes);
+        it->second.jobs -= std::min<size_t>(it->second.jobs, 1);
+        if (it->second.jobs == 0) tenant_bytes_.erase(it);
       }
     }
     queued_.fetch_sub(1);
@@ -353,7 +356,10 @@ class Notifier::Impl {
   std::atomic<uint64_t> sent_{0}, failed_{0}, dropped_{0}, retried_{0}, dropped_share_{0};
   mutable std::mutex share_mu_;  // the queue's bytes, in all and per tenant
   size_t queued_bytes_ = 0;
-  std::unordered_map<std::string, size_t> tenant_bytes_;
+  struct TenantShare {
+    size_t bytes = 0, jobs = 0;
+  };
+  std::unordered_map<std::string, TenantShare> tenant_bytes_;  // tenants with jobs queued or in flight
   std::mutex mu_;
   std::condition_variable cv_;
 };

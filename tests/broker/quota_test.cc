@@ -31,6 +31,17 @@ std::string OrionError(const Response& r) {
   return v.is_object() && v.as_object().contains("error") ? std::string(v.at("error").as_string()) : "<" + r.body + ">";
 }
 
+
+// A notification job of `tenant` to `uri` with a body of `body_bytes` bytes.
+NotificationJob Job(const std::string& uri, const std::string& tenant, size_t body_bytes) {
+  NotificationJob j;
+  j.status = std::make_shared<DeliveryStatus>();
+  j.uri = uri;
+  j.tenant = tenant;
+  j.body = std::string(body_bytes, 'x');
+  return j;
+}
+
 }  // namespace
 
 TEST_CASE("Quotas: a tenant's writes add at most its allowance of new names to the table all tenants share",
@@ -244,12 +255,16 @@ TEST_CASE("Limits: a geometry has at most kMaxGeoPositions positions, a batch at
   const Response query =
       Do(b, Method::kGet, "/ngsi-ld/v1/entities?type=Road&georel=within&geometry=Polygon&coordinates=" + ring);
   CHECK(query.status == 400);
+  CHECK_THAT(query.body, Catch::Contains("positions"));
 
   const std::string four = "[" + EntityWith("1", {}) + "," + EntityWith("2", {}) + "," + EntityWith("3", {}) + "," +
                            EntityWith("4", {}) + "]";
   const Response ld = Do(b, Method::kPost, "/ngsi-ld/v1/entityOperations/upsert", four);
   CHECK(ld.status == 400);
   CHECK(Do(b, Method::kGet, "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:1").status == 404);
+  CHECK(Do(b, Method::kPost, "/ngsi-ld/v1/entityOperations/delete",
+           R"(["urn:ngsi-ld:Thing:1","urn:ngsi-ld:Thing:2","urn:ngsi-ld:Thing:3","urn:ngsi-ld:Thing:4"])")
+            .status == 400);
   const Response v2 = Do(b, Method::kPost, "/v2/op/update",
                          R"({"actionType":"append","entities":[{"id":"1","type":"T"},{"id":"2","type":"T"},{"id":"3","type":"T"},{"id":"4","type":"T"}]})");
   CHECK(v2.status == 400);
@@ -272,17 +287,13 @@ TEST_CASE("Notifier: a tenant whose endpoint hangs fills its own share of the qu
   Notifier n(o);
   n.Start();
   auto job = [](const std::string& uri, const std::string& tenant) {
-    NotificationJob j;
-    j.status = std::make_shared<DeliveryStatus>();
-    j.uri = uri;
-    j.tenant = tenant;
+    NotificationJob j = Job(uri, tenant, 200);
     j.headers = {{"Content-Type", "application/json"}};
-    j.body = std::string(200, 'x');
     return j;
   };
   size_t admitted = 0;
   for (int i = 0; i < 100; ++i) admitted += n.Enqueue(job(hole.url("/h"), "citya"));
-  // About 4,096 / 250 bytes of jobs of citya are queued; the rest are dropped against its share.
+  // About 4,096 / 252 bytes of jobs of citya are queued; the rest are dropped against its share.
   CHECK(admitted >= 10);
   CHECK(admitted <= 16);
   CHECK(n.Counters().dropped_tenant_share == 100 - admitted);
@@ -307,17 +318,116 @@ TEST_CASE("Notifier: the queue is bounded in bytes in all", "[broker][quotas][re
   Notifier n(o);
   n.Start();
   size_t admitted = 0;
-  for (int i = 0; i < 100; ++i) {
-    NotificationJob j;
-    j.status = std::make_shared<DeliveryStatus>();
-    j.uri = hole.url("/h");
-    j.tenant = "t" + std::to_string(i);
-    j.body = std::string(1000, 'y');
-    admitted += n.Enqueue(std::move(j));
-  }
+  for (int i = 0; i < 100; ++i) admitted += n.Enqueue(Job(hole.url("/h"), "t" + std::to_string(i), 1000));
   CHECK(admitted >= 8);
   CHECK(admitted <= 10);
   CHECK(n.Counters().dropped == 100 - admitted);
   CHECK(n.Counters().dropped_tenant_share == 0);
   n.Stop(0ms);
+}
+
+TEST_CASE("Notifier: with the default options a hanging tenant holds at most its share of the queue's jobs",
+          "[broker][quotas][isolation][reliability]") {
+  Receiver hole, healthy;
+  hole.Script([](const Receiver::Received&) { return Receiver::Scripted{200, "", true}; });
+  NotifierOptions o;  // the defaults: 10,000 jobs in all, 2,500 per tenant
+  o.timeout = std::chrono::hours(1);  // (not a queue limit) the hanging deliveries stay for the whole test
+  Notifier n(o);
+  n.Start();
+  auto job = [](const std::string& uri, const std::string& tenant) { return Job(uri, tenant, 2); };
+  // Small notifications: the byte share (64 MiB) never binds; the job share does.
+  size_t admitted = 0;
+  for (int i = 0; i < 12000; ++i) admitted += n.Enqueue(job(hole.url("/h"), "citya"));
+  CHECK(admitted == NotifierOptions{}.tenant_queue_jobs);
+  CHECK(n.Counters().dropped_tenant_share == 12000 - admitted);
+  for (uint64_t k = 1; k <= 20; ++k) {
+    REQUIRE(n.Enqueue(job(healthy.url("/ok"), "cityb")));
+    REQUIRE(n.WaitUntil([k](const NotifierCounters& c) { return c.sent >= k; }, 10s));
+  }
+  n.Stop(0ms);
+}
+
+TEST_CASE("Quotas: failed writes under invented tenant names take no place among max_tenants",
+          "[broker][quotas][isolation]") {
+  BrokerOptions o;
+  o.forwarding = false;
+  o.quotas.max_tenants = 2;
+  Broker b(o);
+  REQUIRE(Do(b, Method::kPost, "/ngsi-ld/v1/entities", EntityWith("x", {"p"}), {{"NGSILD-Tenant", "t0"}}).status == 201);
+  for (int i = 0; i < 20; ++i) {
+    const Headers h = {{"NGSILD-Tenant", "ghost" + std::to_string(i)}};
+    CHECK(Do(b, Method::kDelete, "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:none", "", h).status == 404);
+    CHECK(Do(b, Method::kPost, "/ngsi-ld/v1/entities", "{not json", h).status == 400);
+    CHECK(Do(b, Method::kPost, "/v2/entities", R"({"id":"e","type":"T"})", {{"Fiware-Service", "a-b" + std::to_string(i)}})
+              .status == 400);
+  }
+  CHECK(b.quotas().tenants() == 1);
+  CHECK(Do(b, Method::kPost, "/ngsi-ld/v1/entities", EntityWith("x", {"p"}), {{"NGSILD-Tenant", "t1"}}).status == 201);
+  CHECK(Do(b, Method::kPost, "/ngsi-ld/v1/entities", EntityWith("x", {"p"}), {{"NGSILD-Tenant", "t2"}}).status == 403);
+}
+
+TEST_CASE("Quotas: a path with an empty segment cannot pass for another API's tenant", "[broker][quotas][isolation]") {
+  BrokerOptions o;
+  o.forwarding = false;
+  o.quotas.max_tenants = 1;
+  Broker b(o);
+  REQUIRE(Do(b, Method::kPost, "/ngsi-ld/v1/entities", EntityWith("x", {"p"}), kA).status == 201);
+  // "//v2/entities" would reach the NGSI-v2 handlers (Fiware-Service) while the admission read
+  // NGSILD-Tenant (citya, admitted): refused before anything.
+  const Response r = Do(b, Method::kPost, "//v2/entities", R"({"id":"e","type":"T"})",
+                        {{"NGSILD-Tenant", "citya"}, {"Fiware-Service", "intruder"}});
+  CHECK(r.status == 400);
+  CHECK(Do(b, Method::kGet, "/v2/entities", "", {{"Fiware-Service", "intruder"}}).body == "[]");
+}
+
+TEST_CASE("Quotas: writes never answer 403 after they changed something, and deletes add no names",
+          "[broker][quotas]") {
+  BrokerOptions o;
+  o.forwarding = false;
+  o.quotas.max_names_per_tenant = 8;
+  Broker b(o);
+  REQUIRE(Do(b, Method::kPost, "/ngsi-ld/v1/entities", EntityWith("m1", {"a"}), kA).status == 201);
+  REQUIRE(Do(b, Method::kPost, "/ngsi-ld/v1/entities", EntityWith("m2", {"a"}), kA).status == 201);
+  // Use up the allowance.
+  for (int i = 0; i < 20; ++i) Do(b, Method::kPost, "/ngsi-ld/v1/entities", EntityWith("f" + std::to_string(i), {"n" + std::to_string(i)}), kA);
+  REQUIRE(Do(b, Method::kPost, "/ngsi-ld/v1/entities", EntityWith("over", {"brandnew"}), kA).status == 403);
+  const size_t names = b.names().size();
+  // Deleting what was never written looks names up: 404, nothing added.
+  CHECK(Do(b, Method::kDelete, "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:m1/attrs/neverWritten", "", kA).status == 404);
+  CHECK(Do(b, Method::kDelete, "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:m1/attrs/a?datasetId=urn:ngsi-ld:Dataset:never", "", kA)
+            .status == 404);
+  CHECK(Do(b, Method::kDelete, "/v2/entities/urn:ngsi-ld:Thing:m1/attrs/neverWritten", "", kV2A).status == 404);
+  CHECK(b.names().size() == names);
+  // A batch merge: the item with a known name is merged, the one with a new name fails alone.
+  const Response merge = Do(b, Method::kPost, "/ngsi-ld/v1/entityOperations/merge",
+                            R"([{"id":"urn:ngsi-ld:Thing:m1","type":"Thing","a":{"type":"Property","value":7}},)"
+                            R"({"id":"urn:ngsi-ld:Thing:m2","type":"Thing","unheardOf":{"type":"Property","value":7}}])",
+                            kA);
+  CHECK(merge.status == 207);
+  CHECK(Body(Do(b, Method::kGet, "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:m1", "", kA)).at("a").at("value") == 7);
+  CHECK_FALSE(Body(Do(b, Method::kGet, "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:m2", "", kA)).as_object().contains("unheardOf"));
+}
+
+TEST_CASE("Limits: NGSI-v2 says why the store refused a write, and its simple locations meet the positions limit",
+          "[broker][quotas][limits]") {
+  BrokerOptions o;
+  o.forwarding = false;
+  o.quotas.max_attrs_per_entity = 2;
+  Broker b(o);
+  REQUIRE(Do(b, Method::kPost, "/v2/entities", R"({"id":"r1","type":"Room","a":{"value":1},"b":{"value":2}})").status == 201);
+  for (const auto& [method, target] : std::vector<std::pair<Method, std::string>>{
+           {Method::kPost, "/v2/entities/r1/attrs"}, {Method::kPost, "/v2/entities?options=upsert"}}) {
+    const std::string body = target.find("upsert") != std::string::npos ? R"({"id":"r1","type":"Room","c":{"value":3}})"
+                                                                          : R"({"c":{"value":3}})";
+    const Response r = Do(b, method, target, body);
+    INFO(target << " " << r.body);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body, Catch::Contains("--max-attrs"));
+  }
+  std::string line = "[";
+  for (size_t i = 0; i <= kMaxGeoPositions; ++i) line += std::string(i ? "," : "") + "\"35." + std::to_string(i % 900) + ",139.5\"";
+  line += "]";
+  const Response geo = Do(b, Method::kPost, "/v2/entities", R"({"id":"road","type":"Road","where":{"type":"geo:line","value":)" + line + "}}");
+  CHECK(geo.status == 400);
+  CHECK_THAT(geo.body, Catch::Contains("positions"));
 }

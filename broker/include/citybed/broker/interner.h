@@ -60,7 +60,8 @@ class Interner {
   static constexpr uint32_t kMaxNames = kMaxChunks << kChunkBits;  // 16 M: the default quotas (1,000 tenants × 16,384 names) fit
   // The id read-only requests use for a name nobody has written (Context::FindId): reserved at
   // construction for a text no attribute or type can be named (it has spaces), so it matches
-  // nothing and renders harmlessly. Reads never intern, so they cannot fill the table.
+  // nothing and renders harmlessly. Reads never intern, so they cannot fill the table (except
+  // the answers of context sources that a distributed read merges: docs/reliability.md).
   static constexpr uint32_t kUnknown = 1;
   static constexpr std::string_view kUnknownText = " (a name no entity has) ";
 

@@ -46,8 +46,10 @@ struct NotificationJob {
 struct NotifierOptions {
   // Jobs queued or being delivered, in all: beyond, a new one is dropped and counted.
   size_t queue_capacity = 10000;
-  // The same in bytes, in all and per tenant: one tenant whose endpoint hangs fills its own
-  // share, not the queue every tenant's notifications wait in. 0: no limit.
+  // Per tenant, in jobs and bytes, and in all in bytes: one tenant whose endpoints hang fills
+  // its own share, not the queue every tenant's notifications wait in (with the defaults, four
+  // such tenants fill the queue's jobs). 0: no limit.
+  size_t tenant_queue_jobs = 2500;
   size_t queue_bytes = 256u << 20;
   size_t tenant_queue_bytes = 64u << 20;
   int max_attempts = 3;

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "citybed/broker/interner.h"
 #include "citybed/common/string_hash.h"
@@ -40,7 +41,11 @@ class TenantQuotas {
   explicit TenantQuotas(QuotaOptions options);
   // The name allowance of a tenant about to write; null when it is a new tenant beyond
   // max_tenants. `existing`: the tenant holds data already (admitted beyond the limit).
-  NameAllowance* Admit(std::string_view tenant, bool existing = false);
+  // `created` (if given) says whether this call made the tenant's entry.
+  NameAllowance* Admit(std::string_view tenant, bool existing = false, bool* created = nullptr);
+  // Gives back a new tenant's place when its first write left nothing behind (the broker checks
+  // that); its allowance stays valid for whoever still holds it.
+  void Forget(std::string_view tenant);
   size_t tenants() const;
   // Names and bytes all tenants' writes have added to the name table.
   size_t names() const;
@@ -50,6 +55,7 @@ class TenantQuotas {
   QuotaOptions options_;
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, std::unique_ptr<NameAllowance>, StringHash, std::equal_to<>> tenants_;
+  std::vector<std::unique_ptr<NameAllowance>> forgotten_;  // kept: a concurrent request may still hold one
 };
 
 }  // namespace citybed::broker
