@@ -102,6 +102,7 @@ void Recorder::OnRequest(const models::RequestRecord& r) {
   if (log_ != nullptr) log_->Request(r, in_window);
   if (!in_window) return;
   total_.Add(r);
+  wait_.Record(r.waited.ns());
   ops_[static_cast<size_t>(r.op)].Add(r);
   if (r.region >= 0 && static_cast<size_t>(r.region) < regions_.size()) regions_[static_cast<size_t>(r.region)].Add(r);
   if (r.domain >= 0 && static_cast<size_t>(r.domain) < domains_.size()) domains_[static_cast<size_t>(r.domain)].Add(r);

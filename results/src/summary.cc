@@ -324,14 +324,14 @@ json BuildSummary(const Recorder& rec, const RunInfo& info, const SloVerdict& sl
   g["share_of_tightest_slo"] = gen.share_of_tightest_slo ? json(Round(*gen.share_of_tightest_slo, 1e-4)) : json(nullptr);
   j["generator"] = g;
   // Waiting for one of citybed's connections: the broker was slow (every connection busy with
-  // a request at the broker), not citybed.
-  const uint64_t waited_count = r.pool_wait.Count();
+  // a request at the broker), not citybed. Over the window's requests, as every slice.
+  const sim::LatencyHistogram& wait = rec.connection_wait();
   json c = {{"connections", s.broker.connections},
             {"max_outstanding", r.max_outstanding},
-            {"wait_p50_ms", MsRounded(r.pool_wait.ValueAtPercentile(50))},
-            {"wait_p99_ms", MsRounded(r.pool_wait.ValueAtPercentile(99))},
-            {"wait_max_ms", MsRounded(r.pool_wait.Max())},
-            {"requests", waited_count}};
+            {"wait_p50_ms", MsRounded(wait.ValueAtPercentile(50))},
+            {"wait_p99_ms", MsRounded(wait.ValueAtPercentile(99))},
+            {"wait_max_ms", MsRounded(wait.Max())},
+            {"requests", wait.Count()}};
   if (s.broker.instances > 1) c["instances"] = s.broker.instances;  // `connections` to each
   j["connections"] = c;
   j["histograms"] = {{"relative_error", sim::LatencyHistogram().RelativeError()},

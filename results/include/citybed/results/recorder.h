@@ -107,6 +107,8 @@ class Recorder : public models::RunObserver {
   const std::map<std::string, RequestStats>& named() const { return named_; }
   const std::map<std::string, CauseSeen>& causes() const { return causes_; }
   const sim::LatencyHistogram& freshness() const { return freshness_; }  // with missing ones
+  // Waiting for a free connection, of every request in the window (0 for those that did not wait).
+  const sim::LatencyHistogram& connection_wait() const { return wait_; }
   uint64_t notifications() const { return notifications_; }              // received in the window
   uint64_t missing_notifications() const { return missing_; }
   const std::vector<Interval>& intervals() const { return intervals_; }
@@ -135,6 +137,7 @@ class Recorder : public models::RunObserver {
   std::map<std::string, CauseSeen> causes_;
   InteropStats interop_;
   sim::LatencyHistogram freshness_;
+  sim::LatencyHistogram wait_;
   uint64_t notifications_ = 0, missing_ = 0;
   std::vector<Interval> intervals_;
   size_t compacted_ = 0;  // intervals [0, compacted_) are in the compact form
