@@ -1,4 +1,5 @@
-// `citybed run`, `citybed validate`, `citybed entities`, `citybed sources`: the scenario commands.
+// `citybed run`: a scenario against a broker (or the model), and its results. The commands that
+// read a scenario without running it are in scenario_commands.cc.
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +17,6 @@
 #include "citybed/broker/broker.h"
 #include "citybed/common/log.h"
 #include "citybed/common/strings.h"
-#include "citybed/common/url.h"
 #include "citybed/models/emulation.h"
 #include "citybed/models/model_run.h"
 #include "citybed/models/placement.h"
@@ -29,6 +29,8 @@
 #include "commands.h"
 #include "host_probe.h"
 #include "run_options.h"
+#include "run_setup.h"
+#include "scenario_commands.h"
 #include "exit_codes.h"
 
 namespace citybed::app {
@@ -37,18 +39,6 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
 
-
-// Loads and validates; prints every mistake. Null when invalid.
-std::unique_ptr<models::Scenario> Load(const std::string& file) {
-  auto s = models::LoadScenario(file);
-  if (!s) {
-    std::fputs(models::FormatErrors(file, s.error()).c_str(), stderr);
-    std::fprintf(stderr, "%s: %zu mistake%s; nothing was run\n", file.c_str(), s.error().size(),
-                 s.error().size() == 1 ? "" : "s");
-    return nullptr;
-  }
-  return std::make_unique<models::Scenario>(std::move(*s));
-}
 
 // Resident memory of this process (MiB), from /proc/self/status.
 double ResidentMiB() {
@@ -128,71 +118,10 @@ std::string InstanceLoads(const models::World& world, const models::Scenario& s)
 
 int RunScenario(const RunOptions& o, const std::string& command_line) {
   if (auto level = ParseLogLevel(o.log_level)) SetLogLevel(*level);
-  auto scenario = Load(o.file);
+  auto scenario = LoadScenarioOrReport(o.file);
   if (!scenario) return kExitUsage;
   models::Scenario& s = *scenario;
-  // Command-line overrides, validated like the file.
-  if (!o.duration.empty()) {
-    auto d = sim::Duration::Parse(o.duration);
-    if (!d || d->ns() <= 0) {
-      std::fprintf(stderr, "citybed run: --duration: %s\n", d ? "must be longer than 0" : d.error().message.c_str());
-      return kExitUsage;
-    }
-    s.duration = *d;
-    if (s.warmup >= s.duration) s.warmup = sim::Duration();
-  }
-  if (o.speed > 0) s.speed = o.speed;
-  if (o.seed >= 0) s.seed = static_cast<uint64_t>(o.seed);
-  if (!o.broker.empty()) {
-    // One URL, or a comma-separated list: instances of one broker that citybed does not start.
-    std::vector<std::string> urls;
-    if (o.broker != "embedded") {
-      for (const std::string_view part : Split(o.broker, ',')) {
-        const std::string one(Trim(part));
-        auto url = ParseHttpUrl(one);
-        if (!url || url->scheme != "http") {
-          std::fprintf(stderr, "citybed run: --broker must be \"embedded\", an http:// URL or a comma-separated list of them: %s\n",
-                       url ? "https is not supported" : url.error().message.c_str());
-          return kExitUsage;
-        }
-        urls.push_back(one);
-      }
-    }
-    // "embedded" keeps the scenario's number of instances; one URL is one broker.
-    s.broker.url = urls.empty() ? "embedded" : urls.front();
-    s.broker.urls = urls.size() > 1 ? urls : std::vector<std::string>{};
-    if (!urls.empty()) s.broker.instances = static_cast<int>(urls.size());
-    if (s.federation && o.broker != "embedded") {
-      std::fprintf(stderr, "citybed run: %s federates embedded brokers (its \"federation\" section); --broker cannot "
-                           "replace them\n", o.file.c_str());
-      return kExitUsage;
-    }
-  }
-  if (o.instances > 0) {
-    if (o.instances > 1 && s.federation) {
-      std::fprintf(stderr, "citybed run: %s federates brokers (a broker per region or block); --instances spreads the regions "
-                           "of one broker\n", o.file.c_str());
-      return kExitUsage;
-    }
-    if (o.model.empty() && !s.broker.urls.empty() && static_cast<size_t>(o.instances) != s.broker.urls.size()) {
-      std::fprintf(stderr, "citybed run: --instances %d, but %zu broker URLs are given\n", o.instances, s.broker.urls.size());
-      return kExitUsage;
-    }
-    if (o.instances > 1 && o.model.empty() && s.broker.url != "embedded" && s.broker.urls.empty()) {
-      std::fprintf(stderr, "citybed run: --instances %d needs the embedded broker or one URL per instance (--broker URL,URL,...)\n",
-                   o.instances);
-      return kExitUsage;
-    }
-    s.broker.instances = o.instances;
-  }
-  if (!o.placement.empty()) {
-    if (o.placement == "round-robin") s.broker.placement = models::Placement::kRoundRobin;
-    else if (o.placement == "balanced") s.broker.placement = models::Placement::kBalanced;
-    else {
-      std::fprintf(stderr, "citybed run: --placement must be round-robin or balanced\n");
-      return kExitUsage;
-    }
-  }
+  if (const int bad = ApplyRunOverrides(o, s); bad != kExitOk) return bad;
   auto world = models::World::Build(s);
   if (!world) {
     std::fprintf(stderr, "%s: %s\n", o.file.c_str(), world.error().message.c_str());
@@ -216,21 +145,12 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   }
 
   // The broker's access key (broker.token_env), read before anything runs.
-  std::string auth_header;
-  if (!s.broker.token_env.empty()) {
-    const char* token = std::getenv(s.broker.token_env.c_str());
-    if (token == nullptr || *token == '\0') {
-      std::fprintf(stderr, "citybed run: broker.token_env names %s, which is not set: set it to the broker's access key\n",
-                   s.broker.token_env.c_str());
-      return kExitUsage;
-    }
-    const std::string_view key(token);
-    if (key.find_first_of("\r\n") != std::string_view::npos) {
-      std::fprintf(stderr, "citybed run: the access key in %s holds a line break\n", s.broker.token_env.c_str());
-      return kExitUsage;
-    }
-    auth_header = "Authorization: Bearer " + std::string(key) + "\r\n";
+  auto access = AccessKeyHeader(s);
+  if (!access) {
+    std::fprintf(stderr, "citybed run: %s\n", access.error().message.c_str());
+    return kExitUsage;
   }
+  const std::string auth_header = std::move(*access);
 
   // The results folder is checked before anything runs: a run whose results cannot be written
   // is not started.
@@ -240,50 +160,17 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
     return ok.error().code == ErrorCode::kAlreadyExists ? kExitUsage : kExitRuntimeError;
   }
 
-  // The broker: the embedded one in this process, or the given URL. A federation starts one
-  // embedded broker per site, each named by its site in Via headers.
-  std::vector<std::unique_ptr<broker::Broker>> embedded;
-  std::vector<std::string> site_urls, site_ld_urls;
-  size_t external_sites = 0;
-  std::string url = calibration ? std::string("model:") + o.model : s.broker.url;
-  if (!calibration && !s.broker.urls.empty()) {  // instances citybed does not start
-    site_urls = s.broker.urls;
-    url = site_urls.front();
+  // The broker: the embedded one in this process, or the given URL(s); a federation's sites.
+  auto brokers = StartRunBrokers(s, **world, calibration ? o.model : std::string());
+  if (!brokers) {
+    std::fprintf(stderr, "citybed run: %s\n", brokers.error().message.c_str());
+    return kExitRuntimeError;
   }
-  if (url == "embedded" && !calibration) {
-    const models::Federation* fed = (*world)->federation();
-    const size_t n = fed ? fed->sites().size() : static_cast<size_t>(std::max(1, s.broker.instances));
-    for (size_t i = 0; i < n; ++i) {
-      // A site served by a city's own broker (federation.external): citybed starts nothing.
-      if (fed) {
-        const auto ext = fed->spec().external.find(fed->sites()[i].id);
-        if (ext != fed->spec().external.end()) {
-          site_urls.push_back(ext->second.url);
-          site_ld_urls.push_back(ext->second.ld_url);
-          ++external_sites;
-          continue;
-        }
-      }
-      broker::BrokerOptions bo;
-      bo.server.port = 0;
-      bo.server.threads = s.broker.threads;
-      if (fed) {
-        bo.via_name = fed->sites()[i].id;
-        bo.api.forward_timeout = std::chrono::milliseconds(std::max<int64_t>(1, fed->spec().timeout.ns() / 1000000));
-        bo.api.forward_cooldown = std::chrono::milliseconds(fed->spec().cooldown.ns() / 1000000);
-      }
-      embedded.push_back(std::make_unique<broker::Broker>(bo));
-      if (auto ok = embedded.back()->Start(); !ok) {
-        std::fprintf(stderr, "citybed run: cannot start the embedded broker%s: %s\n",
-                     fed ? (" of " + fed->sites()[i].id).c_str() : "", ok.error().message.c_str());
-        return kExitRuntimeError;
-      }
-      if (fed) site_ld_urls.push_back(embedded.back()->url());
-      if (fed || n > 1) site_urls.push_back(embedded.back()->url());
-    }
-    url = fed ? site_urls.front() : embedded.front()->url();
-  }
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  std::vector<std::unique_ptr<broker::Broker>>& embedded = brokers->embedded;
+  const std::vector<std::string>& site_urls = brokers->site_urls;
+  const std::vector<std::string>& site_ld_urls = brokers->site_ld_urls;
+  const size_t external_sites = brokers->external_sites;
+  const std::string& url = brokers->url;
   const std::string host_header = calibration ? std::string("model.invalid") : url.substr(url.find("://") + 3);
   models::Protocols protocols = models::Protocols::ForScenario(s, host_header);
 
@@ -555,136 +442,6 @@ int RunScenario(const RunOptions& o, const std::string& command_line) {
   return kExitOk;
 }
 
-namespace {
-// The expected request rate over the run (World::OfferedAt, the same definition the workload
-// sends by), averaged with the trapezoid rule over 1/240 steps of the run: what the broker will
-// be asked, per operation and per kind of source or user.
-void PrintOfferedLoad(const models::World& world) {
-  const models::Scenario& s = world.scenario();
-  constexpr int kSamples = 240;
-  double sum = 0, peak = -1;
-  int64_t peak_at = 0;
-  models::OfferedLoad mean;
-  for (int i = 0; i <= kSamples; ++i) {
-    const int64_t t = s.duration.ns() / kSamples * i;
-    const models::OfferedLoad l = world.OfferedAt(t);
-    const double w = (i == 0 || i == kSamples) ? 0.5 : 1.0;  // trapezoid
-    sum += w;
-    mean.sources += w * l.sources;
-    mean.users += w * l.users;
-    mean.crowds += w * l.crowds;
-    for (size_t k = 0; k < l.by_op.size(); ++k) mean.by_op[k] += w * l.by_op[k];
-    for (const auto& [kind, rate] : l.by_kind) mean.by_kind[kind] += w * rate;
-    if (l.total() > peak) peak = l.total(), peak_at = t;
-  }
-  mean.sources /= sum, mean.users /= sum, mean.crowds /= sum;
-  for (double& x : mean.by_op) x /= sum;
-  for (auto& [kind, rate] : mean.by_kind) rate /= sum;
-  const double hour = world.HourAt(peak_at);
-  const int minutes = static_cast<int>(hour * 60) % (24 * 60);
-  std::printf("  offered load, requests per simulated second: mean %.1f (sources %.1f, users %.1f, crowds %.1f), "
-              "peak %.1f at %02d:%02d\n",
-              mean.total(), mean.sources, mean.users, mean.crowds, peak, minutes / 60, minutes % 60);
-  std::printf("    by operation:");
-  for (size_t k = 0; k < mean.by_op.size(); ++k) {
-    if (mean.by_op[k] > 0) std::printf(" %s %.1f", std::string(models::OpKindName(static_cast<models::OpKind>(k))).c_str(), mean.by_op[k]);
-  }
-  std::printf("\n    by kind:");
-  for (const auto& [kind, rate] : mean.by_kind) std::printf(" %s %.1f", kind.c_str(), rate);
-  std::printf("\n");
-  if (const uint64_t subs = world.SubscriptionsAtStart(); subs > 0) {
-    std::printf("    plus %llu subscriptions made by the users at the start\n", static_cast<unsigned long long>(subs));
-  }
-  std::printf("  at speed %g the broker sees about %.1f requests per wall second on average, %.1f at the peak\n", s.speed,
-              mean.total() * s.speed, peak * s.speed);
-}
-}  // namespace
-
-int Validate(const std::vector<std::string>& files) {
-  int bad = 0;
-  for (const std::string& f : files) {
-    auto s = Load(f);
-    if (!s) {
-      ++bad;
-      continue;
-    }
-    auto world = models::World::Build(*s);
-    if (!world) {
-      std::fprintf(stderr, "%s: %s\n", f.c_str(), world.error().message.c_str());
-      ++bad;
-      continue;
-    }
-    std::printf("%s: valid — %zu region%s, %llu sources, %llu users, %s\n", f.c_str(), s->regions.size(),
-                s->regions.size() == 1 ? "" : "s",
-                static_cast<unsigned long long>((*world)->total_sources()),
-                static_cast<unsigned long long>((*world)->total_users()), s->duration.ToString().c_str());
-    PrintOfferedLoad(**world);
-  }
-  return bad == 0 ? kExitOk : kExitUsage;
-}
-
-int Entities(const std::string& file, int sample, int reports, const std::string& api) {
-  auto s = Load(file);
-  if (!s) return kExitUsage;
-  auto world = models::World::Build(*s);
-  if (!world) {
-    std::fprintf(stderr, "%s: %s\n", file.c_str(), world.error().message.c_str());
-    return kExitUsage;
-  }
-  std::string line;
-  for (auto& g : (*world)->sources()) {
-    const uint32_t n = std::min<uint32_t>(g.count, static_cast<uint32_t>(sample));
-    for (uint32_t i = 0; i < n; ++i) {
-      // The same reports the emulation would send, at the source's nominal report times.
-      for (int k = 0; k < reports; ++k) {
-        const int64_t t_ns = static_cast<int64_t>(g.spec->arrival.Mean() * 1e9) * k;
-        const uint32_t report = g.reports[i]++;
-        sim::Rng rng = models::World::ReportRng(g, i, report);
-        const models::SourceContext ctx = (*world)->Context(g, i, t_ns);
-        models::EntityUpdate u;
-        u.id = models::EntityId(*g.model, ctx.region, i);
-        u.type = g.model->entity_type();
-        u.observed_us = ctx.unix_us;
-        g.model->Report(ctx, g.StateOf(i), rng, u);
-        line.clear();
-        if (api == "ngsi-v2") models::AppendNgsiV2Entity(line, u); else models::AppendNgsiLdEntity(line, u);
-        line.push_back('\n');
-        std::fputs(line.c_str(), stdout);
-      }
-    }
-  }
-  return kExitOk;
-}
-
-int Regions(const std::string& file) {
-  auto s = Load(file);
-  if (!s) return kExitUsage;
-  auto world = models::World::Build(*s);
-  if (!world) {
-    std::fprintf(stderr, "%s: %s\n", file.c_str(), world.error().message.c_str());
-    return kExitUsage;
-  }
-  // The regions' CSV, with each region's path to the broker.
-  std::printf("id,name,lat,lon,population,stage,radius_km,gateway,broker_path_ms,hops,path_loss\n");
-  double sum_ms = 0, population = 0;
-  for (const auto& r : (*world)->regions()) {
-    const double ms = r.path.Delay(0).millis();
-    sum_ms += ms;
-    population += r.spec->population;
-    std::printf("%s,%s,%.4f,%.4f,%.0f,%d,%.2f,%s,%.3f,%zu,%.6f\n", r.spec->id.c_str(), r.spec->name.c_str(), r.spec->lat,
-                r.spec->lon, r.spec->population, r.spec->stage, r.radius_km,
-                (*world)->network().name(r.gateway).c_str(), ms, r.path.nodes.size() - 1, r.path.loss);
-  }
-  const size_t n = (*world)->regions().size();
-  std::fflush(stdout);  // the table first, then the totals, when both go to one terminal
-  std::fprintf(stderr, "%zu regions, %.0f inhabitants, %llu sources, %llu users; network: %zu nodes, diameter %s, "
-               "mean path to the broker %.3f ms (one way, without queueing)\n",
-               n, population, static_cast<unsigned long long>((*world)->total_sources()),
-               static_cast<unsigned long long>((*world)->total_users()), (*world)->network().node_count(),
-               (*world)->network().Diameter().ToString().c_str(), n ? sum_ms / static_cast<double>(n) : 0.0);
-  return kExitOk;
-}
-
 }  // namespace
 
 void RegisterRun(CLI::App& app, Action& action, const std::string& command_line) {
@@ -728,42 +485,7 @@ void RegisterRun(CLI::App& app, Action& action, const std::string& command_line)
     action = [o, command_line] { return o->replications > 1 ? RunReplications(*o) : RunScenario(*o, command_line); };
   });
 
-  auto files = std::make_shared<std::vector<std::string>>();
-  CLI::App* validate = app.add_subcommand("validate", "Check scenario files and report every mistake");
-  validate->add_option("scenario", *files, "Scenario files")->required();
-  validate->callback([files, &action] { action = [files] { return Validate(*files); }; });
-
-  auto file = std::make_shared<std::string>();
-  auto sample = std::make_shared<int>(3);
-  auto reports = std::make_shared<int>(1);
-  CLI::App* entities = app.add_subcommand("entities", "Print, as NDJSON, the entities a scenario's sources emit");
-  entities->add_option("scenario", *file, "Scenario file")->required()->check(CLI::ExistingFile);
-  entities->add_option("--sample", *sample, "Sources per source group (kind x region)")->check(Between(1, 1000000))
-      ->capture_default_str();
-  entities->add_option("--reports", *reports, "Reports per source")->check(Between(1, 10000))->capture_default_str();
-  auto entities_api = std::make_shared<std::string>("ngsi-ld");
-  entities->add_option("--api", *entities_api, "The rendering: ngsi-ld (normalized) or ngsi-v2 (normalized, as v2 sources write)")
-      ->check(CLI::IsMember({"ngsi-ld", "ngsi-v2"}))->capture_default_str();
-  entities->callback([file, sample, reports, entities_api, &action] {
-    action = [=] { return Entities(*file, *sample, *reports, *entities_api); };
-  });
-
-  auto regions_file = std::make_shared<std::string>();
-  CLI::App* regions = app.add_subcommand("regions", "Print a scenario's regions as CSV (generated ones too), and its network");
-  regions->add_option("scenario", *regions_file, "Scenario file")->required()->check(CLI::ExistingFile);
-  regions->callback([regions_file, &action] { action = [regions_file] { return Regions(*regions_file); }; });
-
-  CLI::App* sources = app.add_subcommand("sources", "List the source kinds a scenario can use");
-  sources->callback([&action] {
-    action = [] {
-      std::printf("%-22s %-28s %s\n", "kind", "entity type", "domain");
-      for (const models::SourceModel* m : models::SourceModels()) {
-        std::printf("%-22s %-28s %s\n", std::string(m->kind()).c_str(), std::string(m->entity_type()).c_str(),
-                    std::string(m->domain()).c_str());
-      }
-      return kExitOk;
-    };
-  });
+  RegisterScenarioCommands(app, action);
 }
 
 }  // namespace citybed::app
