@@ -1,7 +1,8 @@
 # The two commands of the README, and a few helpers. Everything builds into build/.
 #   make run    install what is missing, build the citybed program (Release), run the default scenario
 #   make test   install what is missing, build everything, run every test through ctest, then the
-#               fuzz targets for FUZZ_SECONDS each under ASan and UBSan (scripts/fuzz.sh, build-fuzz/)
+#               unit tests of common, sim and the broker and the fuzz targets (FUZZ_SECONDS each)
+#               under ASan and UBSan (scripts/fuzz.sh, build-fuzz/)
 # Builds are quiet: warnings, errors and one progress line (the full log is build/build.log).
 #   make bench  build and run the benchmark suites (see docs/performance.md)
 BUILD_DIR ?= build

@@ -5,8 +5,10 @@
 # crashed, leaked, hung (10 s per input) or broke a target's own checks; otherwise the failing
 # input is kept in build-fuzz/findings/ and its path printed.
 #
-#   scripts/fuzz.sh             the smoke run `make test` does (CI)
-#   scripts/fuzz.sh 600 broker_request    ten minutes on the broker's request path
+#   scripts/fuzz.sh             the smoke run `make test` does (CI): first the unit tests of
+#                               common, sim and the broker under the same sanitizers (tests/sanitize;
+#                               not the [timing] cases), then every target
+#   scripts/fuzz.sh 600 broker_request    ten minutes on the broker's request path (no unit tests)
 #
 # Targets: broker_request (one HTTP request through Broker::Handle: both APIs, parsers, query
 # languages, @context, subscriptions), query (the q parsers), scenario (the scenario loader and
@@ -18,7 +20,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 targets=("$@")
-(( ${#targets[@]} )) || targets=(broker_request query scenario)
+unit_tests=()
+(( ${#targets[@]} )) || { targets=(broker_request query scenario); unit_tests=(common_tests sim_tests broker_tests); }
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
 
 generator=()
@@ -27,12 +30,23 @@ out=$(CXX=${FUZZ_CXX:-clang++} cmake -S . -B "$dir" "${generator[@]}" -DCITYBED_
         -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" --log-level=WARNING 2>&1) || { echo "$out"; exit 1; }
 names=()
 for t in "${targets[@]}"; do names+=("fuzz_$t"); done
-JOBS=${JOBS:-$(nproc)} scripts/quiet-build.sh "$dir" "${names[@]}"
+JOBS=${JOBS:-$(nproc)} scripts/quiet-build.sh "$dir" "${names[@]}" "${unit_tests[@]}"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 mkdir -p "$dir/findings"
 fail=0
+for t in "${unit_tests[@]}"; do
+  log="$dir/findings/$t.log"
+  start=$SECONDS
+  if "$dir/tests/$t" "~[timing]" >"$log" 2>&1; then
+    echo "sanitizers: $t ok — $(grep -oE 'All tests passed \([0-9]+ assertions in [0-9]+ test cases\)' "$log" | head -1) in $((SECONDS - start)) s"
+  else
+    fail=1
+    echo "sanitizers: $t FAILED (log: $log)"
+    grep -E 'ERROR|SUMMARY|FAILED|failed' "$log" | head -20 || true
+  fi
+done
 for t in "${targets[@]}"; do
   bin="$dir/bin/fuzz_$t"
   work="$dir/corpus/$t"
