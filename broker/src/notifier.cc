@@ -115,7 +115,7 @@ class Notifier::Impl {
     dropped_.fetch_add(left);
     std::lock_guard lock(share_mu_);
     queued_bytes_ = 0;
-    tenant_bytes_.clear();
+    tenant_shares_.clear();
   }
 
   // Room for the job in the queue's bytes and in its tenant's share; false: dropped (counted).
@@ -126,15 +126,15 @@ class Notifier::Impl {
       return false;
     }
     if (options_.tenant_queue_bytes != 0 || options_.tenant_queue_jobs != 0) {
-      auto it = tenant_bytes_.find(job.tenant);
-      const TenantShare held = it == tenant_bytes_.end() ? TenantShare{} : it->second;
+      auto it = tenant_shares_.find(job.tenant);
+      const TenantShare held = it == tenant_shares_.end() ? TenantShare{} : it->second;
       if ((options_.tenant_queue_bytes != 0 && held.bytes + job.bytes > options_.tenant_queue_bytes) ||
           (options_.tenant_queue_jobs != 0 && held.jobs + 1 > options_.tenant_queue_jobs)) {
         dropped_.fetch_add(1);
         dropped_share_.fetch_add(1);
         return false;
       }
-      TenantShare& share = it == tenant_bytes_.end() ? tenant_bytes_[job.tenant] : it->second;
+      TenantShare& share = it == tenant_shares_.end() ? tenant_shares_[job.tenant] : it->second;
       share.bytes += job.bytes;
       ++share.jobs;
     }
@@ -147,10 +147,10 @@ class Notifier::Impl {
     {
       std::lock_guard lock(share_mu_);
       queued_bytes_ -= std::min(queued_bytes_, job.bytes);
-      if (auto it = tenant_bytes_.find(job.tenant); it != tenant_bytes_.end()) {
+      if (auto it = tenant_shares_.find(job.tenant); it != tenant_shares_.end()) {
         it->second.bytes -= std::min(it->second.bytes, job.bytes);
         it->second.jobs -= std::min<size_t>(it->second.jobs, 1);
-        if (it->second.jobs == 0) tenant_bytes_.erase(it);
+        if (it->second.jobs == 0) tenant_shares_.erase(it);
       }
     }
     queued_.fetch_sub(1);
@@ -359,7 +359,7 @@ class Notifier::Impl {
   struct TenantShare {
     size_t bytes = 0, jobs = 0;
   };
-  std::unordered_map<std::string, TenantShare> tenant_bytes_;  // tenants with jobs queued or in flight
+  std::unordered_map<std::string, TenantShare> tenant_shares_;  // tenants with jobs queued or in flight
   std::mutex mu_;
   std::condition_variable cv_;
 };
